@@ -1,0 +1,3 @@
+"""Shared fixtures: see tests/fixtures/ (db, auth, servers)."""
+
+pytest_plugins: list[str] = []
