@@ -1,6 +1,7 @@
 """Signed requests and sealed, signed responses between members.
 
-Wire format (docs/protocol.md has worked examples):
+Wire format (docs/protocol.md has worked examples, and the binding contract for the
+consent service's endpoints, consent tokens and revocation pushes: read it):
 
 - A **request** is a compact JWT (RFC 7519) signed by the sending member with
   Ed25519, ``typ`` ``joinedup-request+jwt``, carrying ``iss`` (sender org_id),
