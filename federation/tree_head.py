@@ -1,0 +1,164 @@
+"""Signed tree heads and proof checking for a member's audit log (RFC 9162 §4.10).
+
+A node periodically signs a *tree head* — its log's size, root hash and time — with
+its Ed25519 member key (DESIGN "Audit"). The signature is a compact JWS
+(``typ: joinedup-sth+jwt``, via ``federation.jose``) so partners, auditors and
+customers verify it with the verify key the member registry publishes, keep it,
+and later demand consistency proofs against it: a node can never quietly rewrite a
+log whose head somebody holds.
+
+``check_inclusion`` / ``check_consistency`` are the verifier-side helpers: they take
+what a node's API returns (hex strings) and need no database.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from nacl.signing import VerifyKey
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from federation.errors import PeerSignatureInvalid
+from federation.jose import sign_jwt, verify_jwt
+from federation.keys import MemberKeys
+from federation.merkle import entry_leaf_hash, verify_consistency, verify_inclusion
+
+__all__ = [
+    "STH_TYP",
+    "InclusionProof",
+    "ConsistencyProof",
+    "SignedTreeHead",
+    "check_consistency",
+    "check_inclusion",
+    "sign_tree_head",
+    "verify_tree_head",
+]
+
+STH_TYP = "joinedup-sth+jwt"
+_HEX_HASH = re.compile(r"^[0-9a-f]{64}$")
+_MAX_PROOF = 64  # a tree of 2**64 leaves needs at most 64 hashes (RFC 9162 §2.1.3)
+HexHash = str
+
+
+class SignedTreeHead(BaseModel):
+    """A verified tree head: what the JWS ``jws`` says, plus the JWS itself."""
+
+    # strict: a signed "5" or true is not a tree size.
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    org_id: str = Field(min_length=1, max_length=200)
+    tree_size: int = Field(ge=0, le=2**53 - 1)
+    root_hash: str = Field(pattern=_HEX_HASH.pattern, description="hex SHA-256 root")
+    timestamp: int = Field(ge=0, le=2**53 - 1, description="milliseconds since the epoch")
+    jws: str = Field(description="compact JWS signed by the node (typ joinedup-sth+jwt)")
+
+    @property
+    def root(self) -> bytes:
+        return bytes.fromhex(self.root_hash)
+
+
+class InclusionProof(BaseModel):
+    """An audit path (RFC 9162 §2.1.3) for the leaf at ``index`` in a tree of ``tree_size``."""
+
+    index: int = Field(ge=0)
+    tree_size: int = Field(ge=1)
+    leaf_hash: str = Field(pattern=_HEX_HASH.pattern)
+    proof: list[str] = Field(max_length=_MAX_PROOF)
+
+
+class ConsistencyProof(BaseModel):
+    """A consistency proof (RFC 9162 §2.1.4) from ``first`` to ``second``."""
+
+    first: int = Field(ge=0)
+    second: int = Field(ge=0)
+    proof: list[str] = Field(max_length=2 * _MAX_PROOF)
+
+
+def sign_tree_head(
+    *, keys: MemberKeys, org_id: str, tree_size: int, root_hash: bytes | str, timestamp: int
+) -> SignedTreeHead:
+    """Sign (size, root, time) as a JWS with the member's Ed25519 key."""
+    root_hex = root_hash.hex() if isinstance(root_hash, bytes) else root_hash
+    claims = {
+        "iss": org_id,
+        "tree_size": tree_size,
+        "root_hash": root_hex,
+        "timestamp": timestamp,
+    }
+    jws = sign_jwt(claims, keys.signing_key, typ=STH_TYP)
+    return SignedTreeHead(
+        org_id=org_id, tree_size=tree_size, root_hash=root_hex, timestamp=timestamp, jws=jws
+    )
+
+
+def verify_tree_head(
+    sth_jws: str, verify_keys: list[VerifyKey] | VerifyKey, *, org_id: str | None = None
+) -> SignedTreeHead:
+    """Check the signature (and issuer, if given); raise ``PeerSignatureInvalid`` if bad."""
+    claims: dict[str, Any] = verify_jwt(sth_jws, verify_keys, typ=STH_TYP)
+    try:
+        sth = SignedTreeHead.model_validate(
+            {
+                "org_id": claims.get("iss"),
+                "tree_size": claims.get("tree_size"),
+                "root_hash": claims.get("root_hash"),
+                "timestamp": claims.get("timestamp"),
+                "jws": sth_jws,
+            }
+        )
+    except ValidationError as exc:
+        raise PeerSignatureInvalid("tree head claims malformed") from exc
+    if org_id is not None and sth.org_id != org_id:
+        raise PeerSignatureInvalid("tree head signed for another member")
+    return sth
+
+
+def _hashes(hex_list: Sequence[str]) -> list[bytes] | None:
+    if len(hex_list) > 2 * _MAX_PROOF:
+        return None
+    out = []
+    for item in hex_list:
+        if not isinstance(item, str) or not _HEX_HASH.match(item):
+            return None
+        out.append(bytes.fromhex(item))
+    return out
+
+
+def check_inclusion(
+    *,
+    entry: Mapping[str, Any],
+    index: int,
+    proof: Sequence[str],
+    tree_head: SignedTreeHead,
+) -> bool:
+    """True iff ``entry`` (its canonical JSON) is leaf ``index`` of the signed tree."""
+    hashes = _hashes(proof)
+    if hashes is None:
+        return False
+    try:
+        digest = entry_leaf_hash(entry)
+    except ValueError:
+        return False
+    return verify_inclusion(
+        leaf_hash=digest,
+        index=index,
+        tree_size=tree_head.tree_size,
+        proof=hashes,
+        root=tree_head.root,
+    )
+
+
+def check_consistency(*, old: SignedTreeHead, new: SignedTreeHead, proof: Sequence[str]) -> bool:
+    """True iff the log signed in ``old`` is a prefix of the one signed in ``new``."""
+    hashes = _hashes(proof)
+    if hashes is None or old.org_id != new.org_id:
+        return False
+    return verify_consistency(
+        old_size=old.tree_size,
+        new_size=new.tree_size,
+        old_root=old.root,
+        new_root=new.root,
+        proof=hashes,
+    )
