@@ -1,0 +1,250 @@
+"""Consent tokens: the consent service's signed, short-lived statement of consent.
+
+DESIGN "Consent": before a node asks partners for a joined-up view it obtains a
+consent token from the consent service and attaches it to every partner request,
+so each partner checks consent locally (offline) instead of calling the consent
+service once per request. The binding wire contract is docs/protocol.md
+("Consent service contract"); in short, a consent token is a compact JWT
+(RFC 7519) signed with the consent service's Ed25519 key (RFC 8037), header
+``typ`` ``joinedup-consent+jwt``, with claims:
+
+    iss        "consent"              the consent service's org_id in the registry
+    sub        subject_id             the customer, as enrolled
+    aud        requester org_id       the node that asked for the token
+    purpose    one of PURPOSES        the purpose the token was asked for
+    iat, exp   epoch seconds          exp = iat + max_age
+    max_age    seconds                default 30, never above MAX_TOKEN_AGE_S
+    jti        random id
+    provisions [{consent_id, purposes, recipients, categories, actions, period_end}]
+
+``provisions`` holds only the *active* provisions of the subject's consents (shaped
+after HL7 FHIR R4 ``Consent.provision``) that name the requester as a recipient and
+cover the purpose. An empty list is still a valid token: it says "no consent".
+
+Revocation (DESIGN "Consent"): the consent service pushes every revocation to every
+node, which keeps a ``RevocationSet``; a token that still lists a revoked provision
+is refused even before it expires. A lost push cannot extend access beyond the
+token's ``max_age``, because expiry is checked strictly (no leeway on ``exp``; the
+clock-skew allowance only applies to an ``iat`` slightly in the future).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from nacl.signing import VerifyKey
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from federation.errors import ConsentInvalid, PeerSignatureInvalid
+from federation.jose import sign_jwt, verify_jwt
+from federation.keys import MemberKeys
+from federation.registry import CONSENT_SERVICE_ID
+
+__all__ = [
+    "ACTIONS",
+    "CATEGORIES",
+    "CONSENT_TOKEN_TYP",
+    "DEFAULT_TOKEN_AGE_S",
+    "MAX_TOKEN_AGE_S",
+    "PURPOSES",
+    "ConsentProvisionClaim",
+    "ConsentTokenClaims",
+    "RevocationSet",
+    "consent_policy_input",
+    "issue_consent_token",
+    "verify_consent_token",
+]
+
+CONSENT_TOKEN_TYP = "joinedup-consent+jwt"
+DEFAULT_TOKEN_AGE_S = 30
+MAX_TOKEN_AGE_S = 300
+CLOCK_SKEW_S = 5
+
+# The federation's shared vocabulary (docs/protocol.md). Policies and the consent
+# service both refuse anything outside it.
+PURPOSES: tuple[str, ...] = (
+    "care_coordination",
+    "safeguarding",
+    "referral",
+    "direct_care",
+    "service_planning",
+)
+CATEGORIES: tuple[str, ...] = (
+    "contact_details",
+    "housing",
+    "income",
+    "social_care",
+    "physical_health",
+    "mental_health",
+    "education",
+    "safety",
+    "victim_support",
+    "criminal_justice",
+)
+ACTIONS: tuple[str, ...] = ("read", "refer", "update_plan")
+
+
+class ConsentProvisionClaim(BaseModel):
+    """One active consent provision as a token carries it (FHIR R4 ``Consent.provision``)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    consent_id: str
+    purposes: list[str]
+    recipients: list[str]
+    categories: list[str]
+    actions: list[str]
+    period_end: int | None = None
+
+
+class ConsentTokenClaims(BaseModel):
+    """A verified consent token, with the JWT claim names spelt out."""
+
+    subject_id: str
+    requester: str
+    purpose: str
+    issued_at: int
+    expires_at: int
+    max_age: int
+    token_id: str
+    provisions: list[ConsentProvisionClaim] = Field(default_factory=list)
+
+
+def issue_consent_token(
+    *,
+    keys: MemberKeys,
+    subject_id: str,
+    requester: str,
+    purpose: str,
+    provisions: list[ConsentProvisionClaim],
+    max_age_s: int = DEFAULT_TOKEN_AGE_S,
+    now: float | None = None,
+) -> str:
+    """Sign a consent token for ``requester`` about ``subject_id`` and ``purpose``."""
+    if not 0 < max_age_s <= MAX_TOKEN_AGE_S:
+        raise ValueError(f"consent token max age must be within 1..{MAX_TOKEN_AGE_S} s")
+    issued = int(now if now is not None else time.time())
+    claims: dict[str, Any] = {
+        "iss": CONSENT_SERVICE_ID,
+        "sub": subject_id,
+        "aud": requester,
+        "purpose": purpose,
+        "iat": issued,
+        "exp": issued + max_age_s,
+        "max_age": max_age_s,
+        "jti": secrets.token_urlsafe(12),
+        "provisions": [p.model_dump(mode="json") for p in provisions],
+    }
+    return sign_jwt(claims, keys.signing_key, typ=CONSENT_TOKEN_TYP)
+
+
+class RevocationSet:
+    """Consent ids revoked so far, as pushed by the consent service (thread-safe).
+
+    In memory for speed; a node backs it with its ``revocation`` table and reloads it
+    at start-up, so a restart does not forget a revocation.
+    """
+
+    def __init__(self, items: Iterable[tuple[str, int]] = ()) -> None:
+        self._lock = threading.Lock()
+        self._revoked: dict[str, int] = dict(items)
+
+    def add(self, consent_id: str, revoked_at: int) -> None:
+        with self._lock:
+            # Keep the earliest time seen: a repeated push never moves revocation later.
+            current = self._revoked.get(consent_id)
+            if current is None or revoked_at < current:
+                self._revoked[consent_id] = revoked_at
+
+    def is_revoked(self, consent_id: str) -> bool:
+        with self._lock:
+            return consent_id in self._revoked
+
+    def revoked_at(self, consent_id: str) -> int | None:
+        with self._lock:
+            return self._revoked.get(consent_id)
+
+    def __contains__(self, consent_id: object) -> bool:
+        return isinstance(consent_id, str) and self.is_revoked(consent_id)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._revoked)
+
+
+def _fail(reason: str) -> ConsentInvalid:
+    return ConsentInvalid(f"consent token {reason}")
+
+
+def verify_consent_token(
+    token: str,
+    *,
+    verify_keys: list[VerifyKey],
+    requester: str,
+    subject_id: str | None = None,
+    purpose: str | None = None,
+    revocations: RevocationSet | None = None,
+    now: float | None = None,
+    max_age_cap_s: int = MAX_TOKEN_AGE_S,
+) -> ConsentTokenClaims:
+    """Check a consent token offline; raise ``ConsentInvalid`` on any defect.
+
+    ``verify_keys`` are the consent service's keys from the registry
+    (``registry.verify_keys("consent")``). Provisions whose ``period_end`` has passed
+    are dropped from the result rather than trusted (fail closed); a provision whose
+    consent was revoked makes the whole token invalid, so a holder cannot keep using
+    a token that revocation has overtaken.
+    """
+    if not isinstance(token, str):
+        raise _fail("is not a string")
+    try:
+        raw = verify_jwt(token, verify_keys, typ=CONSENT_TOKEN_TYP)
+    except PeerSignatureInvalid as exc:
+        raise _fail(f"does not verify: {exc.message}") from exc
+    if raw.get("iss") != CONSENT_SERVICE_ID:
+        raise _fail("was not issued by the consent service")
+    try:
+        claims = ConsentTokenClaims(
+            subject_id=raw["sub"],
+            requester=raw["aud"],
+            purpose=raw["purpose"],
+            issued_at=raw["iat"],
+            expires_at=raw["exp"],
+            max_age=raw["max_age"],
+            token_id=raw["jti"],
+            provisions=raw["provisions"],
+        )
+    except (KeyError, TypeError, ValidationError) as exc:
+        raise _fail("claims are incomplete") from exc
+    current = int(now if now is not None else time.time())
+    cap = min(max_age_cap_s, MAX_TOKEN_AGE_S)
+    lifetime = claims.expires_at - claims.issued_at
+    if claims.requester != requester:
+        raise _fail("was issued to another organisation")
+    if subject_id is not None and claims.subject_id != subject_id:
+        raise _fail("is about another subject")
+    if purpose is not None and claims.purpose != purpose:
+        raise _fail("was issued for another purpose")
+    if lifetime <= 0 or lifetime != claims.max_age or lifetime > cap:
+        raise _fail("lifetime is out of bounds")
+    if claims.issued_at > current + CLOCK_SKEW_S:
+        raise _fail("was issued in the future")
+    if claims.expires_at < current:
+        raise _fail("has expired")
+    if revocations is not None:
+        for provision in claims.provisions:
+            if revocations.is_revoked(provision.consent_id):
+                raise _fail("covers a revoked consent")
+    live = [p for p in claims.provisions if p.period_end is None or p.period_end >= current]
+    return claims.model_copy(update={"provisions": live})
+
+
+def consent_policy_input(claims: ConsentTokenClaims | None) -> dict[str, Any]:
+    """The ``consent`` part of a share-policy input (docs/protocol.md)."""
+    if claims is None:
+        return {"valid": False, "provisions": []}
+    return {"valid": True, "provisions": [p.model_dump() for p in claims.provisions]}
