@@ -1,5 +1,127 @@
-"""The `joinedup` command line: a thin typer shell over the service functions."""
+"""The `joinedup` command line: a thin typer shell over the service functions.
+
+Sub-apps: ``joinedup node ...`` (run a node, migrate its database, manage staff).
+Other parts add their own sub-app with one ``app.add_typer(...)`` line.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
 
 import typer
+from pydantic import ValidationError
+
+from node.config import NodeSettings
 
 app = typer.Typer(no_args_is_help=True, help="joinedup: federated Customer Centric Action on Need")
+node_app = typer.Typer(no_args_is_help=True, help="Run and administer an organisation's node.")
+app.add_typer(node_app, name="node")
+
+DataDir = Annotated[
+    Path | None, typer.Option(help="Node data directory (else JOINEDUP_NODE_DATA_DIR).")
+]
+OrgId = Annotated[str | None, typer.Option(help="Organisation id (else JOINEDUP_NODE_ORG_ID).")]
+DatabaseUrl = Annotated[
+    str | None, typer.Option(help="Database URL (else JOINEDUP_NODE_DATABASE_URL or SQLite).")
+]
+
+
+def _settings(org_id: str | None, data_dir: Path | None, database_url: str | None) -> NodeSettings:
+
+    overrides = {
+        k: v
+        for k, v in {"org_id": org_id, "data_dir": data_dir, "database_url": database_url}.items()
+        if v is not None
+    }
+    try:
+        return NodeSettings(**overrides)
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = ".".join(str(p) for p in error["loc"]) or "settings"
+            typer.echo(f"invalid setting {loc}: {error['msg']}", err=True)
+        raise typer.Exit(2) from None
+
+
+@node_app.command("migrate")
+def migrate(
+    org_id: OrgId = None, data_dir: DataDir = None, database_url: DatabaseUrl = None
+) -> None:
+    """Upgrade the node database to the latest schema (every Alembic head)."""
+    from node.db import upgrade_database
+
+    settings = _settings(org_id, data_dir, database_url)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_database(settings.effective_database_url)
+    typer.echo("database is at the latest schema")
+
+
+@node_app.command("add-staff")
+def add_staff(
+    username: Annotated[str, typer.Option(help="Login name.")],
+    role: Annotated[
+        str,
+        typer.Option(help="frontline, coordinator, safeguarding_lead, auditor, admin or analyst."),
+    ],
+    display_name: Annotated[str, typer.Option(help="Name shown to colleagues.")] = "",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    org_id: OrgId = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a staff account on this node (the database is migrated first)."""
+    from sqlmodel import Session
+
+    from federation.errors import JoinedUpError
+    from node.auth.service import create_staff
+    from node.db import make_engine, upgrade_database
+
+    settings = _settings(org_id, data_dir, database_url)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.effective_database_url)
+    try:
+        upgrade_database(engine)
+        with Session(engine) as session:
+            staff = create_staff(
+                session=session,
+                username=username,
+                password=password,
+                role=role,
+                display_name=display_name,
+            )
+            session.commit()
+            typer.echo(f"created staff {staff.id} ({staff.username}, {staff.role})")
+    except JoinedUpError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+
+
+@node_app.command("serve")
+def serve(
+    org_id: OrgId = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    host: Annotated[str | None, typer.Option(help="Bind address (else settings).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (else settings).")] = None,
+) -> None:
+    """Run the node with uvicorn."""
+    import uvicorn
+
+    from node.main import create_app
+
+    settings = _settings(org_id, data_dir, database_url)
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        access_log=False,
+    )

@@ -1,0 +1,12 @@
+"""Every router of the node, assembled in one place (as Dispatch does).
+
+To add a domain: ``from node.<domain>.router import router as <domain>_router`` and
+one ``api_router.include_router(...)`` line below.
+"""
+
+from fastapi import APIRouter
+
+from node.auth.router import router as auth_router
+
+api_router = APIRouter()
+api_router.include_router(auth_router)

@@ -1,0 +1,121 @@
+"""Settings for one organisation's node (pydantic-settings, prefix ``JOINEDUP_NODE_``).
+
+A ``NodeSettings`` object is built once — from the environment by
+``node.main.create_app_from_env`` or the CLI, or directly by a test — and passed to
+``create_app``; nothing reads settings from a global. Validators refuse what an
+operator would regret in production: a malformed org id, a PostgreSQL URL naming a
+driver that is not installed, an OPA engine without a URL, and placeholder secrets
+(unless ``demo=True``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from federation.linkage import LinkageKey
+
+ORG_KINDS = ("council", "gp", "police", "school", "charity", "housing_association")
+OrgKind = Literal["council", "gp", "police", "school", "charity", "housing_association"]
+
+_ORG_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+# Values copied from a README or a sample file: never acceptable outside the demo.
+PLACEHOLDER_SECRETS = frozenset(
+    {
+        "",
+        "changeme",
+        "change-me",
+        "change_me",
+        "secret",
+        "password",
+        "placeholder",
+        "example",
+        "demo",
+        "test",
+        "xxx",
+        "todo",
+    }
+)
+
+
+class NodeSettings(BaseSettings):
+    """Everything a node needs to know about itself; see docs/operations.md."""
+
+    model_config = SettingsConfigDict(env_prefix="JOINEDUP_NODE_", extra="ignore")
+
+    org_id: str = Field(description="The organisation's slug in the federation, e.g. 'council-a'.")
+    org_name: str = ""
+    org_kind: OrgKind = "council"
+    data_dir: Path = Field(description="Directory for keys and the default SQLite database.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default sqlite:///{data_dir}/node.db."
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    public_url: str | None = None
+    demo: bool = False
+    staff_token_ttl_s: int = Field(default=900, ge=30, le=3600)
+    max_body_bytes: int = Field(default=1_000_000, ge=1_024, le=100_000_000)
+    linkage_key: SecretStr | None = None
+    linkage_key_version: int = Field(default=1, ge=1)
+    registry_path: Path | None = None
+    authority_verify_key: str | None = None
+    policy_engine: Literal["embedded", "opa"] = "embedded"
+    opa_url: str | None = None
+    policy_dir: Path | None = None
+    share_deadline_s: float = Field(default=2.0, gt=0, le=60)
+    audit_tree_head_every: int = Field(default=100, ge=1)
+    audit_tree_head_seconds: float = Field(default=10.0, gt=0)
+    log_json: bool = True
+
+    @field_validator("org_id")
+    @classmethod
+    def _check_org_id(cls, value: str) -> str:
+        if not _ORG_ID.match(value):
+            raise ValueError("org_id must be a lowercase slug: a-z, 0-9 and '-', 2-63 chars")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        # Only psycopg 3 is installed; a bare postgresql:// would pick psycopg2.
+        for prefix in ("postgresql://", "postgres://", "postgresql+psycopg2://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix) :]
+        if not value.startswith(("sqlite:", "postgresql+psycopg:")):
+            raise ValueError("database_url must be a sqlite:// or postgresql+psycopg:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _check_production_safety(self) -> NodeSettings:
+        if self.policy_engine == "opa" and not self.opa_url:
+            raise ValueError("policy_engine 'opa' needs opa_url")
+        if self.linkage_key is not None and not self.demo:
+            secret = self.linkage_key.get_secret_value()
+            if secret.strip().lower() in PLACEHOLDER_SECRETS or len(secret.encode()) < 16:
+                raise ValueError(
+                    "linkage_key is a placeholder or shorter than 16 bytes; "
+                    "set a real shared secret (placeholders are allowed only with demo=true)"
+                )
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured URL, or a SQLite file in the data directory."""
+        return self.database_url or f"sqlite:///{self.data_dir}/node.db"
+
+    @property
+    def linkage(self) -> LinkageKey | None:
+        """The federation linkage key (UTF-8 bytes of the secret), if configured."""
+        if self.linkage_key is None:
+            return None
+        secret = self.linkage_key.get_secret_value().encode()
+        if len(secret) < 16:  # only reachable in demo mode; pad deterministically
+            secret = secret.ljust(16, b"\0")
+        return LinkageKey(self.linkage_key_version, secret)

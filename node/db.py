@@ -1,0 +1,177 @@
+"""The node's database: engine, Alembic upgrade, per-request session, shared column types.
+
+One engine per app, made in the lifespan by ``make_engine``; the schema is built by
+Alembic (``upgrade_database`` upgrades to *heads*: every domain adds its own
+revision on top of ``0001_records``), never by ``create_all``. A request gets one
+``Session`` through ``SessionDep``: services may ``flush()`` but never commit; the
+dependency commits once after the handler (before the response is sent, so a failed
+commit is an error answer, not a lost write) or rolls back.
+
+Table classes live in ``node/<domain>/models.py``; ``import_node_models`` imports
+every such module so Alembic and the schema test see all of them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from fastapi import Depends, Request
+from fastapi import Path as PathParam
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel
+
+import node
+from node import NAMING_CONVENTION
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "RowId",
+    "SessionDep",
+    "UTCDateTime",
+    "alembic_config",
+    "get_session",
+    "import_node_models",
+    "make_engine",
+    "node_metadata",
+    "upgrade_database",
+    "utcnow",
+]
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now in UTC: the only clock table defaults use."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """A timestamp stored as UTC and always read back timezone-aware.
+
+    SQLite keeps no zone, so values come back naive; this restores UTC on the way
+    out and refuses naive datetimes on the way in (they are ambiguous).
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine tuned per backend (SQLite: WAL, NORMAL sync, busy timeout, FKs on)."""
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            # WAL lets readers run beside the single writer; NORMAL is durable in WAL
+            # except for the last transactions on power loss, the usual trade-off.
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def alembic_config(connection: sa.Connection | None = None, url: str | None = None) -> Config:
+    """Alembic configured in code (no alembic.ini needed): script location + target."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")
+    # Revisions are named by date and slug (STYLE "Database habits").
+    config.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s")
+    if url is not None:
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def upgrade_database(url_or_engine: str | Engine, revision: str = "heads") -> None:
+    """Bring the schema to ``revision`` (default: every head) in one transaction."""
+    if isinstance(url_or_engine, str):
+        engine = make_engine(url_or_engine)
+        try:
+            _upgrade_with(engine, revision)
+        finally:
+            engine.dispose()
+    else:
+        _upgrade_with(url_or_engine, revision)
+
+
+def _upgrade_with(engine: Engine, revision: str) -> None:
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), revision)
+
+
+def import_node_models() -> None:
+    """Import every ``node.<domain>.models`` module so its tables join the metadata."""
+    for info in pkgutil.iter_modules(node.__path__):
+        if not info.ispkg or info.name in {"migrations"}:
+            continue
+        name = f"node.{info.name}.models"
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+
+
+def node_metadata() -> sa.MetaData:
+    """The node's tables only (consent tables may share SQLModel's metadata in tests)."""
+    import_node_models()
+    node_tables = {
+        mapper.local_table.name
+        for mapper in SQLModel._sa_registry.mappers
+        if mapper.class_.__module__.startswith("node.") and mapper.local_table is not None
+    }
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    for table in SQLModel.metadata.sorted_tables:
+        if table.name in node_tables:
+            table.to_metadata(metadata)
+    return metadata
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request: commit after the handler, roll back on any error."""
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+# scope="function": the commit runs before the response is sent (FastAPI's default
+# "request" scope would commit afterwards, so a failed commit could follow a 201).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+# A primary key in a URL path: bounded so an absurd number is a 422, not a DB overflow.
+MAX_ROW_ID = 2_147_483_647
+RowId = Annotated[int, PathParam(ge=1, le=MAX_ROW_ID, description="Row id.")]

@@ -1,0 +1,1 @@
+"""Links between federation subject ids and this node's own person records."""

@@ -1,0 +1,126 @@
+"""The node app: ``create_app(settings)`` builds one organisation's FastAPI node.
+
+Nothing is created at import time. The lifespan, in order: makes the data
+directory, creates the SQLAlchemy engine, runs Alembic to every head (each domain
+adds its own revision on top of ``0001_records``), loads or creates the node's
+keys, opens the one shared ``httpx.AsyncClient``, then enters each hook in
+``LIFESPAN_HOOKS``; it unwinds in reverse. What it makes lives on ``app.state``:
+``settings``, ``engine``, ``keys``, ``http``, ``taxonomy``.
+
+To run something at startup/shutdown (a policy engine, a tree-head signer), write
+an async context manager factory ``hook(app: FastAPI) -> AsyncContextManager[None]``
+that reads ``app.state`` and add it to ``LIFESPAN_HOOKS`` here, one line.
+
+``create_app_from_env`` is the uvicorn factory: ``uvicorn --factory
+node.main:create_app_from_env`` with ``JOINEDUP_NODE_*`` variables set.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+
+import anyio
+import httpx
+import sqlalchemy as sa
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from federation.errors import JoinedUpError, NotAuthenticated
+from federation.keys import MemberKeys
+from federation.problems import install_problem_handlers, problem_response
+from node.api import api_router
+from node.config import NodeSettings
+from node.db import make_engine, upgrade_database
+from node.logs import configure_logging
+from node.middleware import AccessLogMiddleware, BodyLimitMiddleware
+from node.records.taxonomy import load_taxonomy
+
+log = logging.getLogger("joinedup.node")
+
+LifespanHook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+# Entered in order after the core state exists; exited in reverse.
+LIFESPAN_HOOKS: list[LifespanHook] = []
+
+
+class Health(BaseModel):
+    status: str
+    org_id: str
+
+
+class ServiceUnavailable(JoinedUpError):
+    status_code = 503
+    title = "Service unavailable"
+    type_slug = "service-unavailable"
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: NodeSettings = app.state.settings
+    await anyio.to_thread.run_sync(lambda: settings.data_dir.mkdir(parents=True, exist_ok=True))
+    engine = make_engine(settings.effective_database_url)
+    try:
+        await anyio.to_thread.run_sync(upgrade_database, engine)
+        keys = await anyio.to_thread.run_sync(MemberKeys.load_or_create, settings.data_dir)
+        app.state.engine = engine
+        app.state.keys = keys
+        async with httpx.AsyncClient(timeout=settings.share_deadline_s) as http:
+            app.state.http = http
+            async with AsyncExitStack() as stack:
+                for hook in LIFESPAN_HOOKS:
+                    await stack.enter_async_context(hook(app))
+                log.info("node started", extra={"org_id": settings.org_id, "kid": keys.kid})
+                yield
+    finally:
+        engine.dispose()
+        log.info("node stopped", extra={"org_id": settings.org_id})
+
+
+def create_app(settings: NodeSettings) -> FastAPI:
+    """A node app for ``settings``; the database and keys are opened in the lifespan."""
+    configure_logging(json_lines=settings.log_json)
+    app = FastAPI(
+        title=f"joinedup node {settings.org_name or settings.org_id}",
+        version="0.1.0",
+        description="An organisation's node: its own records, staff and federation endpoints.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.taxonomy = load_taxonomy(settings.policy_dir)
+    install_problem_handlers(app)
+
+    @app.exception_handler(NotAuthenticated)
+    async def handle_not_authenticated(request: Request, exc: NotAuthenticated) -> JSONResponse:
+        # RFC 6750 §3: a 401 for a bearer-protected resource names the scheme.
+        response = problem_response(
+            status=exc.status_code,
+            title=exc.title,
+            detail=exc.message,
+            slug=exc.type_slug,
+            instance=request.url.path,
+        )
+        response.headers["WWW-Authenticate"] = 'Bearer realm="joinedup"'
+        return response
+
+    @app.get("/health", response_model=Health, tags=["ops"])
+    def read_health(request: Request) -> Health:
+        """Liveness and database reachability, for load balancers and the test harness."""
+        try:
+            with request.app.state.engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError as exc:
+            raise ServiceUnavailable("database unreachable") from exc
+        return Health(status="ok", org_id=settings.org_id)
+
+    app.include_router(api_router)
+    # Outermost first: the access log sees the 413s the body limit gives.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AccessLogMiddleware)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The uvicorn factory: settings from ``JOINEDUP_NODE_*`` environment variables."""
+    return create_app(NodeSettings())  # type: ignore[call-arg]

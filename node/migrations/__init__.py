@@ -1,0 +1,1 @@
+"""Alembic migrations for the node schema (configured in code by ``node.db``)."""

@@ -1,0 +1,1 @@
+"""The organisation's own records: persons, needs, actions and contacts."""
