@@ -1,0 +1,164 @@
+"""The embedded policy engine: Rego evaluated in-process by regopy (rego-cpp).
+
+Policies and data are compiled once into a ``Bundle`` with the three
+``joinedup/<package>/decision`` entry points; each decision then runs the
+compiled plan (a plain ``query`` would recompile every time, ~10x slower).
+A regopy ``Interpreter`` is not thread-safe, so every thread gets its own, all
+sharing the one immutable bundle. The engine re-reads ``policies/`` when a file
+changes (checked at most once a second) or on ``reload()``. If policies fail to
+load, every decision is a denial naming the load error until they are fixed:
+serving an older policy the administrator has replaced is not failing closed.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from regopy import Bundle, Interpreter, LogLevel, RegoError
+
+from node.policy.engine import (
+    PACKAGES,
+    PolicyDecision,
+    PolicyEngineError,
+    check_package,
+    engine_error,
+    settle_decision,
+)
+from node.policy.loader import PolicySource, load_policy_source, policy_stamp
+
+ENTRYPOINTS: dict[str, str] = {p: f"joinedup/{p}/decision" for p in PACKAGES}
+CHANGE_CHECK_INTERVAL_S = 1.0
+
+
+def _interpreter() -> Interpreter:
+    interpreter = Interpreter()
+    # rego-cpp otherwise prints compile errors to stdout; they reach us as RegoError.
+    interpreter.log_level = LogLevel.NONE
+    return interpreter
+
+
+def compile_bundle(source: PolicySource) -> Bundle:
+    """Compile modules and data into one bundle with every decision entry point."""
+    builder = _interpreter()
+    try:
+        builder.add_data_json(json.dumps(source.data))
+        for name, text in source.modules.items():
+            builder.add_module(name, text)
+        return builder.build(None, list(ENTRYPOINTS.values()))
+    except RegoError as exc:
+        raise PolicyEngineError(f"policies do not compile: {exc}") from exc
+
+
+def run_entrypoint(interpreter: Interpreter, bundle: Bundle, package: str, input_json: str) -> Any:
+    """Evaluate one compiled entry point and return its JSON value (raises on failure)."""
+    try:
+        interpreter.set_input_term(input_json)
+        output = interpreter.query_bundle_entrypoint(bundle, ENTRYPOINTS[package])
+    except RegoError as exc:
+        raise PolicyEngineError(f"evaluation failed: {exc}") from exc
+    # A failed output is an error sequence; do not stringify it beyond ok().
+    if not output.ok():
+        raise PolicyEngineError("evaluation failed")
+    try:
+        expressions = json.loads(str(output))["expressions"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PolicyEngineError("evaluation returned an unreadable result") from exc
+    if not isinstance(expressions, list) or len(expressions) != 1:
+        raise PolicyEngineError("decision is undefined")
+    return expressions[0]
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """One generation of compiled policy, or the reason there is none."""
+
+    generation: int
+    bundle: Bundle | None
+    error: str | None
+    stamp: tuple[tuple[str, int, int], ...]
+
+
+class EmbeddedRegoEngine:
+    """``PolicyEngine`` backed by regopy; the default for a node."""
+
+    def __init__(self, policy_dir: Path, *, watch: bool = True) -> None:
+        self.policy_dir = Path(policy_dir)
+        self.watch = watch
+        self._reload_lock = threading.Lock()
+        self._local = threading.local()
+        self._next_check = 0.0
+        self._loaded = _Loaded(0, None, "policies not loaded yet", ())
+        self.reload()
+
+    @property
+    def load_error(self) -> str | None:
+        """Why policies are not loaded (every decision denies), or None when healthy."""
+        return self._loaded.error
+
+    @property
+    def generation(self) -> int:
+        """Incremented on every (re)load attempt; lets tests see a reload happened."""
+        return self._loaded.generation
+
+    def reload(self) -> None:
+        """Re-read and recompile the policy directory; never raises."""
+        with self._reload_lock:
+            generation = self._loaded.generation + 1
+            stamp: tuple[tuple[str, int, int], ...] = ()
+            try:
+                stamp = policy_stamp(self.policy_dir)
+                source = load_policy_source(self.policy_dir)
+                stamp = source.stamp
+                bundle = compile_bundle(source)
+            except (PolicyEngineError, OSError, UnicodeDecodeError) as exc:
+                self._loaded = _Loaded(generation, None, str(exc), stamp)
+            else:
+                self._loaded = _Loaded(generation, bundle, None, stamp)
+            self._next_check = time.monotonic() + CHANGE_CHECK_INTERVAL_S
+
+    def _reload_if_changed(self) -> None:
+        now = time.monotonic()
+        if now < self._next_check:
+            return
+        self._next_check = now + CHANGE_CHECK_INTERVAL_S
+        try:
+            changed = policy_stamp(self.policy_dir) != self._loaded.stamp
+        except OSError:
+            changed = True
+        if changed:
+            self.reload()
+
+    def _thread_interpreter(self, generation: int) -> Interpreter:
+        local = self._local
+        if getattr(local, "generation", None) != generation:
+            local.interpreter = _interpreter()
+            local.generation = generation
+        interpreter: Interpreter = local.interpreter
+        return interpreter
+
+    def decide(self, package: str, input: Mapping[str, Any]) -> PolicyDecision:
+        """Evaluate ``joinedup.<package>.decision`` for ``input``; failures deny."""
+        if self.watch:
+            self._reload_if_changed()
+        loaded = self._loaded
+        try:
+            check_package(package)
+            if loaded.bundle is None:
+                raise PolicyEngineError(f"policies unavailable: {loaded.error}")
+            try:
+                input_json = json.dumps(input, allow_nan=False)
+            except (TypeError, ValueError) as exc:
+                raise PolicyEngineError(f"input is not JSON: {exc}") from exc
+            interpreter = self._thread_interpreter(loaded.generation)
+            raw = run_entrypoint(interpreter, loaded.bundle, package, input_json)
+        except PolicyEngineError as exc:
+            return engine_error(str(exc))
+        except Exception as exc:  # noqa: BLE001 - fail closed on anything unexpected
+            return engine_error(f"unexpected {type(exc).__name__}")
+        return settle_decision(package, input, raw)

@@ -1,0 +1,229 @@
+# METADATA
+# title: Sharing decision
+# description: |
+#   Decides, at the node that holds a subject's records, which categories a
+#   partner's staff member may see. A category is released when it is requested,
+#   a sharing agreement (data.share.agreements) lets the requester's organisation
+#   kind and role see it for the purpose, and the customer's consent covers the
+#   purpose, the requesting organisation, the category and the action "read"
+#   (special categories need consent naming them explicitly). The emergency path
+#   (vital interests, safeguarding) bypasses consent for the roles the taxonomy
+#   marks emergency_access, only with a written justification, and always carries
+#   the flag_emergency and notify_customer obligations. Categories whose existence
+#   is hidden (criminal justice) never appear in the output unless released.
+package joinedup.share
+
+import rego.v1
+
+_categories := data.taxonomy.categories
+
+_agreements := data.share.agreements
+
+_emergency := data.share.emergency
+
+default decision := {
+	"allow": false,
+	"categories": [],
+	"withheld": [],
+	"withheld_fields": {},
+	"obligations": [],
+	"reasons": ["the request is incomplete or malformed, so nothing is released"],
+}
+
+# METADATA
+# title: decision
+# description: The one entry point; see the package description.
+# entrypoint: true
+decision := {
+	"allow": count(_released) > 0,
+	"categories": sort([c | some c in _released]),
+	"withheld": _withheld,
+	"withheld_fields": _withheld_fields,
+	"obligations": _obligations,
+	"reasons": array.concat(_release_reasons, _other_reasons),
+} if {
+	_well_formed
+}
+
+_well_formed if {
+	is_string(input.requester.org_id)
+	is_string(input.requester.org_kind)
+	is_string(input.requester.role)
+	is_string(input.holder.org_kind)
+	is_string(input.purpose)
+	is_string(input.action)
+	is_array(input.requested_categories)
+}
+
+_requested := {c | some c in input.requested_categories}
+
+_reading if input.action == "read"
+
+# Agreements between this holder kind and this requester kind that cover the
+# requester's role and purpose. Indexed by kind in data so lookup is cheap.
+_matching_agreements := [a |
+	some a in _agreements[input.holder.org_kind][input.requester.org_kind]
+	a.roles[_] == input.requester.role
+	a.purposes[_] == input.purpose
+]
+
+_agreed := {c | some a in _matching_agreements; some c in a.categories}
+
+_consent_valid if input.consent.valid == true
+
+# Categories named by a provision for this purpose that names the requesting
+# organisation as recipient and allows it to read (FHIR R4 Consent.provision:
+# purpose, actor, action). "*" stands for every ordinary category.
+_consented := {c |
+	_consent_valid
+	some p in input.consent.provisions
+	p.purposes[_] == input.purpose
+	p.recipients[_] == input.requester.org_id
+	p.actions[_] == "read"
+	some c in p.categories
+}
+
+_wildcard if "*" in _consented
+
+_consent_released contains c if {
+	_reading
+	some c in _requested
+	_agreed[c]
+	_consented[c]
+	_categories[c]
+}
+
+# A wildcard provision covers only ordinary categories: special category data
+# needs explicit consent (UK GDPR Art. 9(2)(a)).
+_consent_released contains c if {
+	_reading
+	_wildcard
+	some c in _requested
+	_agreed[c]
+	_categories[c].special == false
+}
+
+# Emergency path.
+_emergency_asked if is_object(input.emergency)
+
+_emergency_role if data.taxonomy.roles[input.requester.role].emergency_access == true
+
+_emergency_basis := _emergency.bases[input.emergency.basis]
+
+_justified if {
+	is_string(input.emergency.justification)
+	count(trim_space(input.emergency.justification)) >= _emergency.min_justification_chars
+}
+
+_emergency_granted if {
+	_emergency_asked
+	_reading
+	_emergency_role
+	_emergency_basis
+	_justified
+}
+
+_emergency_released contains c if {
+	_emergency_granted
+	some c in _requested
+	c in _emergency_basis.categories
+}
+
+_released := _consent_released | _emergency_released
+
+_hidden(c) if _categories[c].existence_hidden == true
+
+_withheld := [w |
+	some c in sort([r | some r in _requested])
+	code := _withheld_code[c]
+	w := {"category": c, "code": code, "reason": data.share.withheld_reasons[code]}
+]
+
+# Why each requested category was not released; the conditions are disjoint and
+# checked in the order a data-protection officer would explain them. Hidden
+# categories get no entry, so their existence is never revealed.
+_withheld_code[c] := "unknown_category" if {
+	some c in _requested
+	not _categories[c]
+}
+
+_withheld_code[c] := code if {
+	some c in _requested
+	_categories[c].existence_hidden == false
+	not _released[c]
+	code := _refusal(c)
+}
+
+_refusal(c) := "action_not_permitted" if {
+	not _reading
+} else := "not_in_agreement" if {
+	not _agreed[c]
+} else := "consent_not_valid" if {
+	not _consent_valid
+} else := "special_category_needs_explicit_consent" if {
+	_wildcard
+} else := "no_consent"
+
+# Fields removed from released records: those named by every matching agreement
+# for a category released with consent (the most cautious reading), or the
+# emergency list for a category released only on the emergency path.
+_withheld_fields[c] := fields if {
+	some c in _consent_released
+	fields := sort([f | some a in _matching_agreements; some f in object.get(object.get(a, "withheld_fields", {}), c, [])])
+	count(fields) > 0
+}
+
+_withheld_fields[c] := fields if {
+	some c in _emergency_released
+	not c in _consent_released
+	fields := sort([f | some f in object.get(_emergency.withheld_fields, c, [])])
+	count(fields) > 0
+}
+
+default _obligations := []
+
+_obligations := ["flag_emergency", "notify_customer"] if _emergency_granted
+
+_release_reasons := [r |
+	some c in sort([x | some x in _released])
+	r := _release_reason(c)
+]
+
+_release_reason(c) := concat("", [c, ": released with the customer's consent under a sharing agreement"]) if {
+	c in _consent_released
+} else := concat("", [c, ": released on the emergency path (", input.emergency.basis, ")"])
+
+_other_reasons := sort([r | some r in _notes])
+
+_notes contains "the consent token is not valid, so nothing is released with consent" if {
+	not _consent_valid
+}
+
+_notes contains "the share decision only covers reading records" if not _reading
+
+_notes contains r if {
+	_emergency_granted
+	r := concat("", [
+		"emergency access on the basis of ", input.emergency.basis,
+		" by a ", input.requester.role, ": the access is flagged and the customer will be told",
+	])
+}
+
+_notes contains r if {
+	_emergency_asked
+	not _emergency_role
+	r := concat("", ["emergency access refused: the role ", input.requester.role, " may not use the emergency path"])
+}
+
+_notes contains "emergency access refused: the basis is not one the agreements recognise" if {
+	_emergency_asked
+	not _emergency_basis
+}
+
+_notes contains r if {
+	_emergency_asked
+	not _justified
+	r := sprintf("emergency access refused: a written justification of at least %d characters is required", [_emergency.min_justification_chars])
+}
+
+_notes contains "nothing requested could be released" if count(_released) == 0
