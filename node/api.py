@@ -7,6 +7,8 @@ one ``api_router.include_router(...)`` line below.
 from fastapi import APIRouter
 
 from node.auth.router import router as auth_router
+from node.records.router import router as records_router
 
 api_router = APIRouter()
 api_router.include_router(auth_router)
+api_router.include_router(records_router)

@@ -34,15 +34,16 @@ from federation.problems import install_problem_handlers, problem_response
 from node.api import api_router
 from node.config import NodeSettings
 from node.db import make_engine, upgrade_database
+from node.federation.state import federation_state
 from node.logs import configure_logging
-from node.middleware import AccessLogMiddleware, BodyLimitMiddleware
+from node.middleware import AccessLogMiddleware, BodyLimitMiddleware, BodyTooLarge
 from node.records.taxonomy import load_taxonomy
 
 log = logging.getLogger("joinedup.node")
 
 LifespanHook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 # Entered in order after the core state exists; exited in reverse.
-LIFESPAN_HOOKS: list[LifespanHook] = []
+LIFESPAN_HOOKS: list[LifespanHook] = [federation_state]
 
 
 class Health(BaseModel):
@@ -103,6 +104,39 @@ def create_app(settings: NodeSettings) -> FastAPI:
         )
         response.headers["WWW-Authenticate"] = 'Bearer realm="joinedup"'
         return response
+
+    @app.exception_handler(BodyTooLarge)
+    async def handle_body_too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
+        return problem_response(
+            status=413,
+            title="Payload too large",
+            detail=str(exc.detail),
+            slug="payload-too-large",
+            instance=request.url.path,
+        )
+
+    @app.exception_handler(sa.exc.IntegrityError)
+    async def handle_integrity_error(request: Request, exc: sa.exc.IntegrityError) -> JSONResponse:
+        # A safety net: services check constraints first; a race still must not 500.
+        log.warning("integrity error on %s", request.url.path)
+        return problem_response(
+            status=409,
+            title="Conflict",
+            detail="the change conflicts with existing records",
+            slug="conflict",
+            instance=request.url.path,
+        )
+
+    @app.exception_handler(sa.exc.DataError)
+    async def handle_data_error(request: Request, exc: sa.exc.DataError) -> JSONResponse:
+        log.warning("data error on %s", request.url.path)
+        return problem_response(
+            status=422,
+            title="Validation failed",
+            detail="a value cannot be stored (out of range or malformed)",
+            slug="validation-failed",
+            instance=request.url.path,
+        )
 
     @app.get("/health", response_model=Health, tags=["ops"])
     def read_health(request: Request) -> Health:

@@ -24,6 +24,14 @@ access_log = logging.getLogger("joinedup.node.access")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
+class BodyTooLarge(StarletteHTTPException):
+    """Raised while streaming a body past the limit; an HTTPException so FastAPI's
+    body parsing re-raises it as is (it wraps other errors in a 400)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(413, detail)
+
+
 class BodyLimitMiddleware:
     """Answer 413 to any request body larger than ``max_bytes``."""
 
@@ -51,8 +59,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    # An HTTPException survives FastAPI's body parsing as itself.
-                    raise StarletteHTTPException(413, self._too_large())
+                    raise BodyTooLarge(self._too_large())
             return message
 
         await self.app(scope, limited_receive, send)
