@@ -71,6 +71,9 @@ class NodeSettings(BaseSettings):
     audit_tree_head_every: int = Field(default=100, ge=1)
     audit_tree_head_seconds: float = Field(default=10.0, gt=0)
     log_json: bool = True
+    # Test/diagnostic only (node/federation/state.py): append every outgoing federation
+    # request body to this file so tests can check no raw identifier leaves the node.
+    traffic_log: Path | None = None
 
     @field_validator("org_id")
     @classmethod

@@ -1,0 +1,83 @@
+"""Lifespan hook that joins the node to its federation (DESIGN "Federation protocol").
+
+On start-up it loads the signed member registry named by ``settings.registry_path``
+and verified under ``settings.authority_verify_key`` (a ``RegistryHolder``: reloads
+the file when it changes, refuses a lower version, keeps the last good copy when a
+new file fails verification), and creates the in-memory ``ReplayCache`` that makes
+every signed request single-use. A node configured without a registry still runs
+for its own staff; its partner endpoints answer 503 "not in a federation".
+
+``JOINEDUP_NODE_TRAFFIC_LOG`` (``settings.traffic_log``) is a test and diagnostic
+setting: every request body the node's one ``httpx.AsyncClient`` sends to another
+member is appended, as one JSON line, to that file, so an end-to-end test can prove
+that no raw identifier ever travels between nodes. Leave it unset in production.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
+import httpx
+from fastapi import FastAPI
+from nacl.signing import VerifyKey
+
+from federation.envelope import ReplayCache
+from federation.errors import RegistryInvalid
+from federation.keys import b64decode
+from federation.registry import RegistryHolder
+
+log = logging.getLogger("joinedup.node.federation")
+
+
+def load_registry_holder(registry_path: Path, authority_verify_key: str) -> RegistryHolder:
+    """The registry holder for a node; ``RegistryInvalid`` if the file does not verify."""
+    try:
+        raw = b64decode(authority_verify_key)
+        authority = VerifyKey(raw)
+    except (ValueError, TypeError) as exc:
+        raise RegistryInvalid("authority_verify_key is not a base64url Ed25519 key") from exc
+    return RegistryHolder(registry_path, authority)
+
+
+def _append_line(path: Path, line: str) -> None:
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
+
+
+def make_traffic_hook(path: Path) -> Callable[[httpx.Request], Awaitable[None]]:
+    """An httpx request hook appending ``{"method","url","body"}`` lines to ``path``."""
+
+    async def record_request(request: httpx.Request) -> None:
+        body = (await request.aread()).decode("utf-8", errors="replace")
+        line = json.dumps({"method": request.method, "url": str(request.url), "body": body})
+        await anyio.to_thread.run_sync(_append_line, path, line)
+
+    return record_request
+
+
+@asynccontextmanager
+async def federation_state(app: FastAPI) -> AsyncIterator[None]:
+    """Put ``registry`` (or None) and ``replay_cache`` on ``app.state``."""
+    settings = app.state.settings
+    app.state.replay_cache = ReplayCache()
+    app.state.registry = None
+    if settings.registry_path is not None:
+        if not settings.authority_verify_key:
+            raise RegistryInvalid("registry_path is set but authority_verify_key is not")
+        app.state.registry = await anyio.to_thread.run_sync(
+            load_registry_holder, settings.registry_path, settings.authority_verify_key
+        )
+        log.info(
+            "federation registry loaded",
+            extra={"registry_version": app.state.registry.current().version},
+        )
+    traffic_log = getattr(settings, "traffic_log", None)
+    if traffic_log is not None:
+        app.state.http.event_hooks["request"].append(make_traffic_hook(Path(traffic_log)))
+        log.warning("traffic log enabled (diagnostic setting): outgoing bodies are recorded")
+    yield
