@@ -1,0 +1,1 @@
+"""Packaged data files of the federation library (e.g. need-interaction rules)."""

@@ -1,0 +1,413 @@
+"""Assembly of a joined-up view from the partners' opened answers.
+
+DESIGN "Federation protocol → Assembly": the view merges needs, active actions,
+contacts and the co-ordinator across organisations, marks what was withheld and why
+(only where the holding partner chose to reveal that something exists), and
+highlights needs that interact. It is returned to the staff member and never
+stored, so nothing here touches a database.
+
+Trust rules, because each partner's answer is only as good as its checks:
+
+- content is taken only from sources the fan-out marked ``ok`` (signature, seal,
+  issuer, request id and subject all verified);
+- an ``ok`` source's items must fit its own decision: an item whose category the
+  partner did not release is dropped, and an answer with a malformed item is
+  rejected whole (the source becomes ``error`` / "invalid response");
+- a ``denied`` source contributes only what its decision reveals (withheld
+  sections, reasons, obligations), never records.
+
+Which needs interact is data, not code: ``federation/data/interactions.json``
+(``load_interactions``), each rule a set of categories and a plain-language note.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from federation.fanout import INVALID_RESPONSE, SourceResult, SourceStatus
+
+__all__ = [
+    "ConsentState",
+    "InteractingNeeds",
+    "InteractionRule",
+    "JoinedUpView",
+    "NeedGroup",
+    "RaisedObligation",
+    "SourceSummary",
+    "ViewAction",
+    "ViewContact",
+    "ViewNeed",
+    "WithheldSection",
+    "assemble_view",
+    "load_interactions",
+]
+
+log = logging.getLogger("joinedup.federation.view")
+
+ACTIVE_ACTION_STATUSES = frozenset({"proposed", "active"})
+CURRENT_NEED_STATUSES = frozenset({"open", "in_progress"})
+SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+# The federation's category order (docs/protocol.md), used to order need groups.
+CATEGORY_ORDER = (
+    "contact_details",
+    "housing",
+    "income",
+    "social_care",
+    "physical_health",
+    "mental_health",
+    "education",
+    "safety",
+    "victim_support",
+    "criminal_justice",
+)
+_COORDINATOR_ROLE = re.compile(r"co[-\s\u2010\u2011]?ordinator", re.IGNORECASE)
+
+
+class _PartnerItem(BaseModel):
+    # Partners may add fields in later protocol versions; the view ignores them.
+    model_config = ConfigDict(extra="ignore")
+
+
+class ViewNeed(_PartnerItem):
+    """A need held by one organisation, tagged with that organisation."""
+
+    ref: str
+    category: str
+    description: str
+    severity: str
+    status: str
+    since: str | None = None
+    org_id: str
+    org_name: str
+
+
+class NeedGroup(BaseModel):
+    """Every organisation's needs in one category."""
+
+    category: str
+    needs: list[ViewNeed]
+
+
+class ViewAction(_PartnerItem):
+    """An action in progress (proposed or active) at one organisation."""
+
+    ref: str
+    category: str
+    what: str
+    owner: str
+    status: str
+    due: str | None = None
+    org_id: str
+    org_name: str
+
+
+class ViewContact(_PartnerItem):
+    """A worker the staff member can reach about this person."""
+
+    worker_name: str
+    role: str
+    how_to_reach: str
+    organisation: str
+    org_id: str
+
+
+class SourceSummary(BaseModel):
+    """One row of the per-source status table."""
+
+    org_id: str
+    org_name: str
+    org_kind: str
+    status: SourceStatus
+    latency_ms: float
+    reason: str | None = None
+
+
+class WithheldSection(BaseModel):
+    """A category a partner holds but did not release, and why (as the partner says)."""
+
+    category: str
+    org_id: str
+    org_name: str
+    reason: str
+
+
+class RaisedObligation(BaseModel):
+    """A duty a partner's policy attached to its release, e.g. ``flag_emergency``."""
+
+    obligation: str
+    org_id: str
+
+
+class InteractionRule(BaseModel):
+    """Categories whose needs interact, and what staff should keep in mind."""
+
+    id: str
+    categories: list[str] = Field(min_length=2)
+    note: str
+
+
+class InteractingNeeds(BaseModel):
+    """A rule that applies to this person: their current needs in all its categories."""
+
+    rule_id: str
+    categories: list[str]
+    note: str
+    need_refs: list[str]
+    organisations: list[str]
+
+
+class ConsentState(BaseModel):
+    """Whether the requester obtained a consent token before asking partners."""
+
+    status: str = Field(description="obtained, unavailable or refused")
+    reason: str | None = None
+
+
+class JoinedUpView(BaseModel):
+    """The joined-up picture of one person's needs for one purpose; never stored."""
+
+    view_id: str
+    subject_id: str
+    purpose: str
+    generated_at: datetime
+    emergency: bool = False
+    consent: ConsentState | None = None
+    complete: bool = Field(description="every source answered ok")
+    needs: list[NeedGroup]
+    actions: list[ViewAction]
+    contacts: list[ViewContact]
+    coordinator: ViewContact | None
+    interacting_needs: list[InteractingNeeds]
+    withheld: list[WithheldSection]
+    obligations: list[RaisedObligation]
+    sources: list[SourceSummary]
+
+
+class _Section(BaseModel):
+    """One partner's validated contribution."""
+
+    needs: list[ViewNeed] = []
+    actions: list[ViewAction] = []
+    contacts: list[ViewContact] = []
+    coordinator: ViewContact | None = None
+    withheld: list[WithheldSection] = []
+    obligations: list[RaisedObligation] = []
+
+
+def load_interactions(path: Path | None = None) -> tuple[InteractionRule, ...]:
+    """The interaction rules from ``path`` or the packaged ``interactions.json``."""
+    if path is None:
+        return _packaged_interactions()
+    return _parse_interactions(Path(path).read_text())
+
+
+@lru_cache(maxsize=1)
+def _packaged_interactions() -> tuple[InteractionRule, ...]:
+    text = resources.files("federation.data").joinpath("interactions.json").read_text()
+    return _parse_interactions(text)
+
+
+def _parse_interactions(text: str) -> tuple[InteractionRule, ...]:
+    document = json.loads(text)
+    return tuple(InteractionRule.model_validate(rule) for rule in document["interactions"])
+
+
+def assemble_view(
+    *,
+    subject_id: str,
+    purpose: str,
+    view_id: str,
+    results: Sequence[SourceResult],
+    interactions: Iterable[InteractionRule],
+    consent: ConsentState | None = None,
+    emergency: bool = False,
+    now: datetime | None = None,
+) -> JoinedUpView:
+    """Merge the partners' answers into one view (pure: no I/O, nothing stored)."""
+    sections: list[_Section] = []
+    sources: list[SourceSummary] = []
+    for result in results:
+        status, reason = result.status, result.reason
+        section = _Section()
+        if status in ("ok", "denied") and result.body is not None:
+            try:
+                section = _section(result, include_records=status == "ok")
+            except (ValidationError, TypeError, ValueError, KeyError):
+                log.warning("partner answer malformed", extra={"org": result.org_id})
+                status, reason = "error", INVALID_RESPONSE
+        sections.append(section)
+        sources.append(
+            SourceSummary(
+                org_id=result.org_id,
+                org_name=result.org_name,
+                org_kind=result.org_kind,
+                status=status,
+                latency_ms=result.latency_ms,
+                reason=reason,
+            )
+        )
+
+    needs = [n for s in sections for n in s.needs]
+    contacts = [c for s in sections for c in s.contacts]
+    return JoinedUpView(
+        view_id=view_id,
+        subject_id=subject_id,
+        purpose=purpose,
+        generated_at=now or datetime.now(UTC),
+        emergency=emergency,
+        consent=consent,
+        complete=all(s.status == "ok" for s in sources),
+        needs=_group_needs(needs),
+        actions=sorted(
+            (a for s in sections for a in s.actions),
+            key=lambda a: (a.due is None, a.due or "", a.org_id, a.ref),
+        ),
+        contacts=contacts,
+        coordinator=_coordinator(sections, contacts),
+        interacting_needs=_interactions(needs, interactions),
+        withheld=[w for s in sections for w in s.withheld],
+        obligations=_unique_obligations(o for s in sections for o in s.obligations),
+        sources=sources,
+    )
+
+
+def _section(result: SourceResult, *, include_records: bool) -> _Section:
+    body: dict[str, Any] = result.body or {}
+    decision = body["decision"]
+    org = {"org_id": result.org_id, "org_name": result.org_name}
+    withheld = [
+        WithheldSection(
+            category=str(item["category"]),
+            reason=str(item.get("reason") or "withheld by policy"),
+            **org,
+        )
+        for item in _items(decision.get("withheld"))
+    ]
+    obligations = [
+        RaisedObligation(obligation=_obligation_name(o), org_id=result.org_id)
+        for o in _items(decision.get("obligations"), allow_str=True)
+    ]
+    if not include_records:
+        return _Section(withheld=withheld, obligations=obligations)
+
+    released = set(_items(decision.get("categories"), allow_str=True))
+    needs = [ViewNeed.model_validate({**item, **org}) for item in _items(body.get("needs"))]
+    actions = [ViewAction.model_validate({**item, **org}) for item in _items(body.get("actions"))]
+    # Defence in depth: never show what the partner's own decision did not release.
+    kept_needs = [n for n in needs if n.category in released]
+    kept_actions = [a for a in actions if a.category in released]
+    if len(kept_needs) != len(needs) or len(kept_actions) != len(actions):
+        log.warning("partner sent unreleased categories", extra={"org": result.org_id})
+    contact_org = {"org_id": result.org_id}
+    contacts = [
+        ViewContact.model_validate({**item, **contact_org}) for item in _items(body.get("contacts"))
+    ]
+    coordinator_item = body.get("coordinator")
+    coordinator = (
+        ViewContact.model_validate({**coordinator_item, **contact_org})
+        if isinstance(coordinator_item, dict)
+        else None
+    )
+    if coordinator_item is not None and coordinator is None:
+        raise ValueError("coordinator is neither null nor an object")
+    return _Section(
+        needs=kept_needs,
+        actions=[a for a in kept_actions if a.status in ACTIVE_ACTION_STATUSES],
+        contacts=contacts,
+        coordinator=coordinator,
+        withheld=withheld,
+        obligations=obligations,
+    )
+
+
+def _items(value: Any, *, allow_str: bool = False) -> list[Any]:
+    """A list section of a partner's answer; absent means empty, anything else is malformed."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValueError("section is not a list")
+    for item in value:
+        if not (isinstance(item, dict) or (allow_str and isinstance(item, str))):
+            raise ValueError("section item has the wrong type")
+    return value
+
+
+def _obligation_name(item: str | dict[str, Any]) -> str:
+    if isinstance(item, str):
+        return item
+    name = item.get("id") or item.get("name") or item.get("obligation")
+    if not isinstance(name, str):
+        raise ValueError("obligation without a name")
+    return name
+
+
+def _category_rank(category: str) -> tuple[int, str]:
+    try:
+        return CATEGORY_ORDER.index(category), category
+    except ValueError:
+        return len(CATEGORY_ORDER), category
+
+
+def _group_needs(needs: list[ViewNeed]) -> list[NeedGroup]:
+    groups: dict[str, list[ViewNeed]] = {}
+    for need in needs:
+        groups.setdefault(need.category, []).append(need)
+    return [
+        NeedGroup(
+            category=category,
+            needs=sorted(
+                groups[category],
+                key=lambda n: (SEVERITY_ORDER.get(n.severity, 9), n.org_id, n.ref),
+            ),
+        )
+        for category in sorted(groups, key=_category_rank)
+    ]
+
+
+def _coordinator(sections: list[_Section], contacts: list[ViewContact]) -> ViewContact | None:
+    for section in sections:
+        if section.coordinator is not None:
+            return section.coordinator
+    for contact in contacts:
+        if _COORDINATOR_ROLE.search(contact.role):
+            return contact
+    return None
+
+
+def _interactions(
+    needs: list[ViewNeed], rules: Iterable[InteractionRule]
+) -> list[InteractingNeeds]:
+    current = [n for n in needs if n.status in CURRENT_NEED_STATUSES]
+    present = {n.category for n in current}
+    found = []
+    for rule in rules:
+        if not set(rule.categories) <= present:
+            continue
+        involved = [n for n in current if n.category in rule.categories]
+        found.append(
+            InteractingNeeds(
+                rule_id=rule.id,
+                categories=list(rule.categories),
+                note=rule.note,
+                need_refs=sorted(n.ref for n in involved),
+                organisations=sorted({n.org_id for n in involved}),
+            )
+        )
+    return found
+
+
+def _unique_obligations(items: Iterable[RaisedObligation]) -> list[RaisedObligation]:
+    seen: dict[tuple[str, str], RaisedObligation] = {}
+    for item in items:
+        seen.setdefault((item.obligation, item.org_id), item)
+    return list(seen.values())
