@@ -1,3 +1,3 @@
 """Shared fixtures: see tests/fixtures/ (db, auth, servers)."""
 
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = ["tests.fixtures.db"]

@@ -46,8 +46,8 @@ def create_staff(
     _check_role(role)
     _check_password_rules(password)
     username = username.strip()
-    if not username:
-        raise ValidationFailed("username must not be empty")
+    if not username or len(username) > 64 or "\x00" in username:
+        raise ValidationFailed("username must be 1-64 characters without NUL")
     if session.exec(select(Staff).where(Staff.username == username)).first() is not None:
         raise Conflict(f"username {username!r} is already taken")
     staff = Staff(
@@ -63,7 +63,12 @@ def create_staff(
 
 def authenticate_staff(*, session: Session, username: str, password: str) -> Staff:
     """The active account with this username and password; ``NotAuthenticated`` otherwise."""
-    staff = session.exec(select(Staff).where(Staff.username == username)).first()
+    # A NUL can never be in a stored username (and PostgreSQL rejects it in a query).
+    staff = (
+        None
+        if "\x00" in username or len(username) > 64
+        else session.exec(select(Staff).where(Staff.username == username)).first()
+    )
     stored = staff.password_hash if staff is not None else _DUMMY_HASH
     try:
         _hasher.verify(stored, password)
