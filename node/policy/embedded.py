@@ -87,9 +87,16 @@ class _Loaded:
 class EmbeddedRegoEngine:
     """``PolicyEngine`` backed by regopy; the default for a node."""
 
-    def __init__(self, policy_dir: Path, *, watch: bool = True) -> None:
+    def __init__(
+        self,
+        policy_dir: Path,
+        *,
+        watch: bool = True,
+        check_interval_s: float = CHANGE_CHECK_INTERVAL_S,
+    ) -> None:
         self.policy_dir = Path(policy_dir)
         self.watch = watch
+        self.check_interval_s = check_interval_s
         self._reload_lock = threading.Lock()
         self._local = threading.local()
         self._next_check = 0.0
@@ -120,13 +127,13 @@ class EmbeddedRegoEngine:
                 self._loaded = _Loaded(generation, None, str(exc), stamp)
             else:
                 self._loaded = _Loaded(generation, bundle, None, stamp)
-            self._next_check = time.monotonic() + CHANGE_CHECK_INTERVAL_S
+            self._next_check = time.monotonic() + self.check_interval_s
 
     def _reload_if_changed(self) -> None:
         now = time.monotonic()
         if now < self._next_check:
             return
-        self._next_check = now + CHANGE_CHECK_INTERVAL_S
+        self._next_check = now + self.check_interval_s
         try:
             changed = policy_stamp(self.policy_dir) != self._loaded.stamp
         except OSError:

@@ -1,0 +1,71 @@
+"""Every policy case in policies/<package>/cases.yaml, run through the embedded engine."""
+
+import json
+
+import pytest
+
+from node.policy.cases import PolicyCase, load_cases
+from node.policy.engine import DEFAULT_POLICY_DIR, PACKAGES, PolicyDecision, WithheldCategory
+
+ALL_CASES = [case for package in PACKAGES for case in load_cases(package)]
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=[f"{c.package}: {c.name}" for c in ALL_CASES])
+def test_policy_case(embedded_engine, case: PolicyCase):
+    decision = embedded_engine.decide(case.package, case.input)
+    assert case.mismatches(decision) == []
+
+
+def test_there_are_at_least_sixty_cases_and_every_package_has_some():
+    assert len(ALL_CASES) >= 60
+    assert {c.package for c in ALL_CASES} == set(PACKAGES)
+
+
+def test_every_allow_path_and_every_denial_code_is_exercised():
+    share = [c for c in ALL_CASES if c.package == "share"]
+    codes = set(
+        json.loads((DEFAULT_POLICY_DIR / "share" / "data.json").read_text())["withheld_reasons"]
+    )
+    seen_codes = {code for c in share for code in (c.expect.withheld or {}).values()}
+    assert seen_codes == codes
+    emergency_allows = {
+        c.input["emergency"]["basis"] for c in share if c.expect.allow and c.input.get("emergency")
+    }
+    assert emergency_allows == {"vital_interests", "safeguarding"}
+    assert any(c.expect.allow and not c.input.get("emergency") for c in share)
+    audit_scopes = {
+        next(iter(c.expect.scope)) for c in ALL_CASES if c.package == "audit" and c.expect.allow
+    }
+    assert audit_scopes == {"org_id", "subject_id", "request_id"}
+    act = [c for c in ALL_CASES if c.package == "act" and c.expect.allow]
+    assert {c.input["action"] for c in act} == {"refer", "create_action", "update_plan"}
+
+
+def test_a_wrong_expectation_is_reported():
+    case = ALL_CASES[0]
+    wrong = PolicyDecision(
+        allow=not case.expect.allow,
+        categories=["criminal_justice"],
+        withheld=[WithheldCategory(category="criminal_justice", reason="x", code="no_consent")],
+        reasons=["criminal_justice hidden"],
+    )
+    strict = case.model_copy(
+        update={"expect": case.expect.model_copy(update={"never_mentions": ["criminal_justice"]})}
+    )
+    problems = strict.mismatches(wrong)
+    assert any(p.startswith("allow") for p in problems)
+    assert any(p.startswith("categories") for p in problems)
+    assert any("must never reveal" in p for p in problems)
+
+
+def test_base_input_is_merged_not_replaced():
+    case = next(
+        c for c in ALL_CASES if c.name.startswith("front-line worker does not get physical")
+    )
+    assert case.input["requester"] == {
+        "org_id": "council",
+        "org_kind": "council",
+        "role": "frontline",
+        "staff": "pseud_coord_1",
+    }
+    assert case.input["holder"] == {"org_id": "gp", "org_kind": "gp"}
