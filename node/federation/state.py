@@ -4,8 +4,10 @@ On start-up it loads the signed member registry named by ``settings.registry_pat
 and verified under ``settings.authority_verify_key`` (a ``RegistryHolder``: reloads
 the file when it changes, refuses a lower version, keeps the last good copy when a
 new file fails verification), and creates the in-memory ``ReplayCache`` that makes
-every signed request single-use. A node configured without a registry still runs
-for its own staff; its partner endpoints answer 503 "not in a federation".
+every signed request single-use, and — unless another hook already did — the
+policy engine (``app.state.policy``, ``node.policy.build_policy_engine``). A node
+configured without a registry still runs for its own staff; its partner endpoints
+answer 503 "not in a federation".
 
 ``JOINEDUP_NODE_TRAFFIC_LOG`` (``settings.traffic_log``) is a test and diagnostic
 setting: every request body the node's one ``httpx.AsyncClient`` sends to another
@@ -30,6 +32,7 @@ from federation.envelope import ReplayCache
 from federation.errors import RegistryInvalid
 from federation.keys import b64decode
 from federation.registry import RegistryHolder
+from node.policy import build_policy_engine
 
 log = logging.getLogger("joinedup.node.federation")
 
@@ -62,7 +65,7 @@ def make_traffic_hook(path: Path) -> Callable[[httpx.Request], Awaitable[None]]:
 
 @asynccontextmanager
 async def federation_state(app: FastAPI) -> AsyncIterator[None]:
-    """Put ``registry`` (or None) and ``replay_cache`` on ``app.state``."""
+    """Put ``registry`` (or None), ``replay_cache`` and ``policy`` on ``app.state``."""
     settings = app.state.settings
     app.state.replay_cache = ReplayCache()
     app.state.registry = None
@@ -75,6 +78,15 @@ async def federation_state(app: FastAPI) -> AsyncIterator[None]:
         log.info(
             "federation registry loaded",
             extra={"registry_version": app.state.registry.current().version},
+        )
+    if getattr(app.state, "policy", None) is None:
+        # Compiled once per app; share decisions are evaluated against it.
+        app.state.policy = await anyio.to_thread.run_sync(
+            lambda: build_policy_engine(
+                engine=settings.policy_engine,
+                policy_dir=settings.policy_dir,
+                opa_url=settings.opa_url,
+            )
         )
     traffic_log = getattr(settings, "traffic_log", None)
     if traffic_log is not None:

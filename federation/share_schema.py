@@ -1,0 +1,140 @@
+"""Message schemas of the share exchange: what a requester asks and what a holder seals.
+
+DESIGN "Federation protocol": a requesting node sends each partner a signed request
+(``federation.envelope.sign_request``, action ``share``) whose ``body`` is a
+``ShareRequestBody``; the partner answers ``{"response": "<JWT>"}`` whose sealed
+body (libsodium sealed box to the requester's X25519 key, then an Ed25519 JWS,
+RFC 7515) is a ``SharedSection``. docs/protocol.md shows a worked example of each.
+
+Nothing here carries a raw identifier: the subject is the consent service's opaque
+``subject_id``, staff are named by pseudonym, and record references are
+``<org_id>:<kind>:<row id>``. A policy denial is still a ``SharedSection`` with
+``decision.allow`` false (the requester shows that section as denied); a subject the
+holder does not know is ``known`` false with empty lists.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SHARE_ACTION = "share"
+LINK_ACTION = "link"
+
+MAX_CATEGORIES = 32
+MAX_TEXT = 4000
+
+
+class EmergencyBasis(BaseModel):
+    """Emergency access without consent: the legal basis and a written justification."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    basis: str = Field(min_length=1, max_length=64, description="e.g. vital_interests")
+    justification: str = Field(min_length=1, max_length=MAX_TEXT)
+
+
+class ShareRequestBody(BaseModel):
+    """The ``body`` of a signed ``share`` request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject_id: str = Field(min_length=1, max_length=128)
+    purpose: str = Field(min_length=1, max_length=64)
+    categories: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_CATEGORIES,
+        description="Requested categories; empty means every category.",
+    )
+    staff_role: str = Field(min_length=1, max_length=32)
+    staff_pseudonym: str = Field(min_length=1, max_length=128)
+    consent_token: str | None = Field(default=None, max_length=100_000)
+    emergency: EmergencyBasis | None = None
+    view_id: str | None = Field(
+        default=None, max_length=128, description="Traces one view across every node."
+    )
+
+
+class WithheldNotice(BaseModel):
+    """A requested category that was not released, and why."""
+
+    category: str
+    reason: str
+
+
+class ShareDecisionSummary(BaseModel):
+    """The holder's policy decision, as it may be shown to the requester."""
+
+    allow: bool
+    categories: list[str] = Field(default_factory=list)
+    withheld: list[WithheldNotice] = Field(default_factory=list)
+    obligations: list[str] = Field(default_factory=list)
+    reasons: list[str] = Field(default_factory=list)
+
+
+class SharedNeed(BaseModel):
+    ref: str = Field(description="<org_id>:need:<row id>; never a person identifier")
+    category: str
+    description: str
+    severity: str
+    status: str
+    since: str | None = None
+    withheld_fields: list[str] = Field(
+        default_factory=list, description="Fields policy removed (description redacted)."
+    )
+
+
+class SharedAction(BaseModel):
+    ref: str = Field(description="<org_id>:action:<row id>")
+    category: str
+    what: str
+    owner: str
+    status: str
+    due: str | None = None
+
+
+class SharedContact(BaseModel):
+    worker_name: str
+    role: str
+    how_to_reach: str
+    organisation: str
+
+
+class SharedSection(BaseModel):
+    """The sealed body of a share response: one holder's section of a joined-up view."""
+
+    org_id: str
+    org_name: str
+    org_kind: str
+    subject_id: str
+    known: bool
+    decision: ShareDecisionSummary
+    needs: list[SharedNeed] = Field(default_factory=list)
+    actions: list[SharedAction] = Field(default_factory=list)
+    contacts: list[SharedContact] = Field(default_factory=list)
+    coordinator: dict[str, str] | None = None
+
+
+class ShareResponse(BaseModel):
+    """The plain (unsealed) HTTP answer of ``POST /federation/share``."""
+
+    response: str = Field(description="Compact JWS, typ joinedup-response+jwt, sealed body")
+
+
+class LinkRequestBody(BaseModel):
+    """The ``body`` of a signed ``link`` request: only opaque linkage tokens travel."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject_id: str = Field(min_length=1, max_length=128)
+    linkage_tokens: list[str] = Field(min_length=1, max_length=16)
+
+
+LinkStatus = Literal["linked", "queued", "no_match", "already_linked"]
+
+
+class LinkResponse(BaseModel):
+    """Answer to a ``link`` request (plain JSON: it carries no personal data)."""
+
+    status: LinkStatus

@@ -1,0 +1,1 @@
+"""The partner-facing share endpoint: verified request → consent → policy → sealed section."""

@@ -1,0 +1,50 @@
+"""``POST /federation/share``: a partner asks this node for its section of a joined-up view."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from federation.envelope import VerifiedRequest
+from federation.problems import PROBLEM_RESPONSES
+from federation.share_schema import SHARE_ACTION
+from node.db import SessionDep
+from node.federation.dependencies import SIGNED_REQUEST_OPENAPI, RegistryDep, verified_request
+from node.share.dependencies import PolicyDep, RevocationsDep
+from node.share.schemas import ShareResponse
+from node.share.service import Holder, answer_share_request
+
+router = APIRouter(tags=["federation"], responses=PROBLEM_RESPONSES)
+
+ShareRequest = Annotated[VerifiedRequest, Depends(verified_request(SHARE_ACTION))]
+
+
+@router.post(
+    "/federation/share",
+    response_model=ShareResponse,
+    openapi_extra=SIGNED_REQUEST_OPENAPI,
+    responses={503: PROBLEM_RESPONSES[403] | {"description": "Not in a federation"}},
+)
+def share_section(
+    request: Request,
+    verified: ShareRequest,
+    session: SessionDep,
+    registry: RegistryDep,
+    policy: PolicyDep,
+    revocations: RevocationsDep,
+) -> ShareResponse:
+    """Answer a signed share request with this node's sealed, policy-checked section."""
+    state = request.app.state
+    settings = state.settings
+    token = answer_share_request(
+        session=session,
+        request=verified,
+        registry=registry,
+        policy=policy,
+        revocations=revocations,
+        holder=Holder(settings.org_id, settings.org_name or settings.org_id, settings.org_kind),
+        keys=state.keys,
+        all_categories=sorted(state.taxonomy.categories),
+    )
+    return ShareResponse(response=token)

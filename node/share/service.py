@@ -1,0 +1,292 @@
+"""Answering a partner's share request (DESIGN "Federation protocol", "Policy", "Audit").
+
+The holder of the records decides, locally and for every request:
+
+1. the request was already verified (``node.federation.dependencies``); its body must
+   be a ``ShareRequestBody`` or the answer is 400 and nothing is released;
+2. the consent token is checked offline against the consent service's registry keys
+   and the revocations pushed so far (``federation.consent_token``); a bad token is
+   not an error, it is "no consent" — the emergency path may still apply;
+3. the ``joinedup.share`` policy decides which requested categories are released,
+   which fields are withheld and which obligations apply;
+4. only the released categories are read — needs of those categories, actions tied
+   to those needs, contacts only when ``contact_details`` is released — and withheld
+   fields are redacted;
+5. the decision is appended to the audit log in the same transaction (no release
+   without its audit entry, allow or deny);
+6. the section is sealed to the requester's X25519 key (libsodium sealed box) and
+   signed (RFC 7515 JWS) by ``federation.envelope.seal_response``.
+
+A policy denial is a normal, sealed answer with ``decision.allow`` false. References
+to records are ``<org_id>:need:<row id>``: row ids, never person identifiers. One
+query per table plus one audit append keeps this fast (the share endpoint's bar is
+500 sealed answers per second on two cores).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlmodel import Session, col, select
+
+from federation.consent_token import (
+    ConsentTokenClaims,
+    RevocationSet,
+    consent_policy_input,
+    verify_consent_token,
+)
+from federation.envelope import VerifiedRequest, seal_response
+from federation.errors import BadRequest, ConsentInvalid
+from federation.keys import MemberKeys
+from federation.registry import CONSENT_SERVICE_ID, Registry
+from federation.share_schema import (
+    SHARE_ACTION,
+    SharedAction,
+    SharedContact,
+    ShareDecisionSummary,
+    SharedNeed,
+    SharedSection,
+    ShareRequestBody,
+    WithheldNotice,
+)
+from node.audit.service import record_audit
+from node.links.models import SubjectLink
+from node.policy import PolicyDecision, PolicyEngine
+from node.records.models import Action, Contact, Need
+
+CONTACT_CATEGORY = "contact_details"
+# Taxonomy fields of ``contact_details`` that a contact's ``how_to_reach`` may hold.
+_REACH_FIELDS = frozenset({"address", "phone", "email", "preferred_contact", "safe_contact_times"})
+
+
+@dataclass(frozen=True)
+class Holder:
+    """This node, as it names itself in the sections it answers with."""
+
+    org_id: str
+    org_name: str
+    org_kind: str
+
+
+def parse_share_body(body: dict[str, Any]) -> ShareRequestBody:
+    """The share parameters of a verified request; ``BadRequest`` if malformed."""
+    try:
+        return ShareRequestBody.model_validate(body)
+    except ValidationError as exc:
+        raise BadRequest(f"share request body is malformed ({exc.error_count()} errors)") from None
+
+
+def check_consent(
+    *,
+    token: str | None,
+    registry: Registry,
+    requester: str,
+    subject_id: str,
+    purpose: str,
+    revocations: RevocationSet | None,
+) -> ConsentTokenClaims | None:
+    """The verified consent token, or None when there is none or it fails any check."""
+    if token is None or not registry.has(CONSENT_SERVICE_ID):
+        return None
+    try:
+        return verify_consent_token(
+            token,
+            verify_keys=registry.verify_keys(CONSENT_SERVICE_ID),
+            requester=requester,
+            subject_id=subject_id,
+            purpose=purpose,
+            revocations=revocations,
+        )
+    except ConsentInvalid:
+        return None
+
+
+def share_policy_input(
+    *,
+    body: ShareRequestBody,
+    requester_org: str,
+    requester_kind: str,
+    holder: Holder,
+    consent: ConsentTokenClaims | None,
+    all_categories: Sequence[str],
+) -> dict[str, Any]:
+    """The ``joinedup.share`` input (shape documented in ``policies/share/share.rego``)."""
+    requested = sorted(set(body.categories)) if body.categories else sorted(all_categories)
+    return {
+        "requester": {
+            "org_id": requester_org,
+            "org_kind": requester_kind,
+            "role": body.staff_role,
+            "staff": body.staff_pseudonym,
+        },
+        "holder": {"org_id": holder.org_id, "org_kind": holder.org_kind},
+        "purpose": body.purpose,
+        "action": "read",
+        "subject_id": body.subject_id,
+        "requested_categories": requested,
+        "consent": consent_policy_input(consent),
+        "emergency": body.emergency.model_dump() if body.emergency else None,
+    }
+
+
+def _summary(decision: PolicyDecision) -> ShareDecisionSummary:
+    return ShareDecisionSummary(
+        allow=decision.allow,
+        categories=list(decision.categories) if decision.allow else [],
+        withheld=[WithheldNotice(category=w.category, reason=w.reason) for w in decision.withheld],
+        obligations=list(decision.obligations),
+        reasons=list(decision.reasons),
+    )
+
+
+def read_released_records(
+    *, session: Session, person_id: int, holder: Holder, decision: PolicyDecision
+) -> tuple[list[SharedNeed], list[SharedAction], list[SharedContact]]:
+    """Needs, actions and contacts of the released categories only, redacted by policy."""
+    released = set(decision.categories) if decision.allow else set()
+    if not released:
+        return [], [], []
+    withheld_fields = decision.withheld_fields
+    need_rows = session.exec(
+        select(Need)
+        .where(Need.person_id == person_id, col(Need.category).in_(sorted(released)))
+        .order_by(col(Need.id))
+    ).all()
+    needs: list[SharedNeed] = []
+    category_of: dict[int, str] = {}
+    for need in need_rows:
+        assert need.id is not None
+        category_of[need.id] = need.category
+        hidden = withheld_fields.get(need.category, [])
+        needs.append(
+            SharedNeed(
+                ref=f"{holder.org_id}:need:{need.id}",
+                category=need.category,
+                # The description is free text that may hold any field of its
+                # category, so any withheld field redacts it (the cautious reading).
+                description="" if hidden else need.description,
+                severity=need.severity,
+                status=need.status,
+                since=need.since.isoformat() if need.since else None,
+                withheld_fields=list(hidden),
+            )
+        )
+    actions: list[SharedAction] = []
+    if category_of:
+        action_rows = session.exec(
+            select(Action)
+            .where(Action.person_id == person_id, col(Action.need_id).in_(list(category_of)))
+            .order_by(col(Action.id))
+        ).all()
+        actions = [
+            SharedAction(
+                ref=f"{holder.org_id}:action:{action.id}",
+                category=category_of[action.need_id] if action.need_id is not None else "",
+                what=action.what,
+                owner=action.owner,
+                status=action.status,
+                due=action.due.isoformat() if action.due else None,
+            )
+            for action in action_rows
+        ]
+    contacts: list[SharedContact] = []
+    if CONTACT_CATEGORY in released:
+        redact_reach = bool(_REACH_FIELDS & set(withheld_fields.get(CONTACT_CATEGORY, [])))
+        contacts = [
+            SharedContact(
+                worker_name=contact.worker_name,
+                role=contact.role,
+                how_to_reach="" if redact_reach else contact.how_to_reach,
+                organisation=contact.organisation or holder.org_name,
+            )
+            for contact in session.exec(
+                select(Contact).where(Contact.person_id == person_id).order_by(col(Contact.id))
+            ).all()
+        ]
+    return needs, actions, contacts
+
+
+def answer_share_request(
+    *,
+    session: Session,
+    request: VerifiedRequest,
+    registry: Registry,
+    policy: PolicyEngine,
+    revocations: RevocationSet | None,
+    holder: Holder,
+    keys: MemberKeys,
+    all_categories: Sequence[str],
+) -> str:
+    """Decide, read, audit and seal one share request; returns the signed response JWT."""
+    if request.action != SHARE_ACTION:
+        raise BadRequest("not a share request")
+    body = parse_share_body(request.body)
+    requester = registry.member(request.issuer)
+    consent = check_consent(
+        token=body.consent_token,
+        registry=registry,
+        requester=request.issuer,
+        subject_id=body.subject_id,
+        purpose=body.purpose,
+        revocations=revocations,
+    )
+    decision = policy.decide(
+        "share",
+        share_policy_input(
+            body=body,
+            requester_org=request.issuer,
+            requester_kind=requester.kind,
+            holder=holder,
+            consent=consent,
+            all_categories=all_categories,
+        ),
+    )
+    person_id = session.exec(
+        select(SubjectLink.person_id).where(SubjectLink.subject_id == body.subject_id)
+    ).first()
+    needs: list[SharedNeed] = []
+    actions: list[SharedAction] = []
+    contacts: list[SharedContact] = []
+    if person_id is not None:
+        needs, actions, contacts = read_released_records(
+            session=session, person_id=person_id, holder=holder, decision=decision
+        )
+    section = SharedSection(
+        org_id=holder.org_id,
+        org_name=holder.org_name,
+        org_kind=holder.org_kind,
+        subject_id=body.subject_id,
+        known=person_id is not None,
+        decision=_summary(decision),
+        needs=needs,
+        actions=actions,
+        contacts=contacts,
+    )
+    released = section.decision.categories if person_id is not None else []
+    record_audit(
+        session=session,
+        kind="share_decided",
+        request_id=body.view_id or request.request_id,
+        actor_org=request.issuer,
+        actor_staff=body.staff_pseudonym,
+        actor_role=body.staff_role,
+        subject_id=body.subject_id,
+        purpose=body.purpose,
+        action="read",
+        decision="allow" if decision.allow else "deny",
+        categories=released,
+        reason="; ".join(decision.reasons),
+        emergency=body.emergency is not None,
+        holder_org=holder.org_id,
+    )
+    return seal_response(
+        keys=keys,
+        issuer=holder.org_id,
+        audience=request.issuer,
+        request_id=request.request_id,
+        body=section.model_dump(mode="json"),
+        recipient_key=registry.public_key(request.issuer),
+    )
