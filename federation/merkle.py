@@ -43,6 +43,8 @@ __all__ = [
     "leaf_hash",
     "node_hash",
     "perfect_subtrees",
+    "stored_node_count",
+    "subtree_position",
     "root_from_leaf_hashes",
     "root_from_leaves",
     "verify_consistency",
@@ -208,6 +210,22 @@ class CompactRange:
 
 
 # -- proof planning and assembly over stored perfect subtrees -------------------------
+
+
+def stored_node_count(tree_size: int) -> int:
+    """How many perfect subtrees a tree of ``tree_size`` leaves has: 2n - popcount(n)."""
+    return 2 * tree_size - bin(tree_size).count("1")
+
+
+def subtree_position(level: int, index: int) -> int:
+    """The order in which ``CompactRange.append`` completes subtree ``(level, index)``.
+
+    Positions run 0, 1, 2, ... with no gaps (the post-order numbering of a Merkle
+    mountain range), so a store keyed by position is append-only and a verifier can
+    stream it in the same order it recomputes it.
+    """
+    last_leaf = ((index + 1) << level) - 1
+    return stored_node_count(last_leaf) + level
 
 
 def perfect_subtrees(start: int, size: int) -> list[NodeKey]:

@@ -19,6 +19,8 @@ from federation.merkle import (
     node_hash,
     root_from_leaf_hashes,
     root_from_leaves,
+    stored_node_count,
+    subtree_position,
     verify_consistency,
     verify_inclusion,
 )
@@ -196,6 +198,19 @@ def test_consistency_with_a_rewritten_prefix_fails(data, n):
             new_root=ref_mth(d[:new]),
             proof=flipped,
         )
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(min_value=0, max_value=600))
+def test_subtree_positions_number_completed_nodes_in_order(n):
+    compact = CompactRange()
+    positions = []
+    for i in range(n):
+        positions += [
+            subtree_position(level, index)
+            for level, index, _ in compact.append(leaf_hash(str(i).encode()))
+        ]
+    assert positions == list(range(stored_node_count(n)))
 
 
 def test_edge_cases_fail_closed():

@@ -1,0 +1,162 @@
+"""Audit tables: the entries, the Merkle tree's stored subtrees, its state and signed heads.
+
+The log is an RFC 9162 Merkle tree (``federation.merkle``) over the canonical JSON of
+each ``audit_entry`` row, leaf index = ``seq``. To answer proofs without recomputing
+the tree, every completed perfect subtree hash is kept in ``audit_subtree`` under its
+completion position (``federation.merkle.subtree_position``): append-only, about two
+rows per entry, and streamable in the order verification recomputes it.
+``audit_tree_state`` is one row (id 1) holding the size, the right frontier and the
+root; every append locks it first, which is what serialises concurrent appends so the
+tree never forks. ``audit_tree_head`` keeps every signed tree head the node issued.
+
+Nothing here is ever updated or deleted by the application except the state row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from node.db import UTCDateTime, utcnow
+
+KINDS = (
+    "view_requested",
+    "share_decided",
+    "referral",
+    "consent_check",
+    "login",
+    "admin_change",
+    "link",
+    "revocation_received",
+)
+DECISIONS = ("allow", "deny", "error", "info")
+ENTRY_FORMAT = 1  # the "v" field of the canonical entry; bump on any change of shape
+
+
+def format_time(value: dt.datetime) -> str:
+    """The canonical spelling of an entry's time: UTC, microseconds, 'Z'."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class AuditEntry(SQLModel, table=True):
+    """One audited event; its canonical JSON is leaf ``seq`` of the node's Merkle tree."""
+
+    __tablename__ = "audit_entry"
+
+    # Indexes only on selective columns: each index is another b-tree every append
+    # writes, and kind / purpose / decision / emergency narrow little on their own.
+
+    seq: int = Field(sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=False))
+    recorded_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    request_id: str = Field(max_length=128, index=True)
+    kind: str = Field(max_length=32)
+    actor_org: str = Field(max_length=64, index=True)
+    actor_staff: str | None = Field(default=None, max_length=128, index=True)
+    actor_role: str | None = Field(default=None, max_length=32)
+    subject_id: str | None = Field(default=None, max_length=128, index=True)
+    purpose: str | None = Field(default=None, max_length=64)
+    action: str | None = Field(default=None, max_length=32)
+    decision: str = Field(max_length=8)
+    categories: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    reason: str = Field(default="", sa_type=sa.Text)
+    emergency: bool = Field(default=False)
+    holder_org: str | None = Field(default=None, max_length=64)
+
+    def canonical(self) -> dict[str, Any]:
+        """The mapping whose canonical JSON is this entry's leaf (see docs/audit.md)."""
+        return canonical_fields(
+            seq=self.seq,
+            recorded_at=self.recorded_at,
+            request_id=self.request_id,
+            kind=self.kind,
+            actor_org=self.actor_org,
+            actor_staff=self.actor_staff,
+            actor_role=self.actor_role,
+            subject_id=self.subject_id,
+            purpose=self.purpose,
+            action=self.action,
+            decision=self.decision,
+            categories=self.categories,
+            reason=self.reason,
+            emergency=self.emergency,
+            holder_org=self.holder_org,
+        )
+
+
+def canonical_fields(
+    *,
+    seq: int,
+    recorded_at: dt.datetime,
+    request_id: str,
+    kind: str,
+    actor_org: str,
+    actor_staff: str | None,
+    actor_role: str | None,
+    subject_id: str | None,
+    purpose: str | None,
+    action: str | None,
+    decision: str,
+    categories: list[str],
+    reason: str,
+    emergency: bool,
+    holder_org: str | None,
+) -> dict[str, Any]:
+    """Build the canonical entry mapping from column values (verification uses this too)."""
+    return {
+        "v": ENTRY_FORMAT,
+        "seq": seq,
+        "at": format_time(recorded_at),
+        "request_id": request_id,
+        "kind": kind,
+        "actor_org": actor_org,
+        "actor_staff": actor_staff,
+        "actor_role": actor_role,
+        "subject_id": subject_id,
+        "purpose": purpose,
+        "action": action,
+        "decision": decision,
+        "categories": list(categories),
+        "reason": reason,
+        "emergency": bool(emergency),
+        "holder_org": holder_org,
+    }
+
+
+class AuditSubtree(SQLModel, table=True):
+    """The hash of one completed perfect subtree, keyed by its completion position."""
+
+    __tablename__ = "audit_subtree"
+
+    pos: int = Field(sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=False))
+    hash: bytes = Field(sa_column=sa.Column(sa.LargeBinary(32), nullable=False))
+
+
+class AuditTreeState(SQLModel, table=True):
+    """The single row (id 1) every append locks: size, right frontier, root."""
+
+    __tablename__ = "audit_tree_state"
+
+    id: int = Field(default=1, primary_key=True)
+    tree_size: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
+    frontier: bytes = Field(default=b"", sa_column=sa.Column(sa.LargeBinary, nullable=False))
+    root_hash: bytes = Field(sa_column=sa.Column(sa.LargeBinary(32), nullable=False))
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SignedTreeHeadRecord(SQLModel, table=True):
+    """A tree head this node signed and published (``federation.tree_head``)."""
+
+    __tablename__ = "audit_tree_head"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tree_size: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False, index=True))
+    root_hash: str = Field(max_length=64)
+    timestamp_ms: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    kid: str = Field(max_length=16)
+    jws: str = Field(sa_type=sa.Text)
+    signed_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
