@@ -13,11 +13,13 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from joinedup.demo_cli import demo
 from node.config import NodeSettings
 
 app = typer.Typer(no_args_is_help=True, help="joinedup: federated Customer Centric Action on Need")
 node_app = typer.Typer(no_args_is_help=True, help="Run and administer an organisation's node.")
 app.add_typer(node_app, name="node")
+app.command("demo")(demo)
 
 DataDir = Annotated[
     Path | None, typer.Option(help="Node data directory (else JOINEDUP_NODE_DATA_DIR).")
