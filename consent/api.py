@@ -1,0 +1,14 @@
+"""Every router of the consent service, assembled in one place (as Dispatch does)."""
+
+from fastapi import APIRouter
+
+from consent.consents.router import router as consents_router
+from consent.customers.router import router as customers_router
+from consent.subjects.router import router as subjects_router
+from consent.tokens.router import router as tokens_router
+
+api_router = APIRouter()
+api_router.include_router(subjects_router)
+api_router.include_router(tokens_router)
+api_router.include_router(consents_router)
+api_router.include_router(customers_router)

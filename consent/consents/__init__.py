@@ -1,0 +1,1 @@
+"""Consent records (FHIR R4 Consent shape): grant, amend, revoke as appended events."""

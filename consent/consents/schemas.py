@@ -1,0 +1,153 @@
+"""Request and response bodies for consents (the FastAPI template's schema family).
+
+``ConsentGrant`` is what a customer sends for their own consent; ``ConsentCreate``
+adds the ``subject_id`` for a member node recording consent on a present customer's
+behalf (docs/protocol.md action ``grant``). ``ConsentUpdate`` amends (all optional).
+Purposes, categories and actions are closed vocabularies (``federation.consent_token``):
+anything else is a 422.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, model_validator
+
+from consent.subjects.schemas import SubjectId
+
+Purpose = Literal[
+    "care_coordination", "safeguarding", "referral", "direct_care", "service_planning"
+]
+Category = Literal[
+    "contact_details",
+    "housing",
+    "income",
+    "social_care",
+    "physical_health",
+    "mental_health",
+    "education",
+    "safety",
+    "victim_support",
+    "criminal_justice",
+]
+Action = Literal["read", "refer", "update_plan"]
+OrgId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{1,62}$")]
+GrantorName = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+
+
+def _unique(values: list[Any]) -> list[Any]:
+    return list(dict.fromkeys(values))
+
+
+class ProvisionBase(BaseModel):
+    """One permit: these recipients may do these actions on these categories for these purposes."""
+
+    purposes: list[Purpose] = Field(min_length=1, max_length=5)
+    recipients: list[OrgId] = Field(min_length=1, max_length=100)
+    categories: list[Category] = Field(min_length=1, max_length=10)
+    actions: list[Action] = Field(min_length=1, max_length=3)
+
+    @model_validator(mode="after")
+    def _dedupe(self) -> ProvisionBase:
+        self.purposes = _unique(self.purposes)
+        self.recipients = _unique(self.recipients)
+        self.categories = _unique(self.categories)
+        self.actions = _unique(self.actions)
+        return self
+
+
+class ProvisionCreate(ProvisionBase):
+    pass
+
+
+class ProvisionPublic(ProvisionBase):
+    pass
+
+
+def _check_grantor(kind: str | None, name: str | None) -> None:
+    if kind == "advocate" and not name:
+        raise ValueError("an advocate grantor needs grantor_name")
+    if kind == "customer" and name:
+        raise ValueError("grantor_name is only for an advocate")
+
+
+def _check_period(start: dt.datetime | None, end: dt.datetime | None) -> None:
+    if start is not None and end is not None and end <= start:
+        raise ValueError("period_end must be after period_start")
+
+
+class ConsentGrant(BaseModel):
+    """A new consent for the caller's own subject (customer API)."""
+
+    grantor_kind: Literal["customer", "advocate"] = "customer"
+    grantor_name: GrantorName | None = None
+    period_start: AwareDatetime | None = Field(default=None, description="default: now")
+    period_end: AwareDatetime | None = None
+    provisions: list[ProvisionCreate] = Field(min_length=1, max_length=20)
+
+    @model_validator(mode="after")
+    def _check(self) -> ConsentGrant:
+        _check_grantor(self.grantor_kind, self.grantor_name)
+        _check_period(self.period_start, self.period_end)
+        return self
+
+
+class ConsentCreate(ConsentGrant):
+    """A new consent recorded by a member node for ``subject_id``."""
+
+    subject_id: SubjectId
+
+
+class ConsentUpdate(BaseModel):
+    """An amendment; fields left out keep their value. Provisions, if given, replace all."""
+
+    grantor_kind: Literal["customer", "advocate"] | None = None
+    grantor_name: GrantorName | None = None
+    period_start: AwareDatetime | None = None
+    period_end: AwareDatetime | None = None
+    provisions: list[ProvisionCreate] | None = Field(default=None, min_length=1, max_length=20)
+
+    @model_validator(mode="after")
+    def _check(self) -> ConsentUpdate:
+        _check_period(self.period_start, self.period_end)
+        return self
+
+
+class ConsentPublic(BaseModel):
+    id: str
+    subject_id: str
+    status: Literal["active", "inactive", "rejected"]
+    grantor_kind: Literal["customer", "advocate"]
+    grantor_name: str | None
+    recorded_by: str
+    period_start: dt.datetime
+    period_end: dt.datetime | None
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    provisions: list[ProvisionPublic]
+
+
+class ConsentsPublic(BaseModel):
+    data: list[ConsentPublic]
+    count: int
+
+
+class ConsentEventPublic(BaseModel):
+    kind: Literal["granted", "amended", "revoked"]
+    at: dt.datetime
+    actor: str
+    snapshot: dict[str, Any]
+
+
+class ConsentHistoryPublic(BaseModel):
+    consent_id: str
+    data: list[ConsentEventPublic]
+    count: int
+
+
+class RevokeRequest(BaseModel):
+    """A member node recording a customer's revocation (signed ``revoke_consent``)."""
+
+    consent_id: Annotated[str, StringConstraints(pattern=r"^cns_[A-Za-z0-9_-]{1,60}$")]

@@ -1,0 +1,1 @@
+"""Customer accounts: activation by one-time code, password login, bearer tokens."""

@@ -1,0 +1,142 @@
+"""Customer accounts: creation, one-time activation, password login.
+
+Passwords are hashed with argon2id (argon2-cffi's defaults, RFC 9106's second
+recommended option). A member node requests an account for an enrolled customer
+and receives a one-time activation code to hand over in person; only its SHA-256 is
+stored. ``create_customer_account`` makes an already-active account directly, for
+the CLI and the demo. Login failures say nothing about which part was wrong, and an
+unknown username costs the same hashing work as a wrong password.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from consent.customers.models import CustomerAccount, CustomerActivation
+from consent.db import utcnow
+from consent.subjects.service import require_subject
+from federation.errors import Conflict, NotAuthenticated, ValidationFailed
+
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so timing does not reveal accounts.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+MIN_PASSWORD_LENGTH = 10
+
+
+def _code_hash(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def _new_account(
+    session: Session, *, subject_id: str, username: str, created_by: str
+) -> CustomerAccount:
+    require_subject(session=session, subject_id=subject_id)
+    if session.exec(select(CustomerAccount).where(CustomerAccount.username == username)).first():
+        raise Conflict("username already taken")
+    existing = session.exec(
+        select(CustomerAccount).where(CustomerAccount.subject_id == subject_id)
+    ).first()
+    if existing is not None:
+        raise Conflict("this customer already has an account")
+    account = CustomerAccount(subject_id=subject_id, username=username, created_by=created_by)
+    session.add(account)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict("username or customer already has an account") from exc
+    return account
+
+
+def create_customer_account(
+    *, session: Session, subject_id: str, username: str, password: str, created_by: str = "cli"
+) -> CustomerAccount:
+    """An active account with a password, for the CLI and the demo."""
+    _check_password(password)
+    account = _new_account(session, subject_id=subject_id, username=username, created_by=created_by)
+    account.password_hash = _hasher.hash(password)
+    account.activated_at = utcnow()
+    session.add(account)
+    session.flush()
+    return account
+
+
+def request_customer_account(
+    *,
+    session: Session,
+    subject_id: str,
+    username: str,
+    created_by: str,
+    code_ttl_s: int,
+    now: datetime | None = None,
+) -> tuple[CustomerAccount, str, datetime]:
+    """An inactive account and a one-time activation code (returned once, stored hashed)."""
+    account = _new_account(session, subject_id=subject_id, username=username, created_by=created_by)
+    code = secrets.token_urlsafe(24)
+    expires_at = (now or utcnow()) + timedelta(seconds=code_ttl_s)
+    assert account.id is not None
+    session.add(
+        CustomerActivation(account_id=account.id, code_hash=_code_hash(code), expires_at=expires_at)
+    )
+    session.flush()
+    return account, code, expires_at
+
+
+def activate_customer(
+    *, session: Session, code: str, password: str, now: datetime | None = None
+) -> CustomerAccount:
+    """Set the password with a one-time code; an unknown, used or expired code is 401."""
+    _check_password(password)
+    at = now or utcnow()
+    activation = session.exec(
+        select(CustomerActivation).where(CustomerActivation.code_hash == _code_hash(code))
+    ).first()
+    if activation is None or activation.used_at is not None or activation.expires_at <= at:
+        raise NotAuthenticated("activation code invalid, used or expired")
+    account = session.get(CustomerAccount, activation.account_id)
+    if account is None or not account.active:
+        raise NotAuthenticated("activation code invalid, used or expired")
+    activation.used_at = at
+    account.password_hash = _hasher.hash(password)
+    account.activated_at = at
+    session.add(activation)
+    session.add(account)
+    session.flush()
+    return account
+
+
+def authenticate_customer(*, session: Session, username: str, password: str) -> CustomerAccount:
+    """The account for these credentials; ``NotAuthenticated`` for any mismatch."""
+    account = session.exec(
+        select(CustomerAccount).where(CustomerAccount.username == username)
+    ).first()
+    stored = account.password_hash if account is not None else None
+    try:
+        _hasher.verify(stored or _DUMMY_HASH, password)
+        ok = stored is not None
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok or account is None or not account.active:
+        raise NotAuthenticated("username or password incorrect")
+    if _hasher.check_needs_rehash(stored or ""):
+        account.password_hash = _hasher.hash(password)
+        session.add(account)
+    return account
+
+
+def get_active_account(*, session: Session, account_id: int, subject_id: str) -> CustomerAccount:
+    account = session.get(CustomerAccount, account_id)
+    if account is None or not account.active or account.subject_id != subject_id:
+        raise NotAuthenticated("the account behind this token is not active")
+    return account

@@ -1,0 +1,142 @@
+"""The consent service app: ``create_app(settings)``; uvicorn factory ``create_app_from_env``.
+
+Nothing is created at import time. The lifespan makes the data directory, opens the
+engine, runs Alembic to every head, loads or creates the service's Ed25519/X25519
+keys (``MemberKeys``; the registry must list the same verify key under org_id
+``consent`` or nodes will refuse its tokens), loads the signed member registry
+(``RegistryHolder``), and opens the one shared ``httpx.AsyncClient`` used for
+revocation pushes. What it makes lives on ``app.state``: ``settings``, ``engine``,
+``keys``, ``registry`` (or None in a registry-less demo), ``replay_cache``, ``http``.
+
+    uvicorn --factory consent.main:create_app_from_env   # JOINEDUP_CONSENT_* set
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import anyio
+import httpx
+import sqlalchemy as sa
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from consent.api import api_router
+from consent.config import ConsentSettings
+from consent.db import make_engine, upgrade_database
+from federation.envelope import ReplayCache
+from federation.errors import JoinedUpError, NotAuthenticated
+from federation.keys import MemberKeys
+from federation.problems import install_problem_handlers, problem_response
+from federation.registry import CONSENT_SERVICE_ID, RegistryHolder
+
+log = logging.getLogger("joinedup.consent")
+
+
+class Health(BaseModel):
+    status: str
+    service: str
+    kid: str
+
+
+class ServiceUnavailable(JoinedUpError):
+    status_code = 503
+    title = "Service unavailable"
+    type_slug = "service-unavailable"
+
+
+def _load_registry(settings: ConsentSettings, keys: MemberKeys) -> RegistryHolder | None:
+    authority = settings.authority_key
+    if settings.registry_path is None or authority is None:
+        return None
+    holder = RegistryHolder(settings.registry_path, authority)
+    registry = holder.current()
+    if not registry.has(CONSENT_SERVICE_ID) or keys.verify_key_b64 not in (
+        registry.member(CONSENT_SERVICE_ID).verify_keys
+    ):
+        log.warning("registry does not list this consent service's key; nodes will refuse tokens")
+    return holder
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: ConsentSettings = app.state.settings
+    await anyio.to_thread.run_sync(lambda: settings.data_dir.mkdir(parents=True, exist_ok=True))
+    engine = make_engine(settings.effective_database_url)
+    try:
+        await anyio.to_thread.run_sync(upgrade_database, engine)
+        keys = await anyio.to_thread.run_sync(MemberKeys.load_or_create, settings.data_dir)
+        app.state.engine = engine
+        app.state.keys = keys
+        app.state.registry = await anyio.to_thread.run_sync(_load_registry, settings, keys)
+        app.state.replay_cache = ReplayCache()
+        async with httpx.AsyncClient(timeout=settings.revocation_push_timeout_s) as http:
+            app.state.http = http
+            log.info("consent service started", extra={"kid": keys.kid})
+            yield
+    finally:
+        engine.dispose()
+
+
+def create_app(settings: ConsentSettings) -> FastAPI:
+    """A consent service app for ``settings``; database, keys and registry open in the lifespan."""
+    app = FastAPI(
+        title="joinedup consent service",
+        version="0.1.0",
+        description="Enrolment, consent grants and revocations, signed consent tokens.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_problem_handlers(app)
+
+    @app.exception_handler(NotAuthenticated)
+    async def handle_not_authenticated(request: Request, exc: NotAuthenticated) -> JSONResponse:
+        # RFC 6750 §3: a 401 for a bearer-protected resource names the scheme.
+        response = problem_response(
+            status=exc.status_code,
+            title=exc.title,
+            detail=exc.message,
+            slug=exc.type_slug,
+            instance=request.url.path,
+        )
+        response.headers["WWW-Authenticate"] = 'Bearer realm="joinedup-consent"'
+        return response
+
+    @app.middleware("http")
+    async def limit_body(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        # Refuse oversized bodies by their declared length before parsing anything.
+        declared = request.headers.get("content-length")
+        if declared is not None and (
+            not declared.isdigit() or int(declared) > settings.max_body_bytes
+        ):
+            return problem_response(
+                status=413,
+                title="Payload too large",
+                detail="request body too large",
+                slug="payload-too-large",
+                instance=request.url.path,
+            )
+        return await call_next(request)
+
+    @app.get("/health", response_model=Health, tags=["ops"])
+    def read_health(request: Request) -> Health:
+        """Liveness and database reachability, for load balancers and the test harness."""
+        try:
+            with request.app.state.engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError as exc:
+            raise ServiceUnavailable("database unreachable") from exc
+        return Health(status="ok", service=CONSENT_SERVICE_ID, kid=request.app.state.keys.kid)
+
+    app.include_router(api_router)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The uvicorn factory: settings from ``JOINEDUP_CONSENT_*`` environment variables."""
+    return create_app(ConsentSettings())  # type: ignore[call-arg]

@@ -1,0 +1,1 @@
+"""Member nodes as callers: registry-backed verification of their signed requests."""

@@ -1,0 +1,1 @@
+"""Alembic migrations of the consent service's own database."""

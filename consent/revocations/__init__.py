@@ -1,0 +1,1 @@
+"""Revocation pushes from the consent service to every member node."""

@@ -1,0 +1,1 @@
+"""Enrolment: customers become opaque subjects, identified across nodes by linkage tokens."""

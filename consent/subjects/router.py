@@ -1,0 +1,28 @@
+"""``POST /federation/enrol``: a member node enrols a customer (signed ``enrol`` request)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from consent.db import SessionDep
+from consent.members.dependencies import SignedBy, parse_body
+from consent.subjects.schemas import EnrolmentPublic, EnrolRequest
+from consent.subjects.service import enrol_subject
+from federation.envelope import VerifiedRequest
+from federation.problems import PROBLEM_RESPONSES
+
+router = APIRouter(tags=["federation"], responses=PROBLEM_RESPONSES)
+
+
+@router.post("/federation/enrol", response_model=EnrolmentPublic)
+def enrol_customer(
+    session: SessionDep, verified: Annotated[VerifiedRequest, Depends(SignedBy("enrol"))]
+) -> EnrolmentPublic:
+    """Enrol a customer by linkage tokens; the same person always gets the same subject_id."""
+    body = parse_body(verified, EnrolRequest)
+    subject_id, created = enrol_subject(
+        session=session, linkage_tokens=body.linkage_tokens, enrolled_by=verified.issuer
+    )
+    return EnrolmentPublic(subject_id=subject_id, created=created)

@@ -1,0 +1,22 @@
+"""Request and response bodies of enrolment (docs/protocol.md, action ``enrol``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints
+
+# v{key version}.{kind}.{64 hex}: exactly what federation.linkage produces.
+LinkageTokenStr = Annotated[
+    str, StringConstraints(pattern=r"^v[0-9]{1,6}\.[a-z]{1,16}\.[0-9a-f]{64}$", max_length=100)
+]
+SubjectId = Annotated[str, StringConstraints(pattern=r"^sub_[A-Za-z0-9_-]{1,60}$")]
+
+
+class EnrolRequest(BaseModel):
+    linkage_tokens: list[LinkageTokenStr] = Field(min_length=1, max_length=20)
+
+
+class EnrolmentPublic(BaseModel):
+    subject_id: str
+    created: bool

@@ -1,0 +1,1 @@
+"""Consent tokens for member nodes (``federation.consent_token`` signs and verifies them)."""
