@@ -1,0 +1,50 @@
+"""Dependencies of ``POST /views``: who may ask, and what the flow needs from the app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import httpx
+from fastapi import Depends, Request
+from sqlalchemy.engine import Engine
+
+from federation.keys import MemberKeys
+from federation.registry import Registry
+from node.auth.dependencies import RequireRole, StaffPrincipal
+from node.config import NodeSettings
+from node.federation.dependencies import RegistryDep
+from node.records.taxonomy import Taxonomy
+
+# Staff who work with a person's needs; auditors, admins and analysts do not see views.
+VIEW_ROLES = ("frontline", "coordinator", "safeguarding_lead")
+
+ViewStaff = Annotated[StaffPrincipal, Depends(RequireRole(*VIEW_ROLES))]
+
+
+@dataclass(frozen=True)
+class ViewContext:
+    """This node's part in a view: its identity, keys, client, database and taxonomy."""
+
+    settings: NodeSettings
+    keys: MemberKeys
+    client: httpx.AsyncClient
+    engine: Engine
+    registry: Registry
+    taxonomy: Taxonomy
+
+
+def view_context(request: Request, registry: RegistryDep) -> ViewContext:
+    """Everything the view flow reads from the app (503 if not in a federation)."""
+    state = request.app.state
+    return ViewContext(
+        settings=state.settings,
+        keys=state.keys,
+        client=state.http,
+        engine=state.engine,
+        registry=registry,
+        taxonomy=state.taxonomy,
+    )
+
+
+ViewContextDep = Annotated[ViewContext, Depends(view_context)]

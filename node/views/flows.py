@@ -1,0 +1,96 @@
+"""The joined-up view workflow (DESIGN "Federation protocol": fan-out and assembly).
+
+1. check the requested categories against this node's taxonomy;
+2. obtain a consent token from the consent service (bounded by half the deadline,
+   so the whole view stays within ``share_deadline_s``);
+3. sign one ``share`` request per organisation in the registry — this node
+   included, so its own records pass through its own share endpoint, policy and
+   audit exactly like a partner's — all carrying the same ``view_id``;
+4. fan out concurrently through the app's one ``httpx.AsyncClient``; whatever has
+   not answered by the deadline is ``unavailable``;
+5. assemble the view, record the ``view_requested`` audit entry (request id = view
+   id) in a worker thread, and return the view; nothing is stored.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from functools import partial
+
+import anyio
+
+from federation.fanout import build_share_calls, fan_out
+from federation.view import ConsentState, JoinedUpView, assemble_view, load_interactions
+from node.auth.dependencies import StaffPrincipal
+from node.views.dependencies import ViewContext
+from node.views.exceptions import UnknownCategory
+from node.views.schemas import ViewRequest
+from node.views.service import obtain_consent_token, record_view_audit
+
+# The consent token is one quick call; never let it eat the partners' time.
+CONSENT_SHARE_OF_DEADLINE = 0.5
+MIN_FAN_OUT_S = 0.05
+
+
+def new_view_id() -> str:
+    return "view_" + secrets.token_urlsafe(16)
+
+
+async def request_joined_up_view(
+    *, context: ViewContext, staff: StaffPrincipal, request: ViewRequest
+) -> JoinedUpView:
+    """Ask every organisation for its section, merge, audit and return the view."""
+    unknown = sorted(set(request.categories) - context.taxonomy.categories)
+    if unknown:
+        raise UnknownCategory(f"unknown categories: {', '.join(unknown)}")
+    settings = context.settings
+    deadline_s = settings.share_deadline_s
+    started = time.monotonic()
+    view_id = new_view_id()
+
+    consent = await obtain_consent_token(
+        client=context.client,
+        registry=context.registry,
+        keys=context.keys,
+        me=settings.org_id,
+        subject_id=request.subject_id,
+        purpose=request.purpose,
+        timeout_s=deadline_s * CONSENT_SHARE_OF_DEADLINE,
+    )
+    body = {
+        "subject_id": request.subject_id,
+        "purpose": request.purpose,
+        "categories": sorted(set(request.categories)),
+        "staff_role": staff.role,
+        "staff_pseudonym": staff.pseudonym,
+        "consent_token": consent.token,
+        "emergency": request.emergency.model_dump() if request.emergency else None,
+        "view_id": view_id,
+    }
+    calls = build_share_calls(
+        registry=context.registry, keys=context.keys, me=settings.org_id, body=body
+    )
+    remaining = max(deadline_s - (time.monotonic() - started), MIN_FAN_OUT_S)
+    results = await fan_out(client=context.client, calls=calls, deadline_s=remaining)
+
+    view = assemble_view(
+        subject_id=request.subject_id,
+        purpose=request.purpose,
+        view_id=view_id,
+        results=results,
+        interactions=load_interactions(),
+        consent=ConsentState(status=consent.status, reason=consent.reason),
+        emergency=request.emergency is not None,
+    )
+    await anyio.to_thread.run_sync(
+        partial(
+            record_view_audit,
+            engine=context.engine,
+            org_id=settings.org_id,
+            staff=staff,
+            view=view,
+            requested_categories=body["categories"],
+        )
+    )
+    return view

@@ -1,0 +1,25 @@
+"""``POST /views``: a staff member asks for a joined-up view of one person's needs."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from federation.problems import PROBLEM_RESPONSES
+from federation.view import JoinedUpView
+from node.views.dependencies import ViewContextDep, ViewStaff
+from node.views.flows import request_joined_up_view
+from node.views.schemas import ViewRequest
+
+router = APIRouter(tags=["views"], responses=PROBLEM_RESPONSES)
+
+
+@router.post(
+    "/views",
+    response_model=JoinedUpView,
+    responses={503: PROBLEM_RESPONSES[403] | {"description": "Not in a federation, or audit down"}},
+)
+async def request_view(
+    body: ViewRequest, staff: ViewStaff, context: ViewContextDep
+) -> JoinedUpView:
+    """Assemble a joined-up view across the federation; it is returned, never stored."""
+    return await request_joined_up_view(context=context, staff=staff, request=body)
