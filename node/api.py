@@ -8,11 +8,13 @@ from fastapi import APIRouter
 
 from node.auth.router import router as auth_router
 from node.records.router import router as records_router
+from node.revocations.router import router as revocations_router
 from node.share.router import router as share_router
 from node.views.router import router as views_router
 
 api_router = APIRouter()
 api_router.include_router(auth_router)
 api_router.include_router(records_router)
+api_router.include_router(revocations_router)
 api_router.include_router(share_router)
 api_router.include_router(views_router)

@@ -38,12 +38,13 @@ from node.federation.state import federation_state
 from node.logs import configure_logging
 from node.middleware import AccessLogMiddleware, BodyLimitMiddleware, BodyTooLarge
 from node.records.taxonomy import load_taxonomy
+from node.revocations.service import revocation_state
 
 log = logging.getLogger("joinedup.node")
 
 LifespanHook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 # Entered in order after the core state exists; exited in reverse.
-LIFESPAN_HOOKS: list[LifespanHook] = [federation_state]
+LIFESPAN_HOOKS: list[LifespanHook] = [federation_state, revocation_state]
 
 
 class Health(BaseModel):

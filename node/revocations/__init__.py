@@ -1,0 +1,1 @@
+"""The node side of consent revocation: the pushed revocations this node has received."""

@@ -1,0 +1,60 @@
+"""``POST /federation/revocations``: the consent service tells this node a consent is revoked.
+
+Only the consent service may call it (a signed ``revoke`` request whose issuer is
+the registry's consent service). The revocation is stored and audited in one
+transaction, then added to the in-memory set the share endpoint checks. Repeated
+pushes of the same revocation answer 200 again (idempotent).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import ValidationError
+
+from federation.consent_token import RevocationSet
+from federation.envelope import VerifiedRequest
+from federation.errors import NotPermitted, ValidationFailed
+from federation.problems import PROBLEM_RESPONSES
+from federation.registry import CONSENT_SERVICE_ID
+from node.db import SessionDep
+from node.federation.dependencies import SIGNED_REQUEST_OPENAPI, RegistryDep, verified_request
+from node.revocations.schemas import RevocationPush, RevocationRecorded
+from node.revocations.service import record_revocation
+
+router = APIRouter(tags=["federation"], responses=PROBLEM_RESPONSES)
+
+RevokeRequest = Annotated[VerifiedRequest, Depends(verified_request("revoke"))]
+
+
+@router.post(
+    "/federation/revocations",
+    response_model=RevocationRecorded,
+    openapi_extra=SIGNED_REQUEST_OPENAPI,
+)
+def receive_revocation(
+    request: Request, verified: RevokeRequest, session: SessionDep, registry: RegistryDep
+) -> RevocationRecorded:
+    """Record a revocation pushed by the consent service."""
+    if verified.issuer != registry.consent_service.org_id or verified.issuer != CONSENT_SERVICE_ID:
+        raise NotPermitted("only the consent service may push revocations")
+    try:
+        push = RevocationPush.model_validate(verified.body)
+    except ValidationError as exc:
+        raise ValidationFailed("revocation body invalid") from exc
+    record_revocation(
+        session=session,
+        consent_id=push.consent_id,
+        subject_id=push.subject_id,
+        revoked_at=push.revoked_at,
+        request_id=verified.request_id,
+        actor_org=verified.issuer,
+    )
+    revocations: RevocationSet | None = getattr(request.app.state, "revocations", None)
+    if revocations is None:
+        revocations = request.app.state.revocations = RevocationSet()
+    # Added before the commit: if the commit failed the node would refuse a little
+    # more than it must, never less (fail closed).
+    revocations.add(push.consent_id, push.revoked_at)
+    return RevocationRecorded()

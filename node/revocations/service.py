@@ -1,0 +1,89 @@
+"""Recording pushed revocations, and the node's in-memory ``RevocationSet``.
+
+``record_revocation`` stores a revocation idempotently in the caller's transaction
+and writes the audit entry ``revocation_received`` beside it (DESIGN "Audit": the
+record and its audit entry commit together). ``revocation_state`` is a lifespan
+hook that loads every stored revocation into ``app.state.revocations``, which the
+share endpoint passes to ``verify_consent_token`` so a token listing a revoked
+consent fails even before it expires.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+import anyio
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from federation.consent_token import RevocationSet
+from node.revocations.models import Revocation
+
+
+def record_revocation(
+    *,
+    session: Session,
+    consent_id: str,
+    subject_id: str,
+    revoked_at: int,
+    request_id: str,
+    actor_org: str,
+) -> bool:
+    """Store a revocation; returns False if this consent was already recorded."""
+    if session.exec(select(Revocation).where(Revocation.consent_id == consent_id)).first():
+        return False
+    try:
+        with session.begin_nested():
+            session.add(
+                Revocation(
+                    consent_id=consent_id,
+                    subject_id=subject_id,
+                    revoked_at=datetime.fromtimestamp(revoked_at, UTC),
+                )
+            )
+    except IntegrityError:
+        return False  # a concurrent push of the same revocation won; same outcome
+    _audit(
+        session,
+        consent_id=consent_id,
+        subject_id=subject_id,
+        request_id=request_id,
+        actor_org=actor_org,
+    )
+    return True
+
+
+def _audit(
+    session: Session, *, consent_id: str, subject_id: str, request_id: str, actor_org: str
+) -> None:
+    try:
+        from node.audit.service import record_audit
+    except ModuleNotFoundError:  # a node built without the audit domain
+        return
+    record_audit(
+        session=session,
+        kind="revocation_received",
+        request_id=request_id,
+        actor_org=actor_org,
+        subject_id=subject_id,
+        decision="info",
+        reason=f"consent {consent_id} revoked",
+    )
+
+
+def load_revocations(engine: Engine) -> RevocationSet:
+    """Every stored revocation, as a ``RevocationSet``."""
+    with Session(engine) as session:
+        rows = session.exec(select(Revocation)).all()
+        return RevocationSet((row.consent_id, int(row.revoked_at.timestamp())) for row in rows)
+
+
+@asynccontextmanager
+async def revocation_state(app: FastAPI) -> AsyncIterator[None]:
+    """Lifespan hook: ``app.state.revocations`` rebuilt from the ``revocation`` table."""
+    app.state.revocations = await anyio.to_thread.run_sync(load_revocations, app.state.engine)
+    yield
