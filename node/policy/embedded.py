@@ -65,8 +65,11 @@ def run_entrypoint(interpreter: Interpreter, bundle: Bundle, package: str, input
     # A failed output is an error sequence; do not stringify it beyond ok().
     if not output.ok():
         raise PolicyEngineError("evaluation failed")
+    text = str(output)
+    if text == "undefined":
+        raise PolicyEngineError("decision is undefined")
     try:
-        expressions = json.loads(str(output))["expressions"]
+        expressions = json.loads(text)["expressions"]
     except (ValueError, KeyError, TypeError) as exc:
         raise PolicyEngineError("evaluation returned an unreadable result") from exc
     if not isinstance(expressions, list) or len(expressions) != 1:

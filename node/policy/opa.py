@@ -77,10 +77,10 @@ class OpaServerEngine:
         except requests.HTTPError as exc:
             status = exc.response.status_code if exc.response is not None else "no"
             raise PolicyEngineError(f"OPA answered status {status}") from exc
+        except ValueError as exc:  # includes requests' JSONDecodeError
+            raise PolicyEngineError("OPA answered something that is not JSON") from exc
         except requests.RequestException as exc:
             raise PolicyEngineError(f"OPA unreachable ({type(exc).__name__})") from exc
-        except ValueError as exc:
-            raise PolicyEngineError("OPA answered something that is not JSON") from exc
         if not isinstance(answer, dict):
             raise PolicyEngineError("OPA answer is not an object")
         if "result" not in answer:
