@@ -51,6 +51,7 @@ from federation.registry import (
 
 __all__ = [
     "CONSENT_FACTORY",
+    "LINKAGE_KEY_VERSION",
     "NODE_FACTORY",
     "LocalFederation",
     "MemberSpec",

@@ -14,6 +14,10 @@ class SeedError(RuntimeError):
     """Seeding could not finish; the message says which step and what the server said."""
 
 
+class DemoPortInUse(RuntimeError):
+    """A port the demo needs is already taken (often: a demo is already running)."""
+
+
 def checked_json(response: httpx.Response, step: str) -> Any:
     """The JSON body of a successful answer; ``SeedError`` naming ``step`` otherwise."""
     if response.status_code >= 400:

@@ -12,11 +12,13 @@ the same between runs; tests pass free ports instead.
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from joinedup.demo.exceptions import DemoPortInUse
 from joinedup.demo.scenario import Scenario, load_scenario
 from joinedup.demo.seed import (
     SeedResult,
@@ -37,6 +39,19 @@ from joinedup.localfed import (
 
 DEFAULT_PORT_BASE = 8700
 DEFAULT_DATA_DIR = Path("demo-data")
+
+
+def _check_ports_free(federation: LocalFederation) -> None:
+    """Refuse early, naming the port, rather than let a child die with EADDRINUSE."""
+    for spec in federation.members:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((spec.host, spec.port))
+            except OSError:
+                raise DemoPortInUse(
+                    f"port {spec.port} ({spec.org_id}) is in use: is a demo already running? "
+                    "Stop it, or choose other ports with --port-base."
+                ) from None
 
 
 @dataclass(frozen=True)
@@ -83,6 +98,7 @@ class DemoFederation:
     def start(self) -> None:
         """Prepare, start every process, wait until all answer, then seed if needed."""
         federation = self.prepare()
+        _check_ports_free(federation)
         log_dir = federation.root / "logs"
         try:
             for spec in federation.members:

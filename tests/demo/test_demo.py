@@ -1,0 +1,121 @@
+"""The demo launcher end to end: real processes, a verified registry, a rich view, reuse.
+
+One module-scoped launch (two cores are shared): the consent service and the five
+organisation nodes start on free loopback ports in a temporary data directory and
+the scenario is seeded. A second launch on the same directory must reuse the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from federation.registry import load_registry
+from joinedup.demo.launcher import DemoFederation
+from joinedup.demo.scenario import load_scenario
+from joinedup.demo.seed import SeedResult, read_seed_result, staff_token
+
+pytestmark = pytest.mark.e2e
+
+COUNTED = ("persons", "needs", "actions", "contacts")
+
+
+def _record_counts(demo: DemoFederation) -> dict[str, dict[str, int]]:
+    """What each node holds, read back through its records API."""
+    scenario = demo.scenario
+    counts: dict[str, dict[str, int]] = {}
+    with httpx.Client(timeout=10) as client:
+        for org in scenario.organisations:
+            url = demo.url(org.org_id)
+            token = staff_token(client, url, "coordinator", scenario.password)
+            headers = {"Authorization": f"Bearer {token}"}
+            counts[org.org_id] = {
+                kind: client.get(f"{url}/{kind}", params={"limit": 1}, headers=headers).json()[
+                    "count"
+                ]
+                for kind in COUNTED
+            }
+    return counts
+
+
+def _view(demo: DemoFederation, subject_id: str) -> dict:
+    tour = demo.scenario.tour.view_as
+    url = demo.url(tour.org)
+    with httpx.Client(timeout=30) as client:
+        token = staff_token(client, url, tour.username, demo.scenario.password)
+        response = client.post(
+            f"{url}/views",
+            json={"subject_id": subject_id, "purpose": "care_coordination"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("demo-data")
+
+
+@pytest.fixture(scope="module")
+def first_run(data_dir: Path) -> Iterator[tuple[DemoFederation, dict[str, dict[str, int]]]]:
+    with DemoFederation(data_dir=data_dir, port_base=None) as demo:
+        yield demo, _record_counts(demo)
+
+
+def test_every_process_answers_health(first_run) -> None:
+    demo, _ = first_run
+    assert set(demo.servers) == {"consent"} | {o.org_id for o in demo.scenario.organisations}
+    for name, server in demo.servers.items():
+        response = httpx.get(f"{server.base_url}/health", timeout=5)
+        assert response.status_code == 200, name
+
+
+def test_registry_verifies_and_lists_every_member_at_its_port(first_run) -> None:
+    demo, _ = first_run
+    fed = demo.federation
+    assert fed is not None
+    registry = load_registry(fed.registry_path, fed.authority_key.verify_key)
+    for spec in fed.members:
+        member = registry.member(spec.org_id)
+        assert member.base_url == demo.servers[spec.org_id].base_url
+        assert member.verify_keys[0] == fed.keys[spec.org_id].verify_key_b64
+
+
+def test_first_run_seeds_the_scenario(first_run) -> None:
+    demo, counts = first_run
+    assert demo.seeded_now
+    assert demo.seed is not None
+    scenario = load_scenario()
+    for org_id, records in scenario.records.items():
+        assert counts[org_id]["persons"] == len(records)
+        assert counts[org_id]["needs"] == sum(len(r.needs) for r in records)
+        assert counts[org_id] == demo.seed.counts[org_id]
+    assert set(demo.seed.subjects) == {e.person for e in scenario.enrolments}
+
+
+def test_seeded_subject_view_has_needs_from_at_least_four_organisations(first_run) -> None:
+    demo, _ = first_run
+    assert demo.seed is not None
+    view = _view(demo, demo.seed.subjects[demo.scenario.tour.view_as.person])
+    orgs = {need["org_id"] for group in view["needs"] for need in group["needs"]}
+    assert len(orgs) >= 4, orgs
+    assert all(s["status"] == "ok" for s in view["sources"]), view["sources"]
+    # Existence-hidden categories never show, not even as withheld.
+    categories = {g["category"] for g in view["needs"]} | {w["category"] for w in view["withheld"]}
+    assert "criminal_justice" not in categories
+
+
+def test_second_launch_reuses_the_data(first_run, data_dir: Path) -> None:
+    demo, counts = first_run
+    first_seed = demo.seed
+    demo.stop()
+    with DemoFederation(data_dir=data_dir, port_base=None) as again:
+        assert not again.seeded_now
+        assert isinstance(again.seed, SeedResult)
+        assert again.seed.subjects == first_seed.subjects
+        assert _record_counts(again) == counts
+    assert read_seed_result(data_dir) == first_seed
