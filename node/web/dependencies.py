@@ -1,0 +1,70 @@
+"""Who is signed in to the staff pages, and what they may open.
+
+The browser holds the same short-lived staff JWT that ``POST /auth/token`` issues,
+but in an ``HttpOnly``, ``SameSite=Strict`` cookie rather than script-readable
+storage, so a script injected into a page cannot steal it. It is checked exactly as
+a bearer token is (``node.auth.dependencies.current_staff``): signature, expiry,
+active account, unchanged role. ``WebRole(...)`` admits only the listed roles.
+POST handlers take ``CsrfForm``: the parsed form, already checked for CSRF.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
+
+from federation.errors import BadRequest, NotPermitted
+from node.auth.dependencies import RECORD_ROLES, StaffPrincipal, current_staff
+from node.db import SessionDep
+from node.web.csrf import csrf_ok
+from node.web.pages import SESSION_COOKIE
+
+MAX_FORM_FIELDS = 200
+
+
+def web_staff(request: Request, session: SessionDep) -> StaffPrincipal:
+    """The staff member named by the session cookie; redirects to sign-in otherwise."""
+    token = request.cookies.get(SESSION_COOKIE)
+    staff = current_staff(request, session, token)
+    request.state.web_staff = staff
+    return staff
+
+
+WebStaff = Annotated[StaffPrincipal, Depends(web_staff)]
+
+
+def WebRole(*roles: str) -> Callable[[StaffPrincipal], StaffPrincipal]:  # noqa: N802
+    """A dependency admitting only staff holding one of ``roles`` (a 403 page otherwise)."""
+    allowed = frozenset(roles)
+
+    def require_web_role(staff: WebStaff) -> StaffPrincipal:
+        if staff.role not in allowed:
+            raise NotPermitted("This page is for other roles than yours.")
+        return staff
+
+    return require_web_role
+
+
+RecordWebStaff = Annotated[StaffPrincipal, Depends(WebRole(*RECORD_ROLES))]
+AuditorWebStaff = Annotated[StaffPrincipal, Depends(WebRole("auditor"))]
+
+
+async def csrf_form(request: Request) -> FormData:
+    """The POSTed form, refused (403) unless its CSRF token and origin check out."""
+    try:
+        form = await request.form(max_fields=MAX_FORM_FIELDS, max_files=0)
+    except (StarletteHTTPException, MultiPartException, ValueError) as exc:
+        raise BadRequest("The form could not be read.") from exc
+    if not csrf_ok(request, form):
+        raise NotPermitted(
+            "This form has expired or did not come from this site. Reload the page and try again."
+        )
+    return form
+
+
+CsrfForm = Annotated[FormData, Depends(csrf_form)]

@@ -1,0 +1,131 @@
+"""The staff pages under ``/ui``: sign-in, sign-out, the stylesheet, and the page routers.
+
+Server-rendered HTML (Jinja2), one stylesheet, inline SVG; every flow works with
+scripts off. Sign-in checks the username and password with the node's own staff
+auth service (``node.auth.service``) in-process and keeps the resulting JWT in an
+``HttpOnly``, ``SameSite=Strict`` cookie. The pages are left out of the OpenAPI
+schema: they are for people, and their JSON twins are the real API.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+
+from federation.errors import NotAuthenticated, NotFound
+from node.auth import service as auth_service
+from node.auth.dependencies import RECORD_ROLES
+from node.auth.tokens import issue_staff_token
+from node.db import SessionDep
+from node.web.audit import router as audit_router
+from node.web.dependencies import CsrfForm, WebStaff
+from node.web.pages import SESSION_COOKIE, STATIC_DIR, UI_PREFIX, HtmlRoute, render
+from node.web.persons import router as persons_router
+from node.web.views import router as views_router
+
+router = APIRouter(prefix=UI_PREFIX, route_class=HtmlRoute, include_in_schema=False)
+STATIC_FILES = {"joinedup.css": "text/css", "enhance.js": "text/javascript"}
+
+
+def safe_next(target: object) -> str:
+    """Only a path inside the staff pages: never another site (open-redirect guard)."""
+    if isinstance(target, str) and target.startswith(UI_PREFIX + "/") and "//" not in target:
+        if "\\" not in target and len(target) <= 500:
+            return target
+    return UI_PREFIX + "/"
+
+
+def home_for(role: str) -> str:
+    if role == "auditor":
+        return f"{UI_PREFIX}/audit"
+    if role in RECORD_ROLES:
+        return f"{UI_PREFIX}/persons"
+    return f"{UI_PREFIX}/account"
+
+
+@router.get("/static/{name}")
+def read_static(name: str) -> Response:
+    """The stylesheet and the small progressive-enhancement script."""
+    if name not in STATIC_FILES:
+        raise NotFound("no such file")
+    return FileResponse(
+        STATIC_DIR / name,
+        media_type=STATIC_FILES[name],
+        headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
+@router.get("/login")
+def show_login(request: Request, next_page: Annotated[str, Query(alias="next")] = "") -> Response:
+    """The sign-in form."""
+    return render(request, "login.html", {"next": safe_next(next_page), "username": ""})
+
+
+@router.post("/login")
+def sign_in(request: Request, session: SessionDep, form: CsrfForm) -> Response:
+    """Check the username and password, then set the session cookie."""
+    username, password = form.get("username"), form.get("password")
+    target = safe_next(form.get("next"))
+    if not isinstance(username, str) or not isinstance(password, str):
+        username, password = "", ""
+    username = username.strip()[:64]
+    context = {"next": target, "username": username}
+    if not username or not password:
+        context["error"] = "Enter your username and your password."
+        return render(request, "login.html", context, status_code=422)
+    try:
+        staff = auth_service.authenticate_staff(
+            session=session, username=username, password=password[:1024]
+        )
+    except NotAuthenticated:
+        context["error"] = "That username and password did not match an active account."
+        return render(request, "login.html", context, status_code=401)
+    settings = request.app.state.settings
+    assert staff.id is not None
+    token = issue_staff_token(
+        staff_id=staff.id,
+        role=staff.role,
+        org_id=settings.org_id,
+        keys=request.app.state.keys,
+        ttl_s=settings.staff_token_ttl_s,
+    )
+    if target == UI_PREFIX + "/":
+        target = home_for(staff.role)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.staff_token_ttl_s,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path=UI_PREFIX,
+    )
+    return response
+
+
+@router.post("/logout")
+def sign_out(form: CsrfForm) -> Response:
+    """Forget the session cookie."""
+    response = RedirectResponse(f"{UI_PREFIX}/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path=UI_PREFIX)
+    return response
+
+
+@router.get("/")
+def show_home(staff: WebStaff) -> Response:
+    """Send each role to the page it starts from."""
+    return RedirectResponse(home_for(staff.role), status_code=303)
+
+
+@router.get("/account")
+def show_account(request: Request, staff: WebStaff) -> Response:
+    """Who is signed in, for roles without a page of their own here."""
+    return render(request, "account.html")
+
+
+router.include_router(persons_router)
+router.include_router(views_router)
+router.include_router(audit_router)

@@ -1,0 +1,124 @@
+"""Turn a ``JoinedUpView`` into what the view page shows, picture first.
+
+Organisations get colours in a stable order (sorted by name, then id), so the
+same partner keeps the same colour on every view and the legend, the ring and the
+lists agree. The picture and the lists are built from the same objects here, which
+is what makes the lists a faithful text alternative to the SVG.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from federation.view import JoinedUpView, ViewNeed
+from node.web.circle import ORG_COLOURS, Circle, GapPoint, NeedPoint, layout
+from node.web.labels import Labels
+
+EMERGENCY_OBLIGATION = "flag_emergency"
+
+
+@dataclass(frozen=True)
+class OrgKey:
+    """One organisation in the legend."""
+
+    org_id: str
+    org_name: str
+    org_class: str
+    status: str
+    need_count: int
+
+
+@dataclass
+class ViewPage:
+    view: JoinedUpView
+    circle: Circle
+    orgs: list[OrgKey]
+    org_class: dict[str, str]
+    org_names: dict[str, str]
+    emergency_flagged: bool
+    description: str
+    obligations: list[str] = field(default_factory=list)
+
+
+def _org_order(view: JoinedUpView) -> list[tuple[str, str]]:
+    names: dict[str, str] = {}
+    for source in view.sources:
+        names.setdefault(source.org_id, source.org_name or source.org_id)
+    for group in view.needs:
+        for need in group.needs:
+            names.setdefault(need.org_id, need.org_name or need.org_id)
+    return sorted(names.items(), key=lambda item: (item[1].lower(), item[0]))
+
+
+def build_view_page(view: JoinedUpView, *, labels: Labels, person_name: str) -> ViewPage:
+    """Everything the template needs: colours, the ring layout, the legend, a summary."""
+    order = _org_order(view)
+    org_class = {org_id: f"org-{i % ORG_COLOURS}" for i, (org_id, _) in enumerate(order)}
+    org_names = dict(order)
+    status_of = {s.org_id: s.status for s in view.sources}
+    needs_by_org: dict[str, list[ViewNeed]] = {}
+    for group in view.needs:
+        for need in group.needs:
+            needs_by_org.setdefault(need.org_id, []).append(need)
+
+    groups: list[tuple[str, str, list[NeedPoint] | GapPoint]] = []
+    legend: list[OrgKey] = []
+    for org_id, org_name in order:
+        status = status_of.get(org_id, "ok")
+        own = needs_by_org.get(org_id, [])
+        legend.append(OrgKey(org_id, org_name, org_class[org_id], status, len(own)))
+        if status != "ok" and not own:
+            groups.append((org_id, org_class[org_id], GapPoint(org_id, org_name, status)))
+            continue
+        points = [
+            NeedPoint(
+                ref=n.ref,
+                org_id=org_id,
+                org_name=org_name,
+                org_class=org_class[org_id],
+                category=n.category,
+                status=n.status,
+                severity=n.severity,
+            )
+            for n in own
+        ]
+        groups.append((org_id, org_class[org_id], points))
+
+    obligations = sorted({o.obligation for o in view.obligations})
+    flagged = view.emergency or EMERGENCY_OBLIGATION in obligations
+    return ViewPage(
+        view=view,
+        circle=layout(groups),
+        orgs=legend,
+        org_class=org_class,
+        org_names=org_names,
+        emergency_flagged=flagged,
+        description=_describe(view, labels=labels, person_name=person_name, org_names=org_names),
+        obligations=obligations,
+    )
+
+
+def _describe(
+    view: JoinedUpView, *, labels: Labels, person_name: str, org_names: dict[str, str]
+) -> str:
+    """The SVG's <desc>: the picture in one paragraph, for screen readers."""
+    count = sum(len(g.needs) for g in view.needs)
+    parts = [
+        f"{person_name} at the centre, with {count} need{'s' if count != 1 else ''} "
+        f"from {len({n.org_id for g in view.needs for n in g.needs})} organisation(s)."
+    ]
+    for group in view.needs:
+        for need in group.needs:
+            parts.append(
+                f"{labels.word('categories', need.category)} "
+                f"({org_names.get(need.org_id, need.org_id)}, "
+                f"{labels.word('need_status', need.status).lower()}, "
+                f"{labels.word('severity', need.severity).lower()} severity)."
+            )
+    for source in view.sources:
+        if source.status != "ok":
+            parts.append(
+                f"{source.org_name or source.org_id}: "
+                f"{labels.word('source_status', source.status).lower()}."
+            )
+    return " ".join(parts)
