@@ -43,6 +43,9 @@ class SeedResult(BaseModel):
     persons: dict[str, dict[str, int]] = Field(description="org_id -> person key -> row id")
     counts: dict[str, dict[str, int]] = Field(description="org_id -> kind -> rows created")
     consents: dict[str, list[str]] = Field(description="person key -> consent ids")
+    links: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="person key -> partner org_id -> link outcome"
+    )
 
 
 def read_seed_result(root: Path) -> SeedResult | None:
@@ -219,8 +222,9 @@ def seed_federation(
                 client, base_url, tokens[org.org_id], org.org_id, scenario, today
             )
         subjects: dict[str, str] = {}
+        links: dict[str, dict[str, str]] = {}
         for enrolment in scenario.enrolments:
-            subjects[enrolment.person] = _enrol(
+            subjects[enrolment.person], links[enrolment.person] = _enrol(
                 client,
                 federation.node(enrolment.via).base_url,
                 tokens[enrolment.via],
@@ -236,6 +240,7 @@ def seed_federation(
         persons=persons,
         counts=counts,
         consents=consents,
+        links=links,
     )
     _write_seed_result(federation.root, result)
     return result

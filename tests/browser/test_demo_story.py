@@ -1,0 +1,133 @@
+"""The demo's story, clicked through in a real browser (headless Chromium).
+
+Morgan Sample, who fled domestic abuse with two children, has needs held by five
+organisations. In order: Morgan signs in to the consent portal and lets the
+council see education records; the council's co-ordinator asks for the joined-up
+view and sees needs from several organisations, the school's among them; Morgan
+revokes that consent; the co-ordinator asks again and the school's need is gone;
+the council's auditor finds both views in the audit log and verifies the log.
+Screenshots of every step go to test-artifacts/browser/.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from joinedup.demo.launcher import DemoFederation
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+
+COUNCIL = "northdale-council"
+SCHOOL = "hillcrest-school"
+
+
+def _shot(page: Any, artifacts: Path, name: str) -> None:
+    page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
+
+
+def _staff_sign_in(page: Any, base_url: str, username: str, password: str) -> None:
+    page.goto(f"{base_url}/ui/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.get_by_test_id("login-form").locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.get_by_test_id("login-error").count() == 0
+
+
+def _customer_sign_in(page: Any, base_url: str, username: str, password: str) -> None:
+    page.goto(f"{base_url}/portal/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.get_by_test_id("login-form").locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.get_by_test_id("login-error").count() == 0
+
+
+def _consent_ids(page: Any) -> set[str]:
+    ids = page.locator("[data-testid^='consent-']").evaluate_all(
+        "els => els.map(e => e.dataset.testid.slice('consent-'.length))"
+    )
+    return {i for i in ids if i.startswith("cns_")}
+
+
+def _request_view(page: Any, base_url: str, family_name: str) -> set[str]:
+    """Find the person, ask for the care-coordination view; the orgs whose needs show."""
+    page.goto(f"{base_url}/ui/persons?q={family_name}")
+    page.get_by_test_id("person-results").locator("a").first.click()
+    page.get_by_test_id("request-view-link").click()
+    page.select_option("#purpose", "care_coordination")
+    page.get_by_test_id("request-view-submit").click()
+    page.get_by_test_id("circle-of-need").wait_for()
+    orgs = page.locator("[data-testid^='need-'][data-org]").evaluate_all(
+        "els => els.map(e => e.dataset.org)"
+    )
+    return set(orgs)
+
+
+def test_consent_grant_and_revocation_drive_the_joined_up_view(
+    chromium_browser: Any, demo: DemoFederation, artifacts: Path
+) -> None:
+    password = demo.scenario.password
+    consent_url = demo.url("consent")
+    council_url = demo.url(COUNCIL)
+    customer = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
+    staff = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
+    auditor = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        portal = customer.new_page()
+        _customer_sign_in(portal, consent_url, "morgan", password)
+        before = _consent_ids(portal)
+        assert before, "the seed grants Morgan's initial consent"
+        _shot(portal, artifacts, "01-portal-consents")
+
+        # Morgan lets the council see education records (the school's section).
+        portal.get_by_test_id("grant-consent").click()
+        portal.check(f"[data-testid='recipient-{COUNCIL}']")
+        portal.check("[data-testid='category-education']")
+        portal.check("[data-testid='purpose-care_coordination']")
+        _shot(portal, artifacts, "02-portal-grant-form")
+        portal.get_by_test_id("grant-submit").click()
+        portal.wait_for_load_state()
+        granted = _consent_ids(portal) - before
+        assert len(granted) == 1, granted
+        (education_consent,) = granted
+        _shot(portal, artifacts, "03-portal-granted")
+
+        council = staff.new_page()
+        _staff_sign_in(council, council_url, "coordinator", password)
+        orgs = _request_view(council, council_url, "Sample")
+        _shot(council, artifacts, "04-view-with-school")
+        assert len(orgs) >= 4, orgs
+        assert SCHOOL in orgs
+        assert council.get_by_test_id(f"source-status-{SCHOOL}").count() == 1
+
+        # Morgan withdraws it; the push reaches the nodes and the next view obeys.
+        portal.get_by_test_id(f"revoke-{education_consent}").click()
+        confirm = portal.get_by_test_id("revoke-confirm")
+        if confirm.count():
+            confirm.click()
+        portal.wait_for_load_state()
+        _shot(portal, artifacts, "05-portal-revoked")
+
+        orgs_after = _request_view(council, council_url, "Sample")
+        _shot(council, artifacts, "06-view-without-school")
+        assert SCHOOL not in orgs_after
+        assert orgs_after >= (orgs - {SCHOOL})
+
+        audit = auditor.new_page()
+        _staff_sign_in(audit, council_url, "auditor", password)
+        audit.get_by_test_id("nav-audit").click()
+        audit.wait_for_load_state()
+        views = audit.locator("[data-testid^='audit-entry-']", has_text="view")
+        assert views.count() >= 2
+        audit.get_by_test_id("audit-verify").click()
+        result = audit.get_by_test_id("audit-verify-result")
+        result.wait_for()
+        _shot(audit, artifacts, "07-audit-verified")
+        assert "ok" in result.inner_text().lower()
+    finally:
+        for context in (customer, staff, auditor):
+            context.close()
