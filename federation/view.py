@@ -10,7 +10,8 @@ Trust rules, because each partner's answer is only as good as its checks:
 
 - content is taken only from sources the fan-out marked ``ok`` (signature, seal,
   issuer, request id and subject all verified);
-- an ``ok`` source's items must fit its own decision: an item whose category the
+- every opened answer must be a ``federation.share_schema.SharedSection``, and an
+  ``ok`` source's items must fit its own decision: an item whose category the
   partner did not release is dropped, and an answer with a malformed item is
   rejected whole (the source becomes ``error`` / "invalid response");
 - a ``denied`` source contributes only what its decision reveals (withheld
@@ -30,11 +31,11 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from federation.fanout import INVALID_RESPONSE, SourceResult, SourceStatus
+from federation.share_schema import SharedSection
 
 __all__ = [
     "ConsentState",
@@ -87,6 +88,9 @@ class ViewNeed(_PartnerItem):
     severity: str
     status: str
     since: str | None = None
+    withheld_fields: list[str] = Field(
+        default_factory=list, description="Fields the holder's policy removed."
+    )
     org_id: str
     org_name: str
 
@@ -282,73 +286,41 @@ def assemble_view(
 
 
 def _section(result: SourceResult, *, include_records: bool) -> _Section:
-    body: dict[str, Any] = result.body or {}
-    decision = body["decision"]
+    # The protocol's own schema first: an answer that does not fit it is rejected whole.
+    shared = SharedSection.model_validate(result.body or {})
     org = {"org_id": result.org_id, "org_name": result.org_name}
     withheld = [
-        WithheldSection(
-            category=str(item["category"]),
-            reason=str(item.get("reason") or "withheld by policy"),
-            **org,
-        )
-        for item in _items(decision.get("withheld"))
+        WithheldSection(category=w.category, reason=w.reason or "withheld by policy", **org)
+        for w in shared.decision.withheld
     ]
     obligations = [
-        RaisedObligation(obligation=_obligation_name(o), org_id=result.org_id)
-        for o in _items(decision.get("obligations"), allow_str=True)
+        RaisedObligation(obligation=o, org_id=result.org_id) for o in shared.decision.obligations
     ]
     if not include_records:
         return _Section(withheld=withheld, obligations=obligations)
 
-    released = set(_items(decision.get("categories"), allow_str=True))
-    needs = [ViewNeed.model_validate({**item, **org}) for item in _items(body.get("needs"))]
-    actions = [ViewAction.model_validate({**item, **org}) for item in _items(body.get("actions"))]
     # Defence in depth: never show what the partner's own decision did not release.
-    kept_needs = [n for n in needs if n.category in released]
-    kept_actions = [a for a in actions if a.category in released]
-    if len(kept_needs) != len(needs) or len(kept_actions) != len(actions):
-        log.warning("partner sent unreleased categories", extra={"org": result.org_id})
-    contact_org = {"org_id": result.org_id}
-    contacts = [
-        ViewContact.model_validate({**item, **contact_org}) for item in _items(body.get("contacts"))
+    released = set(shared.decision.categories)
+    needs = [ViewNeed(**n.model_dump(), **org) for n in shared.needs if n.category in released]
+    actions = [
+        ViewAction(**a.model_dump(), **org) for a in shared.actions if a.category in released
     ]
-    coordinator_item = body.get("coordinator")
+    if len(needs) != len(shared.needs) or len(actions) != len(shared.actions):
+        log.warning("partner sent unreleased categories", extra={"org": result.org_id})
+    contacts = [ViewContact(**c.model_dump(), org_id=result.org_id) for c in shared.contacts]
     coordinator = (
-        ViewContact.model_validate({**coordinator_item, **contact_org})
-        if isinstance(coordinator_item, dict)
+        ViewContact.model_validate({**shared.coordinator, "org_id": result.org_id})
+        if shared.coordinator is not None
         else None
     )
-    if coordinator_item is not None and coordinator is None:
-        raise ValueError("coordinator is neither null nor an object")
     return _Section(
-        needs=kept_needs,
-        actions=[a for a in kept_actions if a.status in ACTIVE_ACTION_STATUSES],
+        needs=needs,
+        actions=[a for a in actions if a.status in ACTIVE_ACTION_STATUSES],
         contacts=contacts,
         coordinator=coordinator,
         withheld=withheld,
         obligations=obligations,
     )
-
-
-def _items(value: Any, *, allow_str: bool = False) -> list[Any]:
-    """A list section of a partner's answer; absent means empty, anything else is malformed."""
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise ValueError("section is not a list")
-    for item in value:
-        if not (isinstance(item, dict) or (allow_str and isinstance(item, str))):
-            raise ValueError("section item has the wrong type")
-    return value
-
-
-def _obligation_name(item: str | dict[str, Any]) -> str:
-    if isinstance(item, str):
-        return item
-    name = item.get("id") or item.get("name") or item.get("obligation")
-    if not isinstance(name, str):
-        raise ValueError("obligation without a name")
-    return name
 
 
 def _category_rank(category: str) -> tuple[int, str]:

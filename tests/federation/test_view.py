@@ -277,7 +277,7 @@ def test_obligations_are_collected_once_per_organisation():
         source(
             "gp", released=["physical_health"], obligations=["flag_emergency", "flag_emergency"]
         ),
-        source("police", "denied", obligations=[{"id": "notify_customer"}]),
+        source("police", "denied", obligations=["notify_customer"]),
     )
     assert [(o.obligation, o.org_id) for o in result.obligations] == [
         ("flag_emergency", "gp"),
@@ -353,3 +353,15 @@ def test_rules_can_be_loaded_from_another_file(tmp_path):
         ],
     )
     assert [i.rule_id for i in result.interacting_needs] == ["x"]
+
+
+def test_fields_the_holder_withheld_are_named_on_the_need():
+    redacted = {
+        **need("gp", 1, "mental_health"),
+        "description": "",
+        "withheld_fields": ["clinical_notes"],
+    }
+    result = view(source("gp", released=["mental_health"], needs=[redacted]))
+    shown = result.needs[0].needs[0]
+    assert shown.description == ""
+    assert shown.withheld_fields == ["clinical_notes"]
