@@ -7,6 +7,7 @@ one ``api_router.include_router(...)`` line below.
 from fastapi import APIRouter
 
 from node.auth.router import router as auth_router
+from node.links.router import router as links_router
 from node.records.router import router as records_router
 from node.revocations.router import router as revocations_router
 from node.share.router import router as share_router
@@ -18,3 +19,4 @@ api_router.include_router(records_router)
 api_router.include_router(revocations_router)
 api_router.include_router(share_router)
 api_router.include_router(views_router)
+api_router.include_router(links_router)

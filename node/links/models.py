@@ -29,3 +29,30 @@ class SubjectLink(SQLModel, table=True):
     person_id: int = Field(foreign_key="person.id", unique=True)
     linked_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     method: LinkMethod = Field(default="enrolment", sa_type=sa.String(16))
+
+
+ReviewStatus = Literal["pending", "confirmed", "rejected"]
+
+
+class LinkReview(SQLModel, table=True):
+    """A link request this node could not settle alone, waiting for a person to decide.
+
+    Queued when linkage tokens match several local persons, or the national-number
+    and demographic tokens point at different persons, or the matched person is
+    already linked to another subject (DESIGN: ambiguous matches are never linked
+    automatically). It holds row ids and the opaque subject id only — no identifiers.
+    """
+
+    __tablename__ = "link_review"
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject_id: str = Field(max_length=128, index=True)
+    requested_by: str = Field(max_length=64)
+    request_id: str = Field(max_length=128)
+    reason: str = Field(max_length=200)
+    candidate_person_ids: list[int] = Field(default_factory=list, sa_type=sa.JSON)
+    status: ReviewStatus = Field(default="pending", sa_type=sa.String(16), index=True)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    resolved_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_by: str | None = Field(default=None, max_length=128)
+    person_id: int | None = Field(default=None, foreign_key="person.id")

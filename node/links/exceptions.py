@@ -1,0 +1,35 @@
+"""Errors of the linkage domain.
+
+JoinedUpError
+├── Conflict
+│   ├── LinkConflict          409  subject or person already linked elsewhere
+│   └── ReviewClosed          409  the review was already confirmed or rejected
+├── NotFound
+│   └── ReviewNotFound        404
+└── LinkageUnavailable        503  no linkage key configured at this node
+"""
+
+from __future__ import annotations
+
+from federation.errors import Conflict, JoinedUpError, NotFound
+
+
+class LinkConflict(Conflict):
+    title = "Link conflict"
+    type_slug = "link-conflict"
+
+
+class ReviewClosed(Conflict):
+    title = "Review already decided"
+    type_slug = "review-closed"
+
+
+class ReviewNotFound(NotFound):
+    title = "Link review not found"
+    type_slug = "review-not-found"
+
+
+class LinkageUnavailable(JoinedUpError):
+    status_code = 503
+    title = "Linkage unavailable"
+    type_slug = "linkage-unavailable"
