@@ -55,10 +55,32 @@ def compile_bundle(source: PolicySource) -> Bundle:
         raise PolicyEngineError(f"policies do not compile: {exc}") from exc
 
 
+class _BeyondInt64(ValueError):
+    pass
+
+
+def _int64(text: str) -> int:
+    value = int(text)
+    if not -(2**63) <= value < 2**63:
+        raise _BeyondInt64(text)
+    return value
+
+
+def _set_input(interpreter: Interpreter, input_json: str) -> None:
+    # set_input(value) is about twice as fast as parsing the JSON text in rego-cpp,
+    # but silently wraps integers beyond int64; those inputs take the exact path.
+    try:
+        value = json.loads(input_json, parse_int=_int64)
+    except _BeyondInt64:
+        interpreter.set_input_term(input_json)
+    else:
+        interpreter.set_input(value)
+
+
 def run_entrypoint(interpreter: Interpreter, bundle: Bundle, package: str, input_json: str) -> Any:
     """Evaluate one compiled entry point and return its JSON value (raises on failure)."""
     try:
-        interpreter.set_input_term(input_json)
+        _set_input(interpreter, input_json)
         output = interpreter.query_bundle_entrypoint(bundle, ENTRYPOINTS[package])
     except RegoError as exc:
         raise PolicyEngineError(f"evaluation failed: {exc}") from exc
