@@ -42,7 +42,7 @@ from node.audit.exceptions import ProofUnavailable
 from node.audit.models import (
     DECISIONS,
     KINDS,
-    AuditEntry,
+    AuditRecord,
     AuditSubtree,
     AuditTreeState,
     SignedTreeHeadRecord,
@@ -95,7 +95,7 @@ def record_audit(
     reason: str = "",
     emergency: bool = False,
     holder_org: str | None = None,
-) -> AuditEntry:
+) -> AuditRecord:
     """Append one entry to the log in the caller's transaction; flush, never commit.
 
     Raises ``ValueError`` for an unknown kind or decision or an over-long field: an
@@ -134,7 +134,8 @@ def record_audit(
         "emergency": bool(emergency),
         **fields,
     }
-    completed = compact.append(entry_leaf_hash(canonical_fields(**values)))
+    leaf = entry_leaf_hash(canonical_fields(**values))
+    completed = compact.append(leaf)
     write_append(
         connection,
         entry=values,
@@ -143,7 +144,7 @@ def record_audit(
         frontier=b"".join(compact.frontier),
         root_hash=compact.root(),
     )
-    return AuditEntry.model_construct(**values)
+    return AuditRecord(**values, leaf_hash=leaf)
 
 
 def _lock_tree(connection: sa.Connection) -> tuple[int, CompactRange]:

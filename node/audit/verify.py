@@ -1,0 +1,243 @@
+"""Full verification of a node's audit log: recompute the tree, check every signed head.
+
+``verify_log`` streams the entries in ``seq`` order, recomputes each leaf hash from
+the entry's columns (canonical JSON, RFC 9162 §2.1.1), rebuilds the tree with a
+compact range and compares, as it goes:
+
+- each recomputed leaf with the stored leaf hash (an edited or reordered entry);
+- each subtree it completes with the stored subtree (a doctored proof store);
+- ``seq`` with the next expected index (a deleted entry leaves a gap; an entry
+  inserted without going through ``record_audit`` sits beyond the tree's size);
+- the root at every signed tree head's size with the signed root, after checking
+  the head's Ed25519 signature (a rewrite of both entries and stored hashes);
+- the final root with the tree state row.
+
+The report names the first bad entry (the lowest index any check implicates), so
+an auditor knows from where the log can no longer be trusted. Memory is bounded by
+the chunk size: subtrees are stored by completion position, which is exactly the
+order the compact range produces them in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from nacl.signing import VerifyKey
+from pydantic import BaseModel
+
+from federation.errors import PeerSignatureInvalid
+from federation.merkle import (
+    EMPTY_ROOT,
+    HASH_SIZE,
+    CompactRange,
+    entry_leaf_hash,
+    stored_node_count,
+    subtree_position,
+)
+from federation.tree_head import verify_tree_head
+from node.audit.models import (
+    AuditEntry,
+    AuditSubtree,
+    AuditTreeState,
+    SignedTreeHeadRecord,
+    canonical_fields,
+)
+
+__all__ = ["VerificationProblem", "VerificationReport", "verify_log"]
+
+_MAX_PROBLEMS = 50
+_MAX_RANGES = 1000
+_entry: sa.Table = AuditEntry.__table__  # type: ignore[attr-defined]
+_subtree: sa.Table = AuditSubtree.__table__  # type: ignore[attr-defined]
+_state: sa.Table = AuditTreeState.__table__  # type: ignore[attr-defined]
+_head: sa.Table = SignedTreeHeadRecord.__table__  # type: ignore[attr-defined]
+_ENTRY_COLUMNS = list(_entry.c)
+
+
+class VerificationProblem(BaseModel):
+    """One finding; ``index`` is the leaf it implicates (None for a head on its own)."""
+
+    index: int | None
+    kind: str
+    detail: str
+
+
+class VerificationReport(BaseModel):
+    """What ``joinedup audit verify`` and ``POST /audit/verify`` answer."""
+
+    ok: bool
+    org_id: str
+    tree_size: int
+    root_hash: str
+    entries_checked: int
+    tree_heads_checked: int
+    first_bad_index: int | None
+    problems: list[VerificationProblem]
+
+
+class _Findings:
+    """Problems found so far, and where trust in the log ends.
+
+    A precise finding names one entry. A subtree or signed head that does not match
+    only says some entry in a range was changed, so a range counts only when no
+    precise finding and no narrower range lies inside it (a changed leaf makes
+    every subtree above it differ too).
+    """
+
+    def __init__(self) -> None:
+        self.problems: list[VerificationProblem] = []
+        self.precise: list[int] = []
+        self.ranges: list[tuple[int, int]] = []
+
+    def add(self, index: int | None, kind: str, detail: str, *, upto: int | None = None) -> None:
+        if index is not None:
+            if upto is None:
+                if len(self.precise) < _MAX_RANGES:
+                    self.precise.append(index)
+                else:
+                    self.precise[-1] = min(self.precise[-1], index)
+            elif len(self.ranges) < _MAX_RANGES:
+                self.ranges.append((index, upto))
+        if len(self.problems) < _MAX_PROBLEMS:
+            self.problems.append(VerificationProblem(index=index, kind=kind, detail=detail))
+
+    @property
+    def first_bad(self) -> int | None:
+        candidates = list(self.precise)
+        ranges = set(self.ranges)
+        for low, high in ranges:
+            explained = any(low <= i < high for i in self.precise) or any(
+                low <= a and b <= high and (a, b) != (low, high) for a, b in ranges
+            )
+            if not explained:
+                candidates.append(low)
+        return min(candidates, default=None)
+
+
+def _load_heads(
+    connection: sa.Connection, verify_keys: Sequence[VerifyKey], org_id: str, found: _Findings
+) -> dict[int, list[bytes]]:
+    heads: dict[int, list[bytes]] = {}
+    rows = connection.execute(
+        sa.select(_head.c.id, _head.c.tree_size, _head.c.root_hash, _head.c.jws).order_by(
+            _head.c.tree_size, _head.c.id
+        )
+    )
+    for head_id, size, root_hex, jws in rows:
+        try:
+            sth = verify_tree_head(jws, list(verify_keys), org_id=org_id)
+        except PeerSignatureInvalid:
+            found.add(None, "tree_head_signature", f"tree head {head_id} does not verify")
+            continue
+        if sth.tree_size != size or sth.root_hash != root_hex:
+            found.add(None, "tree_head_record", f"tree head {head_id} differs from its JWS")
+        heads.setdefault(sth.tree_size, []).append(sth.root)
+    return heads
+
+
+def verify_log(
+    *,
+    connection: sa.Connection,
+    verify_keys: Sequence[VerifyKey],
+    org_id: str,
+    chunk: int = 20_000,
+) -> VerificationReport:
+    """Recompute the whole tree and check it against stored hashes and signed heads."""
+    found = _Findings()
+    state_size, state_root = connection.execute(
+        sa.select(_state.c.tree_size, _state.c.root_hash).where(_state.c.id == 1)
+    ).one()
+    state_size = int(state_size)
+    heads = _load_heads(connection, verify_keys, org_id, found)
+    for size in heads:
+        if size > state_size:
+            found.add(state_size, "log_truncated", f"a signed head covers {size} entries")
+
+    compact = CompactRange()
+    checked = 0
+    heads_checked = len(heads.get(0, ()))
+    if any(root != EMPTY_ROOT for root in heads.get(0, ())):
+        found.add(0, "tree_head_mismatch", "a signed head of the empty log has another root")
+    expected = 0
+    last_good_head = 0
+    tree_intact = True  # recomputed roots mean something only before the first gap
+    after = -1
+    while True:
+        rows = connection.execute(
+            sa.select(*_ENTRY_COLUMNS)
+            .where(_entry.c.seq > after)
+            .order_by(_entry.c.seq)
+            .limit(chunk)
+        ).all()
+        if not rows:
+            break
+        first, last = int(rows[0].seq), int(rows[-1].seq)
+        after = last
+        low = stored_node_count(min(first, state_size))
+        high = stored_node_count(min(last + 1, state_size))
+        stored = {
+            int(pos): bytes(digest)
+            for pos, digest in connection.execute(
+                sa.select(_subtree.c.pos, _subtree.c.hash).where(
+                    _subtree.c.pos >= low, _subtree.c.pos < high
+                )
+            )
+        }
+        for row in rows:
+            seq = int(row.seq)
+            checked += 1
+            if seq >= state_size:
+                found.add(seq, "entry_not_in_tree", f"entry {seq} is beyond the tree's size")
+                continue
+            if seq != expected:
+                found.add(expected, "entry_missing", f"entries {expected}..{seq - 1} are missing")
+                tree_intact = False
+                expected = seq
+            try:
+                leaf = entry_leaf_hash(canonical_fields(**row._mapping))
+            except (ValueError, TypeError):
+                found.add(seq, "entry_malformed", f"entry {seq} cannot be encoded canonically")
+                leaf = b"\x00" * HASH_SIZE
+            if stored.get(subtree_position(0, seq)) != leaf:
+                found.add(seq, "entry_modified", f"entry {seq} does not match its leaf hash")
+            expected = seq + 1
+            if not tree_intact:
+                continue
+            for level, index, digest in compact.append(leaf):
+                if level and stored.get(subtree_position(level, index)) != digest:
+                    # Some leaf under this subtree was changed along with its stored
+                    # hash: the first one it covers is where trust ends.
+                    start = index << level
+                    found.add(
+                        start,
+                        "subtree_mismatch",
+                        f"stored subtree over entries {start}..{seq} differs",
+                        upto=seq + 1,
+                    )
+            for root in heads.get(compact.size, ()):
+                heads_checked += 1
+                if root == compact.root():
+                    last_good_head = compact.size
+                else:
+                    found.add(
+                        last_good_head,
+                        "tree_head_mismatch",
+                        f"signed head of size {compact.size} differs: an entry in "
+                        f"{last_good_head}..{compact.size - 1} was changed",
+                        upto=compact.size,
+                    )
+    if expected < state_size:
+        found.add(expected, "entry_missing", f"entries {expected}..{state_size - 1} are missing")
+    elif tree_intact and compact.root() != bytes(state_root):
+        found.add(None, "state_mismatch", "the tree state row's root differs")
+    return VerificationReport(
+        ok=not found.problems,
+        org_id=org_id,
+        tree_size=state_size,
+        root_hash=bytes(state_root).hex(),
+        entries_checked=checked,
+        tree_heads_checked=heads_checked,
+        first_bad_index=found.first_bad,
+        problems=found.problems,
+    )
