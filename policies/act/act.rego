@@ -10,6 +10,10 @@
 #   special categories) and the consent action the act maps to. A referral may
 #   instead go on the emergency path, with the same justification rules and
 #   obligations as sharing.
+#
+# Input: requester, holder, purpose, subject_id, consent (as for joinedup.share),
+#   action: "refer" | "create_action" | "update_plan", category, emergency (optional).
+# Output: {allow, obligations, reasons} (categories and withheld stay empty).
 package joinedup.act
 
 import rego.v1

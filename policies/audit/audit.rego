@@ -7,6 +7,10 @@
 #   about themselves (scope subject_id); an auditor at a partner node may trace
 #   one request across the federation (scope request_id) but never browse by
 #   subject. Everyone else is refused.
+#
+# Input: reader: {kind: "staff" | "customer" | "partner", org_id, role, subject_id},
+#   node: {org_id}, query: {subject_id, request_id}.
+# Output: {allow, scope, reasons}; scope is the filter the node must apply.
 package joinedup.audit
 
 import rego.v1

@@ -11,6 +11,14 @@
 #   marks emergency_access, only with a written justification, and always carries
 #   the flag_emergency and notify_customer obligations. Categories whose existence
 #   is hidden (criminal justice) never appear in the output unless released.
+#
+# Input (built by the share endpoint, node/share/service.py):
+#   requester: {org_id, org_kind, role, staff}   holder: {org_id, org_kind}
+#   purpose, action ("read"), subject_id, requested_categories: [category]
+#   consent: {valid, provisions: [{consent_id, purposes, recipients, categories, actions}]}
+#   emergency: null | {basis: "vital_interests" | "safeguarding", justification}
+# Output: {allow, categories, withheld: [{category, code, reason}],
+#          withheld_fields: {category: [field]}, obligations, reasons}
 package joinedup.share
 
 import rego.v1

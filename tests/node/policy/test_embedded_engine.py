@@ -173,3 +173,16 @@ def test_threads_each_get_correct_decisions(share_input):
     for thread in threads:
         thread.join()
     assert wrong == []
+
+
+def test_integers_beyond_int64_are_passed_exactly(tmp_path: Path):
+    # regopy's set_input wraps such integers silently; the engine must not.
+    (tmp_path / "p").mkdir()
+    for package in ("share", "act", "audit"):
+        (tmp_path / "p" / f"{package}.rego").write_text(
+            f"package joinedup.{package}\nimport rego.v1\n"
+            'decision := {"allow": false, "reasons": [json.marshal(input.n)]}\n'
+        )
+    engine = EmbeddedRegoEngine(tmp_path / "p", watch=False)
+    assert engine.decide("audit", {"n": 2**64 + 1}).reasons == [str(2**64 + 1)]
+    assert engine.decide("audit", {"n": -5}).reasons == ["-5"]
