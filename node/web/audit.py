@@ -1,9 +1,240 @@
-"""Auditor pages: browse, filter, export and verify this node's audit log (placeholder)."""
+"""Auditor pages: browse, filter and export this node's audit log, verify it, see its head.
+
+Only the ``auditor`` role opens them. Filters travel in the query string so a
+filtered page can be bookmarked and the export links carry the same filters; a
+filter that cannot be read re-renders the page with a message (422), never a 500.
+Verification is a POST (it is expensive, and CSRF-protected like every form) that
+recomputes the whole Merkle tree with ``node.audit.verify.verify_log`` and shows
+either "intact" or the first entry from which the log can no longer be trusted.
+
+The exports are served here rather than linked to the JSON API because the API
+wants a bearer token and the browser holds a cookie; both read the same table.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
 
-from node.web.pages import HtmlRoute
+import sqlalchemy as sa
+from fastapi import APIRouter, Request
+from fastapi.responses import Response, StreamingResponse
+from sqlmodel import Session, select
+
+from node.audit.models import DECISIONS, KINDS, AuditEntry
+from node.audit.service import latest_tree_head
+from node.audit.verify import VerificationReport, verify_log
+from node.db import SessionDep
+from node.web.dependencies import AuditorWebStaff, CsrfForm
+from node.web.labels import load_labels
+from node.web.pages import SECURITY_HEADERS, HtmlRoute, error_page, render
 
 router = APIRouter(route_class=HtmlRoute)
+PAGE_SIZE = 50
+MAX_EXPORT_ROWS = 100_000
+MAX_PAGE = 1_000_000
+EXPORT_COLUMNS = [
+    "seq",
+    "recorded_at",
+    "request_id",
+    "kind",
+    "actor_org",
+    "actor_staff",
+    "actor_role",
+    "subject_id",
+    "purpose",
+    "action",
+    "decision",
+    "categories",
+    "reason",
+    "emergency",
+    "holder_org",
+]
+FILTER_KEYS = ("since", "until", "subject", "actor", "purpose", "decision", "kind", "emergency")
+
+
+@dataclass
+class AuditFilter:
+    """The filters as entered (to re-fill the form) and as parsed (to query)."""
+
+    raw: dict[str, str] = field(default_factory=dict)
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    page: int = 1
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def query_string(self, **extra: Any) -> str:
+        items = {k: v for k, v in self.raw.items() if v}
+        items.update({k: str(v) for k, v in extra.items()})
+        return urlencode(items)
+
+
+def _time(value: str) -> dt.datetime | None:
+    """A datetime-local ('2026-11-23T10:30') or ISO value, taken as UTC."""
+    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
+
+
+def parse_filter(params: Any) -> AuditFilter:
+    """Read the filters from the query string; problems go to ``errors``, not exceptions."""
+    raw = {key: str(params.get(key, "") or "").strip()[:200] for key in FILTER_KEYS}
+    found = AuditFilter(raw=raw)
+    for key in ("since", "until"):
+        if raw[key]:
+            try:
+                setattr(found, key, _time(raw[key]))
+            except ValueError:
+                found.errors[key] = "Enter a date and time, e.g. 2026-11-23 09:30."
+    if found.since and found.until and found.since > found.until:
+        found.errors["until"] = "The end of the range must be after its start."
+    if raw["purpose"] and raw["purpose"] not in dict(load_labels().options("purposes")):
+        found.errors["purpose"] = "Choose a purpose from the list."
+    if raw["decision"] and raw["decision"] not in DECISIONS:
+        found.errors["decision"] = "Choose a decision from the list."
+    if raw["kind"] and raw["kind"] not in KINDS:
+        found.errors["kind"] = "Choose a kind of entry from the list."
+    if raw["emergency"] not in ("", "yes", "no"):
+        found.errors["emergency"] = "Choose any, yes or no."
+    page = str(params.get("page", "1") or "1")
+    if page.isdigit() and 1 <= int(page) <= MAX_PAGE:
+        found.page = int(page)
+    else:
+        found.errors["page"] = "That page number does not exist."
+    return found
+
+
+def _where(found: AuditFilter) -> list[sa.ColumnElement[bool]]:
+    entry: Any = AuditEntry
+    where: list[sa.ColumnElement[bool]] = []
+    raw = found.raw
+    if found.since:
+        where.append(entry.recorded_at >= found.since)
+    if found.until:
+        where.append(entry.recorded_at <= found.until)
+    if raw["subject"]:
+        where.append(entry.subject_id == raw["subject"])
+    if raw["actor"]:
+        where.append(sa.or_(entry.actor_staff == raw["actor"], entry.actor_org == raw["actor"]))
+    for key, column in (("purpose", entry.purpose), ("decision", entry.decision)):
+        if raw[key]:
+            where.append(column == raw[key])
+    if raw["kind"]:
+        where.append(entry.kind == raw["kind"])
+    if raw["emergency"]:
+        where.append(entry.emergency == (raw["emergency"] == "yes"))
+    return where
+
+
+def list_entries(
+    *, session: Session, found: AuditFilter, offset: int, limit: int
+) -> tuple[list[AuditEntry], int]:
+    """Newest first, filtered; with the total count for paging."""
+    where = _where(found)
+    count = session.exec(select(sa.func.count()).select_from(AuditEntry).where(*where)).one()
+    order: Any = AuditEntry.seq
+    rows = session.exec(
+        select(AuditEntry).where(*where).order_by(order.desc()).offset(offset).limit(limit)
+    ).all()
+    return list(rows), int(count)
+
+
+def _page(
+    request: Request,
+    session: Session,
+    found: AuditFilter,
+    report: VerificationReport | None = None,
+) -> Response:
+    entries: list[AuditEntry] = []
+    count = 0
+    if not found.errors:
+        entries, count = list_entries(
+            session=session, found=found, offset=(found.page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+        )
+    return render(
+        request,
+        "audit.html",
+        {
+            "filter": found,
+            "entries": entries,
+            "count": count,
+            "pages": max(1, -(-count // PAGE_SIZE)),
+            "head": latest_tree_head(session),
+            "report": report,
+            "decisions": DECISIONS,
+            "kinds": KINDS,
+        },
+        status_code=422 if found.errors else 200,
+    )
+
+
+@router.get("/audit")
+def show_audit_log(request: Request, session: SessionDep, staff: AuditorWebStaff) -> Response:
+    """The audit log, filtered and paginated, with the latest signed tree head."""
+    return _page(request, session, parse_filter(request.query_params))
+
+
+@router.post("/audit/verify")
+def verify_audit_log(
+    request: Request, session: SessionDep, staff: AuditorWebStaff, form: CsrfForm
+) -> Response:
+    """Recompute the whole log and show whether it is intact, or where it breaks."""
+    keys = request.app.state.keys
+    report = verify_log(
+        connection=session.connection(),
+        verify_keys=[keys.verify_key],
+        org_id=request.app.state.settings.org_id,
+    )
+    return _page(request, session, parse_filter(request.query_params), report=report)
+
+
+def _cell(value: Any) -> Any:
+    """Defuse spreadsheet formulas (OWASP CSV injection): prefix =, +, -, @ with '."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _export_rows(session: Session, found: AuditFilter) -> Iterator[dict[str, Any]]:
+    entries, _ = list_entries(session=session, found=found, offset=0, limit=MAX_EXPORT_ROWS)
+    for entry in reversed(entries):  # oldest first, as the log was written
+        row = entry.model_dump()
+        row["recorded_at"] = entry.recorded_at.isoformat()
+        yield {key: row.get(key) for key in EXPORT_COLUMNS}
+
+
+@router.get("/audit/export.{fmt}")
+def export_audit_log(
+    request: Request, session: SessionDep, staff: AuditorWebStaff, fmt: str
+) -> Response:
+    """The filtered entries as CSV or JSON Lines (oldest first)."""
+    found = parse_filter(request.query_params)
+    if fmt not in ("csv", "jsonl") or found.errors:
+        return _page(request, session, found) if found.errors else _not_found(request)
+    rows = list(_export_rows(session, found))
+    if fmt == "jsonl":
+        body = "".join(json.dumps(row, separators=(",", ":")) + "\n" for row in rows)
+        media = "application/jsonl"
+    else:
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS)
+        writer.writeheader()
+        for row in rows:
+            row["categories"] = " ".join(row["categories"] or [])
+            writer.writerow({key: _cell(value) for key, value in row.items()})
+        body, media = out.getvalue(), "text/csv"
+    org = request.app.state.settings.org_id
+    headers = {
+        **SECURITY_HEADERS,
+        "Content-Disposition": f'attachment; filename="audit-{org}.{fmt}"',
+    }
+    return StreamingResponse(iter([body]), media_type=media, headers=headers)
+
+
+def _not_found(request: Request) -> Response:
+    return error_page(request, 404, "Exports come as .csv or .jsonl.")

@@ -1,0 +1,150 @@
+"""The auditor's pages: filtered, paginated log; CSV/JSONL exports; verify; tree head."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from node.audit.service import record_audit, sign_tree_head_now
+from tests.node.web.conftest import WebNode, csrf_from
+
+
+@pytest.fixture(scope="module")
+def audited(web_node: WebNode) -> WebNode:
+    app = web_node.app
+    with Session(app.state.engine) as session:
+        for i in range(60):
+            record_audit(
+                session=session,
+                kind="share_decided",
+                request_id=f"view_{i:03d}",
+                actor_org="gp-riverside" if i % 2 else "police-north",
+                actor_staff=f"staff{i % 3}",
+                actor_role="coordinator",
+                subject_id="subj_grace" if i % 5 == 0 else "subj_other",
+                purpose="safeguarding" if i % 4 == 0 else "care_coordination",
+                action="read",
+                decision="deny" if i % 3 == 0 else "allow",
+                categories=["housing", "income"],
+                reason='=HYPERLINK("http://evil")' if i == 7 else "agreement",
+                emergency=i == 10,
+            )
+        sign_tree_head_now(session=session, keys=app.state.keys, org_id="council-a")
+        session.commit()
+    return web_node
+
+
+def test_audit_page_shows_entries_newest_first_with_head(audited: WebNode) -> None:
+    client = audited.as_role("auditor")
+    page = client.get("/ui/audit")
+    assert page.status_code == 200
+    html = page.text
+    assert "60 entries" in html
+    assert html.index('data-testid="audit-entry-59"') < html.index('data-testid="audit-entry-58"')
+    assert 'data-testid="audit-entry-9"' not in html  # page size 50: seq 9 is on page 2
+    assert "Entries covered</dt><dd>60" in html
+    assert 'data-testid="audit-export-csv"' in html
+    second = client.get("/ui/audit", params={"page": 2})
+    assert 'data-testid="audit-entry-9"' in second.text
+
+
+@pytest.mark.parametrize(
+    ("params", "count"),
+    [
+        ({"subject": "subj_grace"}, 12),
+        ({"decision": "deny"}, 20),
+        ({"emergency": "yes"}, 1),
+        ({"purpose": "safeguarding"}, 15),
+        ({"actor": "staff1"}, 20),
+        ({"actor": "gp-riverside", "decision": "allow"}, 20),
+        ({"since": "2000-01-01T00:00", "until": "2999-01-01T00:00"}, 60),
+        ({"until": "2000-01-01T00:00"}, 0),
+    ],
+)
+def test_filters_narrow_the_log(audited: WebNode, params: dict, count: int) -> None:
+    client = audited.as_role("auditor")
+    page = client.get("/ui/audit", params=params)
+    assert page.status_code == 200
+    word = "entry" if count == 1 else "entries"
+    assert f"{count} {word}" in page.text
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"since": "yesterday"},
+        {"since": "2026-02-01T00:00", "until": "2026-01-01T00:00"},
+        {"decision": "maybe"},
+        {"purpose": "fun"},
+        {"emergency": "perhaps"},
+        {"page": "0"},
+        {"page": "-1"},
+        {"page": "x" * 300},
+        {"kind": "\u0000"},
+    ],
+)
+def test_bad_filters_re_render_with_422(audited: WebNode, params: dict) -> None:
+    client = audited.as_role("auditor")
+    page = client.get("/ui/audit", params=params)
+    assert page.status_code == 422
+    assert 'data-testid="error-summary"' in page.text
+
+
+def test_csv_export_carries_the_filters_and_defuses_formulas(audited: WebNode) -> None:
+    client = audited.as_role("auditor")
+    response = client.get("/ui/audit/export.csv", params={"actor": "gp-riverside"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert len(rows) == 30
+    assert {r["actor_org"] for r in rows} == {"gp-riverside"}
+    assert [int(r["seq"]) for r in rows] == sorted(int(r["seq"]) for r in rows)
+    evil = next(r for r in rows if r["seq"] == "7")
+    assert evil["reason"].startswith("'=")
+
+
+def test_jsonl_export(audited: WebNode) -> None:
+    client = audited.as_role("auditor")
+    response = client.get("/ui/audit/export.jsonl", params={"emergency": "yes"})
+    assert response.status_code == 200
+    lines = [json.loads(line) for line in response.text.splitlines()]
+    assert len(lines) == 1
+    assert lines[0]["emergency"] is True
+    assert lines[0]["categories"] == ["housing", "income"]
+
+
+def test_unknown_export_format_is_404(audited: WebNode) -> None:
+    client = audited.as_role("auditor")
+    assert client.get("/ui/audit/export.xlsx").status_code == 404
+
+
+def test_frontline_cannot_export_or_verify(audited: WebNode) -> None:
+    client = audited.as_role("frontline")
+    assert client.get("/ui/audit/export.csv").status_code == 403
+    token = csrf_from(client.get("/ui/persons").text)
+    assert client.post("/ui/audit/verify", data={"csrf_token": token}).status_code == 403
+
+
+def test_verify_without_csrf_is_refused(audited: WebNode) -> None:
+    client = audited.as_role("auditor")
+    assert client.post("/ui/audit/verify", data={}).status_code == 403
+
+
+def test_verify_reports_an_intact_log_then_the_first_tampered_entry(audited: WebNode) -> None:
+    client = audited.as_role("auditor")
+    token = csrf_from(client.get("/ui/audit").text)
+    page = client.post("/ui/audit/verify", data={"csrf_token": token})
+    assert page.status_code == 200
+    assert 'data-testid="audit-verify-result" data-ok="true"' in page.text
+    assert "Intact: 60 entries" in page.text
+
+    with audited.app.state.engine.begin() as connection:
+        connection.execute(sa.text("UPDATE audit_entry SET decision = 'allow' WHERE seq = 42"))
+    page = client.post("/ui/audit/verify", data={"csrf_token": token})
+    assert 'data-testid="audit-verify-result" data-ok="false"' in page.text
+    assert "from entry 42 onwards" in page.text
