@@ -183,10 +183,10 @@ def make_federation(
     return authority, keys
 
 
-@pytest.fixture
-def world(tmp_path: Path) -> Any:
-    data_dir = tmp_path / "consent"
-    data_dir.mkdir()
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """One consent service per test module (tests use distinct people and usernames)."""
+    data_dir = tmp_path_factory.mktemp("consent")
     urls = {org: f"http://{org}.test" for org in [*ORGS, "consent"]}
     authority, keys = make_federation(data_dir, urls)
     settings = ConsentSettings(
@@ -210,3 +210,9 @@ def world(tmp_path: Path) -> Any:
         finally:
             client.portal.call(app.state.http.aclose)
             app.state.http = real_http
+
+
+@pytest.fixture(autouse=True)
+def _fresh_pushes(request: pytest.FixtureRequest) -> None:
+    if "world" in request.fixturenames:
+        request.getfixturevalue("world").pushes.clear()

@@ -22,7 +22,7 @@ def test_any_shared_token_finds_the_subject(world):
 
 
 def test_first_enrolment_reports_created(world):
-    body = {"linkage_tokens": ["v1.nn." + "a" * 64]}
+    body = {"linkage_tokens": ["v1.nn." + "a1" * 32]}
     first = world.signed("/federation/enrol", "enrol", body)
     second = world.signed("/federation/enrol", "enrol", body)
     assert first.json()["created"] is True
@@ -30,9 +30,9 @@ def test_first_enrolment_reports_created(world):
 
 
 def test_tokens_of_two_subjects_are_a_conflict_not_a_merge(world):
-    world.signed("/federation/enrol", "enrol", {"linkage_tokens": ["v1.nn." + "a" * 64]})
-    world.signed("/federation/enrol", "enrol", {"linkage_tokens": ["v1.nn." + "b" * 64]})
-    both = {"linkage_tokens": ["v1.nn." + "a" * 64, "v1.nn." + "b" * 64]}
+    world.signed("/federation/enrol", "enrol", {"linkage_tokens": ["v1.nn." + "a1" * 32]})
+    world.signed("/federation/enrol", "enrol", {"linkage_tokens": ["v1.nn." + "b1" * 32]})
+    both = {"linkage_tokens": ["v1.nn." + "a1" * 32, "v1.nn." + "b1" * 32]}
     response = world.signed("/federation/enrol", "enrol", both)
     assert response.status_code == 409
     assert response.headers["content-type"] == "application/problem+json"
@@ -51,7 +51,7 @@ def test_enrolment_from_a_stranger_is_refused(world):
         issuer="mallory",
         audience="consent",
         action="enrol",
-        body={"linkage_tokens": ["v1.nn." + "c" * 64]},
+        body={"linkage_tokens": ["v1.nn." + "c1" * 32]},
     )
     response = world.client.post("/federation/enrol", json={"request": token})
     assert response.status_code == 403
@@ -63,7 +63,7 @@ def test_enrolment_signed_with_the_wrong_key_is_refused(world):
         issuer="council",
         audience="consent",
         action="enrol",
-        body={"linkage_tokens": ["v1.nn." + "c" * 64]},
+        body={"linkage_tokens": ["v1.nn." + "c1" * 32]},
     )
     assert world.client.post("/federation/enrol", json={"request": token}).status_code == 401
 
@@ -79,7 +79,7 @@ def test_a_replayed_enrolment_is_refused(world):
         issuer="council",
         audience="consent",
         action="enrol",
-        body={"linkage_tokens": ["v1.nn." + "d" * 64]},
+        body={"linkage_tokens": ["v1.nn." + "d1" * 32]},
     )
     assert world.client.post("/federation/enrol", json={"request": token}).status_code == 200
     assert world.client.post("/federation/enrol", json={"request": token}).status_code == 409
