@@ -14,11 +14,14 @@ import typer
 from pydantic import ValidationError
 
 from joinedup.demo_cli import demo
+from joinedup.federation_cli import keys_app, registry_app
 from node.config import NodeSettings
 
 app = typer.Typer(no_args_is_help=True, help="joinedup: federated Customer Centric Action on Need")
 node_app = typer.Typer(no_args_is_help=True, help="Run and administer an organisation's node.")
 app.add_typer(node_app, name="node")
+app.add_typer(keys_app, name="keys")
+app.add_typer(registry_app, name="registry")
 app.command("demo")(demo)
 
 DataDir = Annotated[

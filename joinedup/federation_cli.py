@@ -1,0 +1,126 @@
+"""``joinedup keys ...`` and ``joinedup registry ...``: a thin shell over federation/.
+
+Every command calls one function of ``federation.registry_admin`` / ``federation.keys``
+and prints its result; errors become a one-line message and exit status 1. Private
+keys are never printed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from federation.errors import JoinedUpError
+from federation.keys import MemberKeys, rotate_keys
+from federation.registry_admin import (
+    add_member,
+    authority_verify_key_b64,
+    describe_keys,
+    init_registry,
+    member_from_keys,
+    sign_registry_file,
+    verify_registry_file,
+)
+
+keys_app = typer.Typer(no_args_is_help=True, help="A member's Ed25519 / X25519 keys.")
+registry_app = typer.Typer(no_args_is_help=True, help="The signed federation member registry.")
+
+DataDir = Annotated[Path, typer.Option(help="The member's data directory (holds keys/).")]
+RegistryFile = Annotated[Path, typer.Option("--registry", help="The registry JSON file.")]
+AuthorityDir = Annotated[
+    Path, typer.Option(help="Directory holding the authority key (authority.key, 0600).")
+]
+
+
+def _fail(exc: JoinedUpError) -> typer.Exit:
+    typer.echo(f"error: {exc.message}", err=True)
+    return typer.Exit(1)
+
+
+@keys_app.command("show")
+def show_keys(data_dir: DataDir) -> None:
+    """Print the key id, verify key and public key (created on first use)."""
+    info = describe_keys(MemberKeys.load_or_create(data_dir))
+    typer.echo(f"kid:         {info.kid}")
+    typer.echo(f"verify_key:  {info.verify_key}")
+    typer.echo(f"public_key:  {info.public_key}")
+
+
+@keys_app.command("rotate")
+def rotate(data_dir: DataDir) -> None:
+    """Retire the current keys (kept to open old answers) and create new ones."""
+    old, new = rotate_keys(data_dir)
+    typer.echo(f"retired kid {old.kid}; new kid {new.kid}")
+    typer.echo(f"verify_key:  {new.verify_key_b64}")
+    typer.echo(f"public_key:  {new.public_key_b64}")
+    typer.echo("next: registry add-member --keep-old-key, then registry sign")
+
+
+@registry_app.command("init")
+def init(
+    authority_dir: AuthorityDir,
+    federation: Annotated[str, typer.Option(help="The federation's name.")],
+    out: Annotated[Path, typer.Option(help="Where to write registry.json.")],
+) -> None:
+    """Create a signed, empty version 1 registry (and the authority key if missing)."""
+    try:
+        init_registry(authority_dir=authority_dir, federation=federation, out=out)
+        key = authority_verify_key_b64(authority_dir)
+    except JoinedUpError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"wrote {out} (version 1)")
+    typer.echo(f"authority verify key: {key}")
+
+
+@registry_app.command("add-member")
+def add(
+    registry: RegistryFile,
+    org_id: Annotated[str, typer.Option(help="The member's slug.")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    kind: Annotated[str, typer.Option(help="council, gp, police, ... or consent_service.")],
+    base_url: Annotated[str, typer.Option(help="Where the member's node answers.")],
+    data_dir: DataDir,
+    keep_old_key: Annotated[
+        bool, typer.Option("--keep-old-key", help="Keep the previous verify keys (rotation).")
+    ] = False,
+) -> None:
+    """Add or update a member from its data dir's public keys (then run sign)."""
+    key_dir = data_dir / "keys"
+    if not (key_dir / "signing.key").exists():
+        typer.echo(f"error: no keys in {key_dir}; run 'joinedup keys show' first", err=True)
+        raise typer.Exit(1)
+    try:
+        member = member_from_keys(
+            org_id=org_id, name=name, kind=kind, base_url=base_url, keys=MemberKeys.load(key_dir)
+        )
+        added = add_member(registry_path=registry, member=member, keep_old_key=keep_old_key)
+    except JoinedUpError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"member {added.org_id}: {len(added.verify_keys)} verify key(s); now run sign")
+
+
+@registry_app.command("sign")
+def sign(registry: RegistryFile, authority_dir: AuthorityDir) -> None:
+    """Sign the registry as the next version."""
+    try:
+        document = sign_registry_file(registry_path=registry, authority_dir=authority_dir)
+    except JoinedUpError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"signed {registry} version {document.version} ({len(document.members)} members)")
+
+
+@registry_app.command("verify")
+def verify(
+    registry: RegistryFile,
+    authority_key: Annotated[str, typer.Option(help="Authority verify key (base64url).")],
+) -> None:
+    """Check the registry's signature; print its version and members."""
+    try:
+        checked = verify_registry_file(registry_path=registry, authority_key_b64=authority_key)
+    except JoinedUpError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"valid: version {checked.version}, federation {checked.document.federation}")
+    for member in checked.members:
+        typer.echo(f"  {member.org_id:<20} {member.kind:<20} {member.base_url}")
