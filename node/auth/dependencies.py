@@ -10,7 +10,7 @@ deactivated account or a changed role takes effect at once rather than at expiry
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -69,11 +69,11 @@ def current_staff(
 CurrentStaff = Annotated[StaffPrincipal, Depends(current_staff)]
 
 
-def RequireRole(*roles: str) -> Callable[[StaffPrincipal], StaffPrincipal]:  # noqa: N802
+def RequireRole(*roles: str) -> Callable[[StaffPrincipal], Awaitable[StaffPrincipal]]:  # noqa: N802
     """A dependency admitting only staff holding one of ``roles`` (403 otherwise)."""
     allowed = frozenset(roles)
 
-    def require_role(staff: CurrentStaff) -> StaffPrincipal:
+    async def require_role(staff: CurrentStaff) -> StaffPrincipal:
         if staff.role not in allowed:
             raise NotPermitted(
                 f"role {staff.role!r} may not do this; needs one of {', '.join(sorted(allowed))}"

@@ -19,7 +19,7 @@ class Page(BaseModel):
     limit: int
 
 
-def page(
+async def page(
     offset: Annotated[int, Query(ge=0, le=10_000_000, description="Rows to skip.")] = 0,
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description=f"Rows to return (max {MAX_LIMIT}).")
@@ -29,11 +29,11 @@ def page(
     return Page(offset=offset, limit=limit)
 
 
-def taxonomy(request: Request) -> Taxonomy:
+async def taxonomy(request: Request) -> Taxonomy:
     return request.app.state.taxonomy  # type: ignore[no-any-return]
 
 
-def linkage_key(request: Request) -> LinkageKey | None:
+async def linkage_key(request: Request) -> LinkageKey | None:
     return request.app.state.settings.linkage  # type: ignore[no-any-return]
 
 
