@@ -8,6 +8,12 @@ sharing the one immutable bundle. The engine re-reads ``policies/`` when a file
 changes (checked at most once a second) or on ``reload()``. If policies fail to
 load, every decision is a denial naming the load error until they are fixed:
 serving an older policy the administrator has replaced is not failing closed.
+
+A decision is a pure function of the input and the loaded policy (the policies
+use no clock or randomness), so the engine keeps a small LRU of recent decisions
+keyed by (policy generation, package, canonical input JSON). A repeated request,
+such as a view refreshed while its consent token is still fresh, skips rego-cpp;
+any reload starts a new generation, so a cached decision never outlives its policy.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +41,7 @@ from node.policy.loader import PolicySource, load_policy_source, policy_stamp
 
 ENTRYPOINTS: dict[str, str] = {p: f"joinedup/{p}/decision" for p in PACKAGES}
 CHANGE_CHECK_INTERVAL_S = 1.0
+DECISION_CACHE_SIZE = 1024
 
 
 def _interpreter() -> Interpreter:
@@ -118,10 +126,14 @@ class EmbeddedRegoEngine:
         *,
         watch: bool = True,
         check_interval_s: float = CHANGE_CHECK_INTERVAL_S,
+        cache_size: int = DECISION_CACHE_SIZE,
     ) -> None:
         self.policy_dir = Path(policy_dir)
         self.watch = watch
         self.check_interval_s = check_interval_s
+        self.cache_size = cache_size
+        self._cache: OrderedDict[tuple[int, str, str], PolicyDecision] = OrderedDict()
+        self._cache_lock = threading.Lock()
         self._reload_lock = threading.Lock()
         self._local = threading.local()
         self._next_check = 0.0
@@ -174,6 +186,25 @@ class EmbeddedRegoEngine:
         interpreter: Interpreter = local.interpreter
         return interpreter
 
+    def _cached(self, key: tuple[int, str, str]) -> PolicyDecision | None:
+        if self.cache_size <= 0:
+            return None
+        with self._cache_lock:
+            decision = self._cache.get(key)
+            if decision is None:
+                return None
+            self._cache.move_to_end(key)
+        # Callers may mutate what they get; the cached copy must stay as decided.
+        return decision.model_copy(deep=True)
+
+    def _remember(self, key: tuple[int, str, str], decision: PolicyDecision) -> None:
+        if self.cache_size <= 0:
+            return
+        with self._cache_lock:
+            self._cache[key] = decision.model_copy(deep=True)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+
     def decide(self, package: str, input: Mapping[str, Any]) -> PolicyDecision:
         """Evaluate ``joinedup.<package>.decision`` for ``input``; failures deny."""
         if self.watch:
@@ -184,13 +215,19 @@ class EmbeddedRegoEngine:
             if loaded.bundle is None:
                 raise PolicyEngineError(f"policies unavailable: {loaded.error}")
             try:
-                input_json = json.dumps(input, allow_nan=False)
+                input_json = json.dumps(input, allow_nan=False, sort_keys=True)
             except (TypeError, ValueError) as exc:
                 raise PolicyEngineError(f"input is not JSON: {exc}") from exc
+            key = (loaded.generation, package, input_json)
+            cached = self._cached(key)
+            if cached is not None:
+                return cached
             interpreter = self._thread_interpreter(loaded.generation)
             raw = run_entrypoint(interpreter, loaded.bundle, package, input_json)
         except PolicyEngineError as exc:
             return engine_error(str(exc))
         except Exception as exc:  # noqa: BLE001 - fail closed on anything unexpected
             return engine_error(f"unexpected {type(exc).__name__}")
-        return settle_decision(package, input, raw)
+        decision = settle_decision(package, input, raw)
+        self._remember(key, decision)
+        return decision

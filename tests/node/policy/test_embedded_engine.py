@@ -9,6 +9,7 @@ import pytest
 
 from node.policy import PolicyEngine, build_policy_engine
 from node.policy.embedded import EmbeddedRegoEngine
+from node.policy.engine import DEFAULT_POLICY_DIR
 
 ERROR = "policy engine error"
 
@@ -148,7 +149,8 @@ def test_a_policy_allowing_without_releasing_is_refused(tmp_path: Path, share_in
 
 
 def test_threads_each_get_correct_decisions(share_input):
-    engine = build_policy_engine()
+    # No decision cache: every call must really run rego-cpp on its own thread.
+    engine = EmbeddedRegoEngine(DEFAULT_POLICY_DIR, cache_size=0)
     frontline = dict(share_input, requester=dict(share_input["requester"], role="frontline"))
     expected = {
         "coordinator": engine.decide("share", share_input),
@@ -186,3 +188,34 @@ def test_integers_beyond_int64_are_passed_exactly(tmp_path: Path):
     engine = EmbeddedRegoEngine(tmp_path / "p", watch=False)
     assert engine.decide("audit", {"n": 2**64 + 1}).reasons == [str(2**64 + 1)]
     assert engine.decide("audit", {"n": -5}).reasons == ["-5"]
+
+
+def test_a_cached_decision_cannot_be_changed_by_a_caller(share_input):
+    engine = EmbeddedRegoEngine(DEFAULT_POLICY_DIR)
+    first = engine.decide("share", share_input)
+    first.categories.append("criminal_justice")
+    first.obligations.clear()
+    again = engine.decide("share", share_input)
+    assert again.categories == ["contact_details", "physical_health"]
+    assert again == EmbeddedRegoEngine(DEFAULT_POLICY_DIR, cache_size=0).decide(
+        "share", share_input
+    )
+
+
+def test_the_decision_cache_is_bounded_and_keyed_by_the_whole_input(share_input):
+    engine = EmbeddedRegoEngine(DEFAULT_POLICY_DIR, cache_size=2)
+    frontline = dict(share_input, requester=dict(share_input["requester"], role="frontline"))
+    assert engine.decide("share", share_input).categories == ["contact_details", "physical_health"]
+    assert engine.decide("share", frontline).categories == ["contact_details"]
+    engine.decide("share", dict(share_input, subject_id="sub_other"))
+    assert len(engine._cache) == 2
+
+
+def test_a_reload_never_serves_a_decision_cached_under_the_old_policy(
+    policy_copy: Path, share_input
+):
+    engine = EmbeddedRegoEngine(policy_copy, watch=False)
+    assert engine.decide("share", share_input).allow is True
+    (policy_copy / "share" / "data.json").write_text('{"agreements": {}}')
+    engine.reload()
+    assert engine.decide("share", share_input).allow is False
