@@ -1,0 +1,371 @@
+"""Joined-up views across a real federation: five nodes and the consent service on loopback.
+
+The story: Grace is known to the council, her GP, the police, her school and her
+housing association. She enrols at the council and consents to the council seeing
+her contact details, housing, physical health, safety and education records for care
+co-ordination — not her mental health, income, social care, victim support or
+criminal justice records. Thomas is known to three of them and gives two separate
+consents, one of which he later revokes.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from node.audit.models import AuditEntry
+from tests.e2e.conftest import REQUESTER, Driver, Person, wait_for
+from tests.fixtures.servers import ServerSpec, start_many
+
+pytestmark = pytest.mark.e2e
+
+GRACE = Person("Okafor", "Grace", date(1984, 3, 17), "LS6 2AB", "943 476 5919")
+THOMAS = Person("Rivers", "Thomas", date(1979, 8, 2), "LS7 1QT", "401 023 2137")
+
+GRACE_NEEDS = {
+    "council": ["housing", "income", "social_care"],
+    "gp": ["physical_health", "mental_health"],
+    "police": ["safety", "victim_support", "criminal_justice"],
+    "school": ["education"],
+    "housing": ["housing", "income"],
+}
+GRACE_CONSENT = ["contact_details", "housing", "physical_health", "safety", "education"]
+# What each holder may release to a council co-ordinator (agreements ∩ consent).
+GRACE_EXPECTED = {
+    ("council", "housing"),
+    ("gp", "physical_health"),
+    ("police", "safety"),
+    ("school", "education"),
+    ("housing", "housing"),
+}
+THOMAS_NEEDS = {"council": ["housing"], "gp": ["physical_health"], "police": ["safety"]}
+DEADLINE_S = 2.0  # NodeSettings.share_deadline_s default
+
+
+@dataclass
+class Story:
+    grace: str
+    thomas: str
+    thomas_customer: str
+    thomas_housing_consent: str
+    thomas_health_consent: str
+    need_ids: dict[tuple[str, str], int]
+
+
+def seed(e2e: Driver, person: Person, needs: dict[str, list[str]]) -> tuple[dict, dict]:
+    person_ids, need_ids = {}, {}
+    for org, categories in needs.items():
+        person_ids[org] = e2e.add_person(org, person)
+        for category in categories:
+            need_ids[org, category] = e2e.add_need(org, person_ids[org], category, severity="high")
+    return person_ids, need_ids
+
+
+@pytest.fixture(scope="module")
+def story(e2e: Driver) -> Story:
+    grace_ids, grace_needs = seed(e2e, GRACE, GRACE_NEEDS)
+    e2e.add_action(
+        "council", grace_ids["council"], grace_needs["council", "housing"], "Move to a safe flat"
+    )
+    e2e.add_action(
+        "gp", grace_ids["gp"], grace_needs["gp", "mental_health"], "Counselling referral"
+    )
+    e2e.add_contact("council", grace_ids["council"], "Jo Bloggs", "Care co-ordinator")
+    e2e.add_contact("gp", grace_ids["gp"], "Dr Amir Patel", "Named GP")
+    enrolment = e2e.enrol("council", grace_ids["council"])
+    assert {p["org_id"]: p["status"] for p in enrolment["partners"]} == {
+        org: "linked" for org in GRACE_NEEDS if org != "council"
+    }
+    grace = enrolment["subject_id"]
+    customer = e2e.customer("council", grace, "grace")
+    e2e.grant(customer, recipients=[REQUESTER], categories=GRACE_CONSENT)
+
+    thomas_ids, thomas_needs = seed(e2e, THOMAS, THOMAS_NEEDS)
+    thomas = e2e.enrol("council", thomas_ids["council"])["subject_id"]
+    thomas_customer = e2e.customer("council", thomas, "thomas")
+    housing = e2e.grant(thomas_customer, recipients=[REQUESTER], categories=["housing"])
+    health = e2e.grant(
+        thomas_customer, recipients=[REQUESTER], categories=["physical_health", "safety"]
+    )
+    return Story(grace, thomas, thomas_customer, housing, health, {**grace_needs, **thomas_needs})
+
+
+def released(view: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(n["org_id"], n["category"]) for group in view["needs"] for n in group["needs"]}
+
+
+def statuses(view: dict[str, Any]) -> dict[str, str]:
+    return {s["org_id"]: s["status"] for s in view["sources"]}
+
+
+def test_consented_view_returns_exactly_the_consented_categories(e2e, story):
+    response = e2e.view(story.grace)
+    assert response.status_code == 200, response.text
+    view = response.json()
+    assert released(view) == GRACE_EXPECTED
+    assert [g["category"] for g in view["needs"]] == [
+        "housing",
+        "physical_health",
+        "education",
+        "safety",
+    ]
+    assert statuses(view) == dict.fromkeys(GRACE_NEEDS, "ok")  # itself included
+    assert view["consent"]["status"] == "obtained"
+    assert view["complete"] is True
+    # Only the council's housing action: the GP's belongs to an unreleased need.
+    assert [(a["org_id"], a["what"]) for a in view["actions"]] == [
+        ("council", "Move to a safe flat")
+    ]
+    assert view["coordinator"]["worker_name"] == "Jo Bloggs"
+    assert view["coordinator"]["org_id"] == "council"
+    assert {"housing_safety", "education_housing"} == {
+        i["rule_id"] for i in view["interacting_needs"]
+    }
+    withheld = {(w["org_id"], w["category"]) for w in view["withheld"]}
+    assert ("gp", "mental_health") in withheld
+    assert not any(category == "criminal_justice" for _, category in withheld)
+    assert "criminal_justice" not in response.text  # its existence is never revealed
+
+
+def test_a_view_can_ask_for_fewer_categories(e2e, story):
+    view = e2e.view(story.grace, categories=["housing"]).json()
+    assert released(view) == {("council", "housing"), ("housing", "housing")}
+
+
+def test_one_view_is_traceable_by_its_id_at_every_node_it_touched(e2e, story):
+    view = e2e.view(story.grace).json()
+    with e2e.fed.session(REQUESTER) as session:
+        mine = session.exec(
+            select(AuditEntry).where(AuditEntry.request_id == view["view_id"])
+        ).all()
+    kinds = sorted(entry.kind for entry in mine)
+    assert kinds == ["share_decided", "view_requested"]  # its own share endpoint, then the view
+    requested = next(e for e in mine if e.kind == "view_requested")
+    assert (requested.subject_id, requested.actor_role, requested.decision) == (
+        story.grace,
+        "coordinator",
+        "allow",
+    )
+    assert set(requested.categories) == {"housing", "physical_health", "education", "safety"}
+    for org in GRACE_NEEDS:
+        with e2e.fed.session(org) as session:
+            entries = session.exec(
+                select(AuditEntry).where(
+                    AuditEntry.request_id == view["view_id"], AuditEntry.kind == "share_decided"
+                )
+            ).all()
+        assert [(e.actor_org, e.holder_org) for e in entries] == [(REQUESTER, org)]
+
+
+@pytest.mark.parametrize(
+    ("role", "body", "status"),
+    [
+        ("auditor", {}, 403),
+        ("admin", {}, 403),
+        ("frontline", {"purpose": "gossip"}, 422),
+        ("frontline", {"categories": ["horoscope"]}, 422),
+        ("frontline", {"emergency": {"basis": "vital_interests", "justification": ""}}, 422),
+    ],
+)
+def test_views_refuse_the_wrong_staff_and_malformed_requests(e2e, story, role, body, status):
+    assert e2e.view(story.grace, role=role, **body).status_code == status
+
+
+def test_a_view_needs_a_bearer_token(e2e, story):
+    response = httpx.post(
+        f"{e2e.url(REQUESTER)}/views",
+        json={"subject_id": story.grace, "purpose": "care_coordination"},
+    )
+    assert response.status_code == 401
+
+
+def test_revoked_consent_releases_nothing_from_its_holders(e2e, story):
+    before = e2e.view(story.thomas).json()
+    assert released(before) == {
+        ("council", "housing"),
+        ("gp", "physical_health"),
+        ("police", "safety"),
+    }
+    # A token the council obtained before the revocation, still within its max age.
+    outstanding = e2e.fed.post(
+        "consent",
+        "/federation/consent-token",
+        e2e.fed.sign(
+            REQUESTER,
+            "consent",
+            "consent_token",
+            {"subject_id": story.thomas, "purpose": "care_coordination"},
+        ),
+    ).json()["token"]
+
+    e2e.revoke(story.thomas_customer, story.thomas_health_consent)
+
+    after = e2e.view(story.thomas).json()
+    assert released(after) == {("council", "housing")}
+    assert after["actions"] == []
+
+    # The pushed revocation makes the holders refuse even the outstanding token.
+    def gp_section() -> dict[str, Any]:
+        body = {
+            "subject_id": story.thomas,
+            "purpose": "care_coordination",
+            "categories": [],
+            "staff_role": "coordinator",
+            "staff_pseudonym": "stf_test",
+            "consent_token": outstanding,
+            "emergency": None,
+            "view_id": "view_revocation_check",
+        }
+        token = e2e.fed.sign(REQUESTER, "gp", "share", body, request_id=f"rq{time.monotonic_ns()}")
+        answer = e2e.fed.post("gp", "/federation/share", token)
+        assert answer.status_code == 200, answer.text
+        request_id = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))["jti"]
+        return e2e.fed.open(
+            requester=REQUESTER,
+            responder="gp",
+            response_token=answer.json()["response"],
+            request_id=request_id,
+        )
+
+    def refused() -> dict[str, Any] | None:
+        section = gp_section()
+        return None if section["decision"]["allow"] else section
+
+    section = wait_for(refused)
+    assert section["needs"] == []
+    assert section["decision"]["categories"] == []
+
+
+def test_a_stopped_node_is_unavailable_and_the_rest_of_the_view_is_intact(e2e, story):
+    e2e.stop("school")
+    try:
+        started = time.monotonic()
+        response = e2e.view(story.grace)
+        elapsed = time.monotonic() - started
+    finally:
+        e2e.restart("school")
+    assert response.status_code == 200
+    view = response.json()
+    assert statuses(view)["school"] == "unavailable"
+    assert released(view) == GRACE_EXPECTED - {("school", "education")}
+    assert view["complete"] is False
+    assert elapsed < DEADLINE_S + 10  # generous slack: a loaded two-core machine
+
+
+def test_a_hung_node_is_cut_off_at_the_deadline(e2e, story):
+    e2e.pause("police")
+    try:
+        started = time.monotonic()
+        response = e2e.view(story.grace)
+        elapsed = time.monotonic() - started
+    finally:
+        e2e.resume("police")
+    view = response.json()
+    police = next(s for s in view["sources"] if s["org_id"] == "police")
+    assert police["status"] == "unavailable"
+    assert police["reason"] == "no answer within the deadline"
+    assert released(view) == GRACE_EXPECTED - {("police", "safety")}
+    assert elapsed < DEADLINE_S + 10
+
+
+def test_without_the_consent_service_the_view_says_so_and_releases_nothing_by_consent(e2e, story):
+    e2e.pause("consent")
+    try:
+        response = e2e.view(story.grace)
+    finally:
+        e2e.resume("consent")
+    view = response.json()
+    assert view["consent"]["status"] == "unavailable"
+    assert released(view) == set()
+    assert set(statuses(view).values()) <= {"denied", "ok"}
+
+
+def test_a_tampered_sealed_answer_is_rejected_and_nothing_of_it_is_shown(e2e, story, tmp_path):
+    proxy = ServerSpec(
+        "tamper-proxy", "tests.e2e.tamper_proxy:create_app", {"TAMPER_PROXY_TARGET": e2e.url("gp")}
+    )
+    proxy_url = f"http://127.0.0.1:{proxy.port}"
+    gp_url = e2e.url("gp")
+
+    def route_gp(url: str):
+        return lambda members: [
+            m.model_copy(update={"base_url": url}) if m.org_id == "gp" else m for m in members
+        ]
+
+    def gp_rejected(view: dict[str, Any]) -> dict[str, Any] | None:
+        return view if statuses(view)["gp"] == "error" else None
+
+    with start_many([proxy], tmp_path):
+        e2e.publish_registry(route_gp(proxy_url))
+        try:
+            view = wait_for(lambda: gp_rejected(e2e.view(story.grace).json()))
+            tampered = httpx.get(f"{proxy_url}/stats").json()["tampered"]
+        finally:
+            e2e.publish_registry(route_gp(gp_url))
+    gp = next(s for s in view["sources"] if s["org_id"] == "gp")
+    assert gp["reason"] == "invalid response"
+    assert tampered >= 1
+    assert not any(n["org_id"] == "gp" for g in view["needs"] for n in g["needs"])
+    assert not any(c["org_id"] == "gp" for c in view["contacts"])
+    assert not any(w["org_id"] == "gp" for w in view["withheld"])
+    assert released(view) == GRACE_EXPECTED - {("gp", "physical_health")}
+    # And with the honest route back, the GP's section returns.
+    wait_for(lambda: statuses(e2e.view(story.grace).json())["gp"] == "ok")
+
+
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+")
+
+
+def readable(text: str, depth: int = 0) -> str:
+    """``text`` plus the decoded payload of every JWT in it, recursively (JWS is not secret)."""
+    parts = [text]
+    for match in _JWT.finditer(text):
+        payload = match.group(1)
+        try:
+            decoded = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode()
+        except (ValueError, UnicodeDecodeError):
+            continue
+        parts.append(readable(decoded, depth + 1) if depth < 4 else decoded)
+    return "\n".join(parts)
+
+
+def identifier_spellings(person: Person) -> list[str]:
+    dob = person.date_of_birth
+    return [
+        person.family_name,
+        person.given_name,
+        dob.isoformat(),
+        dob.strftime("%d/%m/%Y"),
+        dob.strftime("%Y%m%d"),
+        person.postcode,
+        person.postcode.replace(" ", ""),
+        person.national_number,
+        person.national_number.replace(" ", ""),
+    ]
+
+
+def test_no_raw_identifier_travels_between_nodes(e2e, story):
+    e2e.view(story.grace)
+    e2e.view(story.thomas)
+    lines = [line for org in GRACE_NEEDS for line in e2e.fed.traffic(org)]
+    urls = {line["url"] for line in lines}
+    # The capture saw the enrolment, the consent tokens and every share request.
+    assert any(url.endswith("/federation/enrol") for url in urls)
+    assert any(url.endswith("/federation/link") for url in urls)
+    assert any(url.endswith("/federation/consent-token") for url in urls)
+    assert sum(url.endswith("/federation/share") for url in urls) >= len(GRACE_NEEDS)
+    decoded = [readable(line["url"] + "\n" + line["body"]).casefold() for line in lines]
+    assert any(story.grace.casefold() in text for text in decoded)  # the decoding works
+    for person in (GRACE, THOMAS):
+        for spelling in identifier_spellings(person):
+            leaks = [text for text in decoded if spelling.casefold() in text]
+            assert leaks == [], f"a raw identifier ({spelling!r}) left a node"
