@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -35,7 +35,7 @@ DatabaseUrl = Annotated[
 
 def _settings(org_id: str | None, data_dir: Path | None, database_url: str | None) -> NodeSettings:
 
-    overrides = {
+    overrides: dict[str, Any] = {
         k: v
         for k, v in {"org_id": org_id, "data_dir": data_dir, "database_url": database_url}.items()
         if v is not None

@@ -147,9 +147,9 @@ def node_metadata() -> sa.MetaData:
     """The node's tables only (consent tables may share SQLModel's metadata in tests)."""
     import_node_models()
     node_tables = {
-        mapper.local_table.name
+        str(getattr(mapper.local_table, "name", ""))
         for mapper in SQLModel._sa_registry.mappers
-        if mapper.class_.__module__.startswith("node.") and mapper.local_table is not None
+        if mapper.class_.__module__.startswith("node.")
     }
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
     for table in SQLModel.metadata.sorted_tables:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from federation.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
 from node.auth.models import ROLES, Staff
@@ -92,7 +92,7 @@ def get_staff(*, session: Session, staff_id: int) -> Staff:
 
 
 def list_staff(*, session: Session, offset: int, limit: int) -> tuple[list[Staff], int]:
-    rows = session.exec(select(Staff).order_by(Staff.id).offset(offset).limit(limit)).all()
+    rows = session.exec(select(Staff).order_by(col(Staff.id)).offset(offset).limit(limit)).all()
     count = session.exec(select(func.count()).select_from(Staff)).one()
     return list(rows), int(count)
 

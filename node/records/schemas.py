@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
+from pydantic import BaseModel, StringConstraints, field_validator
 from sqlmodel import Field, SQLModel
+from sqlmodel._compat import SQLModelConfig
 
 from node.db import MAX_ROW_ID
 from node.records.models import (
@@ -33,7 +34,7 @@ LocalRef = Annotated[str, StringConstraints(pattern=LOCAL_REF_PATTERN)]
 class _CleanInput(SQLModel):
     """Refuse NUL characters (PostgreSQL cannot store them) and dates in the future."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)  # type: ignore[assignment]
+    model_config = SQLModelConfig(extra="forbid", str_strip_whitespace=True)
 
     @field_validator("*", mode="after")
     @classmethod
@@ -52,8 +53,8 @@ class _CleanInput(SQLModel):
         return value
 
 
-def _examples(*examples: dict[str, Any]) -> ConfigDict:
-    return ConfigDict(
+def _examples(*examples: dict[str, Any]) -> SQLModelConfig:
+    return SQLModelConfig(
         extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": list(examples)}
     )
 
@@ -62,7 +63,7 @@ def _examples(*examples: dict[str, Any]) -> ConfigDict:
 
 
 class PersonCreate(_CleanInput, PersonBase):
-    model_config = _examples(  # type: ignore[assignment]
+    model_config = _examples(
         {
             "local_ref": "CRM-004211",
             "family_name": "Okafor",
@@ -79,7 +80,7 @@ class PersonCreate(_CleanInput, PersonBase):
 
 
 class PersonUpdate(_CleanInput):
-    model_config = _examples({"postcode": "LS7 1QT"})  # type: ignore[assignment]
+    model_config = _examples({"postcode": "LS7 1QT"})
 
     local_ref: LocalRef | None = None
     family_name: str | None = Field(default=None, min_length=1, max_length=200)
@@ -105,7 +106,7 @@ class PersonsPublic(BaseModel):
 
 
 class NeedCreate(_CleanInput, NeedBase):
-    model_config = _examples(  # type: ignore[assignment]
+    model_config = _examples(
         {
             "person_id": 1,
             "category": "housing",
@@ -121,7 +122,7 @@ class NeedCreate(_CleanInput, NeedBase):
 
 
 class NeedUpdate(_CleanInput):
-    model_config = _examples({"status": "in_progress", "severity": "medium"})  # type: ignore[assignment]
+    model_config = _examples({"status": "in_progress", "severity": "medium"})
 
     category: str | None = Field(default=None, max_length=64)
     description: str | None = Field(default=None, max_length=4000)
@@ -147,7 +148,7 @@ class NeedsPublic(BaseModel):
 
 
 class ActionCreate(_CleanInput, ActionBase):
-    model_config = _examples(  # type: ignore[assignment]
+    model_config = _examples(
         {
             "person_id": 1,
             "need_id": 1,
@@ -163,7 +164,7 @@ class ActionCreate(_CleanInput, ActionBase):
 
 
 class ActionUpdate(_CleanInput):
-    model_config = _examples({"status": "done"})  # type: ignore[assignment]
+    model_config = _examples({"status": "done"})
 
     need_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
     what: str | None = Field(default=None, min_length=1, max_length=2000)
@@ -189,7 +190,7 @@ class ActionsPublic(BaseModel):
 
 
 class ContactCreate(_CleanInput, ContactBase):
-    model_config = _examples(  # type: ignore[assignment]
+    model_config = _examples(
         {
             "person_id": 1,
             "worker_name": "Sam Reid",
@@ -203,7 +204,7 @@ class ContactCreate(_CleanInput, ContactBase):
 
 
 class ContactUpdate(_CleanInput):
-    model_config = _examples({"how_to_reach": "sam.reid@example.org"})  # type: ignore[assignment]
+    model_config = _examples({"how_to_reach": "sam.reid@example.org"})
 
     worker_name: str | None = Field(default=None, min_length=1, max_length=200)
     role: str | None = Field(default=None, max_length=200)

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_, func, or_, true
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from federation.errors import Conflict, NotFound, ValidationFailed
 from federation.linkage import LinkageKey, linkage_tokens
@@ -36,7 +36,7 @@ _NULLABLE = frozenset({"postcode", "national_number", "due", "need_id"})
 def _get(session: Session, model: type[RowT], row_id: int) -> RowT:
     row = session.get(model, row_id)
     if row is None:
-        raise NotFound(f"{model.__tablename__} {row_id} not found")  # type: ignore[attr-defined]
+        raise NotFound(f"{model.__tablename__} {row_id} not found")
     return row
 
 
@@ -60,7 +60,7 @@ def _apply(row: SQLModel, changes: Mapping[str, Any]) -> None:
         if value is None and field not in _NULLABLE:
             raise ValidationFailed(f"{field} cannot be set to null")
         setattr(row, field, value)
-    row.updated_at = utcnow()  # type: ignore[attr-defined]
+    row.updated_at = utcnow()
 
 
 def _flush(session: Session, what: str) -> None:
@@ -159,7 +159,8 @@ def list_persons(
             )
             for w in words
         ]
-        where.append(or_(Person.local_ref == q.strip(), and_(*per_word)))  # type: ignore[union-attr]
+        exact_ref = col(Person.local_ref) == (q or "").strip()
+        where.append(or_(exact_ref, and_(*per_word)))
     return _page(session, Person, where, offset, limit)
 
 
