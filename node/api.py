@@ -6,6 +6,7 @@ one ``api_router.include_router(...)`` line below.
 
 from fastapi import APIRouter
 
+from node.audit.router import router as audit_router
 from node.auth.router import router as auth_router
 from node.links.router import router as links_router
 from node.records.router import router as records_router
@@ -20,3 +21,4 @@ api_router.include_router(revocations_router)
 api_router.include_router(share_router)
 api_router.include_router(views_router)
 api_router.include_router(links_router)
+api_router.include_router(audit_router)

@@ -32,6 +32,7 @@ from federation.errors import JoinedUpError, NotAuthenticated
 from federation.keys import MemberKeys
 from federation.problems import install_problem_handlers, problem_response
 from node.api import api_router
+from node.audit.signer import tree_head_signer
 from node.config import NodeSettings
 from node.db import make_engine, upgrade_database
 from node.federation.state import federation_state
@@ -44,7 +45,7 @@ log = logging.getLogger("joinedup.node")
 
 LifespanHook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 # Entered in order after the core state exists; exited in reverse.
-LIFESPAN_HOOKS: list[LifespanHook] = [federation_state, revocation_state]
+LIFESPAN_HOOKS: list[LifespanHook] = [federation_state, revocation_state, tree_head_signer]
 
 
 class Health(BaseModel):
@@ -158,4 +159,4 @@ def create_app(settings: NodeSettings) -> FastAPI:
 
 def create_app_from_env() -> FastAPI:
     """The uvicorn factory: settings from ``JOINEDUP_NODE_*`` environment variables."""
-    return create_app(NodeSettings())  # type: ignore[call-arg]
+    return create_app(NodeSettings())  # type: ignore[call-arg,unused-ignore]

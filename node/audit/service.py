@@ -38,7 +38,7 @@ from federation.merkle import (
     subtree_position,
 )
 from federation.tree_head import ConsistencyProof, InclusionProof, sign_tree_head
-from node.audit.exceptions import ProofUnavailable
+from node.audit.exceptions import AuditEntryInvalid, ProofUnavailable
 from node.audit.models import (
     DECISIONS,
     KINDS,
@@ -98,13 +98,14 @@ def record_audit(
 ) -> AuditRecord:
     """Append one entry to the log in the caller's transaction; flush, never commit.
 
-    Raises ``ValueError`` for an unknown kind or decision or an over-long field: an
-    audit entry that cannot be written must stop the action it records.
+    Raises ``AuditEntryInvalid`` (a ``ValueError``, answered 422) for an unknown
+    kind or decision or an over-long field: an audit entry that cannot be written
+    must stop the action it records.
     """
     if kind not in KINDS:
-        raise ValueError(f"unknown audit kind {kind!r}")
+        raise AuditEntryInvalid(f"unknown audit kind {kind!r}")
     if decision not in DECISIONS:
-        raise ValueError(f"unknown audit decision {decision!r}")
+        raise AuditEntryInvalid(f"unknown audit decision {decision!r}")
     fields = {
         "request_id": request_id,
         "actor_org": actor_org,
@@ -117,9 +118,11 @@ def record_audit(
     }
     for name, value in fields.items():
         if value is not None and (not isinstance(value, str) or len(value) > _LIMITS[name]):
-            raise ValueError(f"audit field {name} is not a string of at most {_LIMITS[name]}")
+            raise AuditEntryInvalid(
+                f"audit field {name} is not a string of at most {_LIMITS[name]} characters"
+            )
     if not request_id or not actor_org:
-        raise ValueError("audit entries need a request id and an actor organisation")
+        raise AuditEntryInvalid("audit entries need a request id and an actor organisation")
     released = sorted({str(c) for c in categories})
 
     connection = session.connection()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from federation.problems import PROBLEM_RESPONSES
+from node.audit.service import record_audit
 from node.auth import service
 from node.auth.dependencies import AdminStaff, CurrentStaff
 from node.auth.schemas import (
@@ -18,7 +20,7 @@ from node.auth.schemas import (
     TokenResponse,
     WhoAmI,
 )
-from node.auth.tokens import issue_staff_token
+from node.auth.tokens import issue_staff_token, staff_pseudonym
 from node.db import RowId, SessionDep
 
 router = APIRouter(tags=["auth"], responses=PROBLEM_RESPONSES)
@@ -41,6 +43,17 @@ def create_token(
         org_id=settings.org_id,
         keys=request.app.state.keys,
         ttl_s=settings.staff_token_ttl_s,
+    )
+    # Sign-ins are audited in the same transaction that records last_login_at.
+    record_audit(
+        session=session,
+        kind="login",
+        request_id=getattr(request.state, "request_id", None) or uuid.uuid4().hex,
+        actor_org=settings.org_id,
+        actor_staff=staff_pseudonym(staff.id, request.app.state.keys),
+        actor_role=staff.role,
+        action="sign_in",
+        decision="allow",
     )
     return TokenResponse(access_token=token, expires_in=settings.staff_token_ttl_s)
 

@@ -1,0 +1,169 @@
+"""Reading the audit log: filtered listing, streaming for export, entries with proofs.
+
+Every read goes through an ``AuditScope`` that the policy package ``joinedup.audit``
+decided (``node.audit.dependencies``): the scope's forced filters (a customer's own
+``subject_id``, a partner's ``request_id``) are ANDed with whatever the reader asked
+for, so no query parameter can widen what policy allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from node.audit.models import AuditEntry, SignedTreeHeadRecord
+from node.audit.schemas import AuditFilter, ProvenEntries, ProvenEntry, TreeHeadPublic
+from node.audit.service import get_inclusion_proof, latest_tree_head
+
+__all__ = [
+    "AuditScope",
+    "entries_with_proofs",
+    "iter_entries",
+    "list_entries",
+    "list_tree_heads",
+    "tree_head_public",
+]
+
+_FILTER_COLUMNS = (
+    "subject_id",
+    "actor_org",
+    "actor_staff",
+    "purpose",
+    "decision",
+    "emergency",
+    "kind",
+    "request_id",
+)
+
+
+@dataclass(frozen=True)
+class AuditScope:
+    """What a reader may see: equality filters forced by policy, plus 'concerning' orgs.
+
+    ``concerning_org`` (a partner tracing a request) keeps only entries where that
+    organisation is the actor or the data holder.
+    """
+
+    forced: dict[str, str] = field(default_factory=dict)
+    concerning_org: str | None = None
+
+
+def _conditions(filters: AuditFilter, scope: AuditScope) -> list[Any]:
+    where: list[Any] = []
+    for name in _FILTER_COLUMNS:
+        value = getattr(filters, name)
+        if value is not None:
+            where.append(getattr(AuditEntry, name) == value)
+    for name, value in scope.forced.items():
+        where.append(getattr(AuditEntry, name) == value)
+    if scope.concerning_org is not None:
+        where.append(
+            sa.or_(
+                col(AuditEntry.actor_org) == scope.concerning_org,
+                col(AuditEntry.holder_org) == scope.concerning_org,
+            )
+        )
+    if filters.since is not None:
+        where.append(col(AuditEntry.recorded_at) >= filters.since)
+    if filters.until is not None:
+        where.append(col(AuditEntry.recorded_at) < filters.until)
+    return where
+
+
+def list_entries(
+    *, session: Session, filters: AuditFilter, scope: AuditScope, offset: int, limit: int
+) -> tuple[list[AuditEntry], int]:
+    """One page of matching entries, newest first, and the total count."""
+    where = _conditions(filters, scope)
+    count = session.exec(select(sa.func.count()).select_from(AuditEntry).where(*where)).one()
+    rows = session.exec(
+        select(AuditEntry)
+        .where(*where)
+        .order_by(col(AuditEntry.seq).desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return list(rows), int(count)
+
+
+def iter_entries(
+    *, session: Session, filters: AuditFilter, scope: AuditScope, batch: int = 1000
+) -> Iterator[AuditEntry]:
+    """Every matching entry in log order, fetched in keyset-paginated batches."""
+    where = _conditions(filters, scope)
+    after = -1
+    while True:
+        rows = session.exec(
+            select(AuditEntry)
+            .where(col(AuditEntry.seq) > after, *where)
+            .order_by(col(AuditEntry.seq))
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        after = rows[-1].seq
+        session.expunge_all()
+
+
+def tree_head_public(record: SignedTreeHeadRecord, org_id: str) -> TreeHeadPublic:
+    return TreeHeadPublic(
+        org_id=org_id,
+        tree_size=record.tree_size,
+        root_hash=record.root_hash,
+        timestamp_ms=record.timestamp_ms,
+        kid=record.kid,
+        jws=record.jws,
+    )
+
+
+def list_tree_heads(
+    *, session: Session, org_id: str, offset: int, limit: int
+) -> tuple[TreeHeadPublic | None, list[TreeHeadPublic], int]:
+    """The latest signed head and a page of history, newest first."""
+    count = session.exec(select(sa.func.count()).select_from(SignedTreeHeadRecord)).one()
+    rows = session.exec(
+        select(SignedTreeHeadRecord)
+        .order_by(col(SignedTreeHeadRecord.tree_size).desc(), col(SignedTreeHeadRecord.id).desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    latest = latest_tree_head(session)
+    return (
+        tree_head_public(latest, org_id) if latest else None,
+        [tree_head_public(r, org_id) for r in rows],
+        int(count),
+    )
+
+
+def entries_with_proofs(
+    *, session: Session, org_id: str, filters: AuditFilter, scope: AuditScope, limit: int = 1000
+) -> ProvenEntries:
+    """Matching entries covered by the latest signed head, each with its inclusion proof.
+
+    Entries newer than the latest head are left out (they get proofs once the next
+    head is signed, within ``audit_tree_head_seconds``).
+    """
+    head = latest_tree_head(session)
+    if head is None or head.tree_size == 0:
+        return ProvenEntries(org_id=org_id, tree_head=None, entries=[])
+    proven: list[ProvenEntry] = []
+    truncated = False
+    for entry in iter_entries(session=session, filters=filters, scope=scope):
+        if entry.seq >= head.tree_size:
+            break
+        if len(proven) >= limit:
+            truncated = True
+            break
+        proof = get_inclusion_proof(session=session, index=entry.seq, tree_size=head.tree_size)
+        proven.append(ProvenEntry(entry=entry.canonical(), proof=proof))
+    return ProvenEntries(
+        org_id=org_id,
+        tree_head=tree_head_public(head, org_id),
+        entries=proven,
+        truncated=truncated,
+    )

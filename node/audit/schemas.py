@@ -1,0 +1,106 @@
+"""Request and response models of the audit API (the FastAPI template's family pattern).
+
+``AuditEntryPublic`` is what auditors and customers see of an entry: the audit row
+as stored, which by construction holds no personal data beyond the opaque
+``subject_id``. ``ProvenEntry`` pairs the canonical entry with its inclusion proof
+against a signed tree head, so a reader can check it with ``federation.tree_head``
+alone (docs/audit.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from federation.tree_head import InclusionProof
+
+Decision = Literal["allow", "deny", "error", "info"]
+Kind = Literal[
+    "view_requested",
+    "share_decided",
+    "referral",
+    "consent_check",
+    "login",
+    "admin_change",
+    "link",
+    "revocation_received",
+]
+
+
+class AuditFilter(BaseModel):
+    """Filters an auditor may combine; all optional, all must hold."""
+
+    since: dt.datetime | None = Field(default=None, description="recorded at or after (UTC)")
+    until: dt.datetime | None = Field(default=None, description="recorded before (UTC)")
+    subject_id: str | None = Field(default=None, max_length=128)
+    actor_org: str | None = Field(default=None, max_length=64)
+    actor_staff: str | None = Field(default=None, max_length=128)
+    purpose: str | None = Field(default=None, max_length=64)
+    decision: Decision | None = None
+    emergency: bool | None = None
+    kind: Kind | None = None
+    request_id: str | None = Field(default=None, max_length=128)
+
+
+class AuditEntryPublic(BaseModel):
+    """One audit entry as stored (leaf ``seq`` of the node's Merkle tree)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    seq: int
+    recorded_at: dt.datetime
+    request_id: str
+    kind: str
+    actor_org: str
+    actor_staff: str | None
+    actor_role: str | None
+    subject_id: str | None
+    purpose: str | None
+    action: str | None
+    decision: str
+    categories: list[str]
+    reason: str
+    emergency: bool
+    holder_org: str | None
+
+
+class AuditEntriesPublic(BaseModel):
+    data: list[AuditEntryPublic]
+    count: int
+
+
+class TreeHeadPublic(BaseModel):
+    """A signed tree head: keep the ``jws``; it is what proves the node said this."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    org_id: str
+    tree_size: int
+    root_hash: str
+    timestamp_ms: int
+    kid: str
+    jws: str
+
+
+class TreeHeadsPublic(BaseModel):
+    latest: TreeHeadPublic | None
+    data: list[TreeHeadPublic]
+    count: int
+
+
+class ProvenEntry(BaseModel):
+    """An entry's canonical form and its inclusion proof against ``tree_head``."""
+
+    entry: dict[str, Any] = Field(description="canonical entry: its JCS bytes are the leaf")
+    proof: InclusionProof
+
+
+class ProvenEntries(BaseModel):
+    """Entries from one node with proofs against that node's latest signed tree head."""
+
+    org_id: str
+    tree_head: TreeHeadPublic | None
+    entries: list[ProvenEntry]
+    truncated: bool = False
