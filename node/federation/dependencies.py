@@ -54,7 +54,7 @@ SIGNED_REQUEST_OPENAPI: dict[str, Any] = {
 }
 
 
-def get_registry(request: Request) -> Registry:
+async def get_registry(request: Request) -> Registry:
     """The current verified registry; 503 problem if the node is not in a federation."""
     holder = getattr(request.app.state, "registry", None)
     if holder is None:

@@ -29,8 +29,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from pydantic import ValidationError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from federation.consent_token import (
     ConsentTokenClaims,
@@ -142,6 +143,62 @@ def _summary(decision: PolicyDecision) -> ShareDecisionSummary:
     )
 
 
+# Prebuilt Core statements (compiled once, cached by SQLAlchemy): the share endpoint
+# is the hot path, and ORM entity loading tripled the cost of these reads.
+_need = Need.__table__  # type: ignore[attr-defined]
+_action = Action.__table__  # type: ignore[attr-defined]
+_contact = Contact.__table__  # type: ignore[attr-defined]
+_link = SubjectLink.__table__  # type: ignore[attr-defined]
+_LINKED_PERSON = sa.select(_link.c.person_id).where(_link.c.subject_id == sa.bindparam("sid"))
+_NEEDS = (
+    sa.select(
+        _need.c.id,
+        _need.c.category,
+        _need.c.description,
+        _need.c.severity,
+        _need.c.status,
+        _need.c.since,
+    )
+    .where(
+        _need.c.person_id == sa.bindparam("pid"),
+        _need.c.category.in_(sa.bindparam("cats", expanding=True)),
+    )
+    .order_by(_need.c.id)
+)
+_ACTIONS = (
+    sa.select(
+        _action.c.id,
+        _action.c.need_id,
+        _action.c.what,
+        _action.c.owner,
+        _action.c.status,
+        _action.c.due,
+    )
+    .where(
+        _action.c.person_id == sa.bindparam("pid"),
+        _action.c.need_id.in_(sa.bindparam("need_ids", expanding=True)),
+    )
+    .order_by(_action.c.id)
+)
+_CONTACTS = (
+    sa.select(
+        _contact.c.worker_name, _contact.c.role, _contact.c.how_to_reach, _contact.c.organisation
+    )
+    .where(_contact.c.person_id == sa.bindparam("pid"))
+    .order_by(_contact.c.id)
+)
+
+
+def linked_person_id(*, session: Session, subject_id: str) -> int | None:
+    """The local person linked to ``subject_id``, if any."""
+    row = session.connection().execute(_LINKED_PERSON, {"sid": subject_id}).first()
+    return int(row[0]) if row is not None else None
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
 def read_released_records(
     *, session: Session, person_id: int, holder: Holder, decision: PolicyDecision
 ) -> tuple[list[SharedNeed], list[SharedAction], list[SharedContact]]:
@@ -149,62 +206,56 @@ def read_released_records(
     released = set(decision.categories) if decision.allow else set()
     if not released:
         return [], [], []
+    connection = session.connection()
     withheld_fields = decision.withheld_fields
-    need_rows = session.exec(
-        select(Need)
-        .where(Need.person_id == person_id, col(Need.category).in_(sorted(released)))
-        .order_by(col(Need.id))
-    ).all()
     needs: list[SharedNeed] = []
     category_of: dict[int, str] = {}
-    for need in need_rows:
-        assert need.id is not None
-        category_of[need.id] = need.category
-        hidden = withheld_fields.get(need.category, [])
+    for need_id, category, description, severity, status, since in connection.execute(
+        _NEEDS, {"pid": person_id, "cats": sorted(released)}
+    ):
+        category_of[need_id] = category
+        hidden = withheld_fields.get(category, [])
         needs.append(
             SharedNeed(
-                ref=f"{holder.org_id}:need:{need.id}",
-                category=need.category,
+                ref=f"{holder.org_id}:need:{need_id}",
+                category=category,
                 # The description is free text that may hold any field of its
                 # category, so any withheld field redacts it (the cautious reading).
-                description="" if hidden else need.description,
-                severity=need.severity,
-                status=need.status,
-                since=need.since.isoformat() if need.since else None,
+                description="" if hidden else description,
+                severity=severity,
+                status=status,
+                since=_iso(since),
                 withheld_fields=list(hidden),
             )
         )
     actions: list[SharedAction] = []
     if category_of:
-        action_rows = session.exec(
-            select(Action)
-            .where(Action.person_id == person_id, col(Action.need_id).in_(list(category_of)))
-            .order_by(col(Action.id))
-        ).all()
         actions = [
             SharedAction(
-                ref=f"{holder.org_id}:action:{action.id}",
-                category=category_of[action.need_id] if action.need_id is not None else "",
-                what=action.what,
-                owner=action.owner,
-                status=action.status,
-                due=action.due.isoformat() if action.due else None,
+                ref=f"{holder.org_id}:action:{action_id}",
+                category=category_of[need_id],
+                what=what,
+                owner=owner,
+                status=status,
+                due=_iso(due),
             )
-            for action in action_rows
+            for action_id, need_id, what, owner, status, due in connection.execute(
+                _ACTIONS, {"pid": person_id, "need_ids": sorted(category_of)}
+            )
         ]
     contacts: list[SharedContact] = []
     if CONTACT_CATEGORY in released:
         redact_reach = bool(_REACH_FIELDS & set(withheld_fields.get(CONTACT_CATEGORY, [])))
         contacts = [
             SharedContact(
-                worker_name=contact.worker_name,
-                role=contact.role,
-                how_to_reach="" if redact_reach else contact.how_to_reach,
-                organisation=contact.organisation or holder.org_name,
+                worker_name=worker_name,
+                role=role,
+                how_to_reach="" if redact_reach else how_to_reach,
+                organisation=organisation or holder.org_name,
             )
-            for contact in session.exec(
-                select(Contact).where(Contact.person_id == person_id).order_by(col(Contact.id))
-            ).all()
+            for worker_name, role, how_to_reach, organisation in connection.execute(
+                _CONTACTS, {"pid": person_id}
+            )
         ]
     return needs, actions, contacts
 
@@ -244,9 +295,7 @@ def answer_share_request(
             all_categories=all_categories,
         ),
     )
-    person_id = session.exec(
-        select(SubjectLink.person_id).where(SubjectLink.subject_id == body.subject_id)
-    ).first()
+    person_id = linked_person_id(session=session, subject_id=body.subject_id)
     needs: list[SharedNeed] = []
     actions: list[SharedAction] = []
     contacts: list[SharedContact] = []

@@ -1,0 +1,208 @@
+"""Benchmark: a node's share endpoint, verified + policy-checked + sealed answers per second.
+
+DESIGN bar: >= 500 sealed responses/s on this 2-core machine. One gp node runs as a
+real uvicorn process (one worker) with a linked subject holding needs, actions and
+contacts; the council's requests (each with its own jti and a real consent token)
+are signed before the clock starts, then sent over keep-alive connections with a
+fixed concurrency. Every answer must be 200; a sample is opened and checked.
+
+    .venv/bin/python bench/share.py [--requests 3000] [--concurrency 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import httpx
+from sqlmodel import Session
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from federation.consent_token import ConsentProvisionClaim, issue_consent_token  # noqa: E402
+from federation.envelope import open_response, sign_request  # noqa: E402
+from federation.linkage import LinkageKey  # noqa: E402
+from federation.registry import load_registry  # noqa: E402
+from joinedup.localfed import (  # noqa: E402
+    LINKAGE_KEY_VERSION,
+    NODE_FACTORY,
+    MemberSpec,
+    free_port,
+    launch_server,
+    prepare_federation,
+    wait_ready,
+)
+
+SUBJECT = "sub_bench"
+PURPOSE = "care_coordination"
+
+
+def seed(db_url: str, linkage: LinkageKey) -> None:
+    from node.db import make_engine
+    from node.links.models import SubjectLink
+    from node.records.models import Action, Contact, Need
+    from node.records.service import create_person
+
+    engine = make_engine(db_url)
+    with Session(engine) as session:
+        person = create_person(
+            session=session,
+            data={
+                "family_name": "Okafor",
+                "given_name": "Grace",
+                "date_of_birth": date(1971, 3, 4),
+                "postcode": "RV1 2AB",
+            },
+            linkage_key=linkage,
+        )
+        assert person.id is not None
+        session.add(SubjectLink(subject_id=SUBJECT, person_id=person.id))
+        for category in ("physical_health", "mental_health", "physical_health"):
+            need = Need(
+                person_id=person.id,
+                category=category,
+                description="needs support",
+                since=date(2026, 1, 1),
+                recorded_by="bench",
+            )
+            session.add(need)
+            session.flush()
+            session.add(Action(person_id=person.id, need_id=need.id, what="review", owner="GP"))
+        session.add(Contact(person_id=person.id, worker_name="Dr Patel", role="GP"))
+        session.commit()
+    engine.dispose()
+
+
+async def fire(
+    url: str, tokens: list[str], concurrency: int
+) -> tuple[float, list[float], list[httpx.Response]]:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    latencies: list[float] = []
+    responses: list[httpx.Response] = []
+    queue = list(reversed(tokens))
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            while queue:
+                token = queue.pop()
+                started = time.perf_counter()
+                response = await client.post(url, json={"request": token})
+                latencies.append(time.perf_counter() - started)
+                responses.append(response)
+
+        started = time.perf_counter()
+        await asyncio.gather(*[worker() for _ in range(concurrency)])
+        elapsed = time.perf_counter() - started
+    return elapsed, latencies, responses
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--warmup", type=int, default=300)
+    args = parser.parse_args()
+
+    root = Path(tempfile.mkdtemp(prefix="bench-share-"))
+    gp = MemberSpec("gp", "Riverside GP", "gp", free_port())
+    council = MemberSpec("council", "Riverside Council", "council", free_port())
+    fed = prepare_federation(root, [council, gp])
+    linkage = LinkageKey(LINKAGE_KEY_VERSION, fed.linkage_secret.encode())
+    env = {**fed.node_env("gp"), "JOINEDUP_NODE_LOG_JSON": "false"}
+    server = launch_server("gp", NODE_FACTORY, env, gp.port, root / "logs")
+    try:
+        wait_ready(server)
+        seed(f"sqlite:///{fed.data_dir('gp')}/node.db", linkage)
+        registry = load_registry(fed.registry_path, fed.authority_key.verify_key)
+        council_keys = fed.keys["council"]
+
+        def signed(count: int, prefix: str) -> tuple[list[str], list[str]]:
+            consent = issue_consent_token(
+                keys=fed.keys["consent"],
+                subject_id=SUBJECT,
+                requester="council",
+                purpose=PURPOSE,
+                provisions=[
+                    ConsentProvisionClaim(
+                        consent_id=f"cns_{i}",
+                        purposes=[PURPOSE],
+                        recipients=["council"],
+                        categories=["physical_health", "mental_health", "contact_details"],
+                        actions=["read"],
+                    )
+                    for i in range(10)
+                ],
+                max_age_s=300,
+            )
+            body = {
+                "subject_id": SUBJECT,
+                "purpose": PURPOSE,
+                "categories": [],
+                "staff_role": "coordinator",
+                "staff_pseudonym": "stf_bench",
+                "consent_token": consent,
+                "emergency": None,
+            }
+            ids = [f"{prefix}-{i}" for i in range(count)]
+            return ids, [
+                sign_request(
+                    keys=council_keys,
+                    issuer="council",
+                    audience="gp",
+                    action="share",
+                    body=body,
+                    request_id=rid,
+                    ttl_s=60,
+                )
+                for rid in ids
+            ]
+
+        url = f"{gp.base_url}/federation/share"
+        _, warm = signed(args.warmup, "warm")
+        asyncio.run(fire(url, warm, args.concurrency))
+        ids, tokens = signed(args.requests, "run")
+        elapsed, latencies, responses = asyncio.run(fire(url, tokens, args.concurrency))
+        bad = [r.status_code for r in responses if r.status_code != 200]
+        if bad:
+            raise SystemExit(f"{len(bad)} non-200 answers, e.g. {bad[:5]}\n{server.log()[-2000:]}")
+        # Open a sample: the answers are real sealed sections for the council.
+        by_id = {}
+        for response in responses[:20]:
+            token = response.json()["response"]
+            from federation.jose import read_unverified_claims
+
+            by_id[read_unverified_claims(token)["request_id"]] = token
+        for request_id, token in by_id.items():
+            section = open_response(
+                token,
+                registry=registry,
+                keys=council_keys,
+                me="council",
+                expected_issuer="gp",
+                request_id=request_id,
+            )
+            assert section["decision"]["allow"] is True
+            assert section["needs"]
+        rate = len(responses) / elapsed
+        latencies.sort()
+        print(
+            f"share endpoint: {len(responses)} sealed answers in {elapsed:.2f} s "
+            f"= {rate:.0f}/s (concurrency {args.concurrency}, one uvicorn worker)"
+        )
+        print(
+            f"latency p50 {statistics.median(latencies) * 1000:.1f} ms, "
+            f"p95 {latencies[int(len(latencies) * 0.95)] * 1000:.1f} ms"
+        )
+        print(f"bar >= 500/s: {'met' if rate >= 500 else 'NOT met'}")
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
