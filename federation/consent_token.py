@@ -30,18 +30,21 @@ clock-skew allowance only applies to an ``iat`` slightly in the future).
 
 from __future__ import annotations
 
+import json
+import re
 import secrets
 import threading
 import time
 from collections.abc import Iterable
 from typing import Any
 
+from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from federation.errors import ConsentInvalid, PeerSignatureInvalid
-from federation.jose import sign_jwt, verify_jwt
-from federation.keys import MemberKeys
+from federation.errors import ConsentInvalid
+from federation.jose import ALGORITHM, sign_jwt
+from federation.keys import MemberKeys, b64decode, key_id
 from federation.registry import CONSENT_SERVICE_ID
 
 __all__ = [
@@ -63,6 +66,8 @@ CONSENT_TOKEN_TYP = "joinedup-consent+jwt"
 DEFAULT_TOKEN_AGE_S = 30
 MAX_TOKEN_AGE_S = 300
 CLOCK_SKEW_S = 5
+MAX_TOKEN_CHARS = 100_000
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 # The federation's shared vocabulary (docs/protocol.md). Policies and the consent
 # service both refuse anything outside it.
@@ -180,6 +185,51 @@ def _fail(reason: str) -> ConsentInvalid:
     return ConsentInvalid(f"consent token {reason}")
 
 
+def _b64url(part: str) -> bytes:
+    if not _B64URL.fullmatch(part):
+        raise _fail("is not a compact JWS")
+    return b64decode(part)
+
+
+def _verify_compact_jws(token: object, verify_keys: list[VerifyKey]) -> dict[str, Any]:
+    """RFC 7515 compact JWS verification, Ed25519 only (RFC 8037), straight on PyNaCl.
+
+    A node verifies a consent token on every partner request, so this avoids the
+    general-purpose JOSE library's parsing (about 5x the cost of the signature
+    check). It is deliberately narrow: exactly three base64url parts, a header
+    whose ``alg`` is "Ed25519" and ``typ`` is the consent token's, no ``crit``, and
+    a signature over the exact ASCII of ``header.payload``. Tokens are made by
+    ``federation.jose.sign_jwt`` (joserfc); the tests check the two agree.
+    """
+    if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS or token.count(".") != 2:
+        raise _fail("is not a compact JWS")
+    header_part, payload_part, signature_part = token.split(".")
+    try:
+        header = json.loads(_b64url(header_part))
+        signature = _b64url(signature_part)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _fail("is not a compact JWS") from exc
+    if not isinstance(header, dict) or header.get("alg") != ALGORITHM or "crit" in header:
+        raise _fail("does not verify: unexpected JWS header")
+    if header.get("typ") != CONSENT_TOKEN_TYP:
+        raise _fail(f"does not verify: expected a {CONSENT_TOKEN_TYP} token")
+    signing_input = f"{header_part}.{payload_part}".encode("ascii")
+    kid = header.get("kid")
+    for verify_key in sorted(verify_keys, key=lambda k: key_id(k) != kid):
+        try:
+            verify_key.verify(signing_input, signature)
+        except (BadSignatureError, ValueError, TypeError):
+            continue
+        try:
+            claims = json.loads(_b64url(payload_part))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise _fail("payload is not JSON") from exc
+        if not isinstance(claims, dict):
+            raise _fail("payload is not a JSON object")
+        return claims
+    raise _fail("does not verify: signature does not verify")
+
+
 def verify_consent_token(
     token: str,
     *,
@@ -199,12 +249,7 @@ def verify_consent_token(
     consent was revoked makes the whole token invalid, so a holder cannot keep using
     a token that revocation has overtaken.
     """
-    if not isinstance(token, str):
-        raise _fail("is not a string")
-    try:
-        raw = verify_jwt(token, verify_keys, typ=CONSENT_TOKEN_TYP)
-    except PeerSignatureInvalid as exc:
-        raise _fail(f"does not verify: {exc.message}") from exc
+    raw = _verify_compact_jws(token, verify_keys)
     if raw.get("iss") != CONSENT_SERVICE_ID:
         raise _fail("was not issued by the consent service")
     try:

@@ -248,3 +248,47 @@ def test_unused_member_keys_do_not_verify(federation):
     stranger = MemberKeys.generate()
     with pytest.raises(ConsentInvalid):
         _verify(federation, _issue(federation), verify_keys=[stranger.verify_key])
+
+
+def test_fast_verifier_agrees_with_the_jose_library(federation):
+    from federation.jose import verify_jwt
+
+    token = _issue(federation)
+    claims = verify_jwt(token, federation.registry.verify_keys("consent"), typ=CONSENT_TOKEN_TYP)
+    verified = _verify(federation, token)
+    assert verified.token_id == claims["jti"]
+    assert [p.model_dump() for p in verified.provisions] == claims["provisions"]
+
+
+@pytest.mark.parametrize(
+    "token",
+    [None, 42, "", "a.b", "a.b.c.d", "!!!.@@@.###", "x" * 200_001],
+    ids=["none", "int", "empty", "two-parts", "four-parts", "not-base64", "huge"],
+)
+def test_malformed_tokens_are_consent_invalid(federation, token):
+    with pytest.raises(ConsentInvalid):
+        _verify(federation, token)
+
+
+def test_a_critical_header_is_refused(federation):
+    import json
+
+    from federation.keys import b64encode
+
+    token = _issue(federation)
+    _, payload, _ = token.split(".")
+    header = b64encode(
+        json.dumps({"alg": "Ed25519", "typ": CONSENT_TOKEN_TYP, "crit": ["exp"]}).encode()
+    )
+    signature = federation.keys["consent"].signing_key.sign(f"{header}.{payload}".encode())
+    forged = f"{header}.{payload}.{b64encode(signature.signature)}"
+    with pytest.raises(ConsentInvalid, match="header"):
+        _verify(federation, forged)
+
+
+def test_lost_push_is_bounded_by_max_age(federation):
+    # No revocation ever arrived at this node: the token still dies at exp.
+    token = _issue(federation, now=3_000_000, max_age_s=30)
+    assert _verify(federation, token, now=3_000_029, revocations=RevocationSet()).provisions
+    with pytest.raises(ConsentInvalid, match="expired"):
+        _verify(federation, token, now=3_000_031, revocations=RevocationSet())
