@@ -1,0 +1,368 @@
+"""Benchmark: joined-up view latency over 5 partners, and share-endpoint throughput.
+
+DESIGN bars, on this 2-core machine, everything on loopback:
+
+- a joined-up view over 5 partners: p50 <= 1.5 x the slowest single partner call;
+- a node's share endpoint: >= 500 verified, policy-checked, sealed responses/s.
+
+It starts its own federation (the consent service and five nodes as real uvicorn
+processes, one worker each), enrols one person with the consent service, links and
+seeds them at every node, and grants consent. The council requests the views
+(``POST /views`` as a co-ordinator); each view fans out to five share endpoints —
+the council's own (uniform: its records pass its own policy and audit) and the GP,
+police, school and housing association. The partner baseline is measured in the
+same run, interleaved with the views so both see the same load: direct share calls
+from this process to each of the five endpoints, one at a time; the slowest
+endpoint's p50 is the bar's denominator.
+
+Throughput: requests to the GP's share endpoint are signed (each with its own jti)
+before the clock starts, because client-side signing in this one process would
+otherwise be the bottleneck, then sent by several concurrent async clients.
+
+    .venv/bin/python bench/view.py [--rounds 60] [--requests 2000] [--concurrency 16]
+
+The last line is one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from federation.envelope import open_response, sign_request  # noqa: E402
+from federation.linkage import LinkageKey, linkage_tokens  # noqa: E402
+from federation.registry import CONSENT_SERVICE_ID, load_registry  # noqa: E402
+from joinedup.localfed import (  # noqa: E402
+    LINKAGE_KEY_VERSION,
+    LocalFederation,
+    MemberSpec,
+    free_port,
+    prepare_federation,
+    run_federation,
+)
+
+PURPOSE = "care_coordination"
+REQUESTER = "council"
+PASSWORD = "bench-password-long-enough"
+# (org_id, kind, name, categories of the needs seeded there)
+ORGS = [
+    ("council", "council", "Riverside Council", ["housing", "income", "social_care"]),
+    ("gp", "gp", "Riverside GP", ["physical_health", "mental_health", "physical_health"]),
+    ("police", "police", "Riverside Police", ["safety", "victim_support"]),
+    ("school", "school", "Riverside High", ["education"]),
+    ("housing", "housing_association", "Riverside Homes", ["housing", "income"]),
+]
+CONSENTED = [
+    "contact_details", "housing", "income", "social_care", "physical_health",
+    "mental_health", "safety", "victim_support", "education",
+]  # fmt: skip
+PERSON = {
+    "family_name": "Okafor",
+    "given_name": "Grace",
+    "date_of_birth": date(1984, 3, 17),
+    "postcode": "LS6 2AB",
+    "national_number": "943 476 5919",
+}
+THROUGHPUT_NODE = "gp"
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def create_coordinator(fed: LocalFederation) -> None:
+    """The requesting co-ordinator's account, written before the council starts."""
+    from sqlmodel import Session
+
+    from node.auth.service import create_staff
+    from node.db import make_engine, upgrade_database
+
+    data_dir = fed.data_dir(REQUESTER)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(f"sqlite:///{data_dir}/node.db")
+    try:
+        upgrade_database(engine)
+        with Session(engine) as session:
+            create_staff(session=session, username="coord", password=PASSWORD, role="coordinator")
+            session.commit()
+    finally:
+        engine.dispose()
+
+
+def seed_node(fed: LocalFederation, org_id: str, subject_id: str, categories: list[str]) -> None:
+    """One linked person with needs, an action and a contact (written beside the server)."""
+    from sqlmodel import Session
+
+    from node.db import make_engine
+    from node.links.models import SubjectLink
+    from node.records.models import Action, Contact, Need
+    from node.records.service import create_person
+
+    linkage = LinkageKey(LINKAGE_KEY_VERSION, fed.linkage_secret.encode())
+    engine = make_engine(f"sqlite:///{fed.data_dir(org_id)}/node.db")
+    try:
+        with Session(engine) as session:
+            person = create_person(session=session, data=dict(PERSON), linkage_key=linkage)
+            assert person.id is not None
+            session.add(SubjectLink(subject_id=subject_id, person_id=person.id))
+            for category in categories:
+                need = Need(
+                    person_id=person.id,
+                    category=category,
+                    description=f"{category} support needed",
+                    since=date(2026, 10, 1),
+                    recorded_by="bench",
+                )
+                session.add(need)
+                session.flush()
+                session.add(
+                    Action(person_id=person.id, need_id=need.id, what="review", owner="team")
+                )
+            session.add(Contact(person_id=person.id, worker_name="Sam", role="Key worker"))
+            session.commit()
+    finally:
+        engine.dispose()
+
+
+class Bench:
+    def __init__(self, fed: LocalFederation, client: httpx.Client) -> None:
+        self.fed = fed
+        self.client = client
+        self.registry = load_registry(fed.registry_path, fed.authority_key.verify_key)
+        self.keys = fed.keys[REQUESTER]
+        self.consent_url = fed.consent.base_url
+        self.subject_id = ""
+        self._n = 0
+
+    def signed(self, audience: str, action: str, body: dict[str, Any], *, rid: str = "") -> str:
+        self._n += 1
+        return sign_request(
+            keys=self.keys,
+            issuer=REQUESTER,
+            audience=audience,
+            action=action,
+            body=body,
+            ttl_s=60,
+            request_id=rid or f"bench-{action}-{self._n}",
+        )
+
+    def post_signed(self, url: str, token: str) -> httpx.Response:
+        response = self.client.post(url, json={"request": token})
+        if response.status_code >= 300:
+            raise SystemExit(f"{url} answered {response.status_code}: {response.text[:300]}")
+        return response
+
+    def enrol_and_consent(self) -> None:
+        linkage = LinkageKey(LINKAGE_KEY_VERSION, self.fed.linkage_secret.encode())
+        tokens = linkage_tokens(key=linkage, **PERSON)  # type: ignore[arg-type]
+        enrolled = self.post_signed(
+            f"{self.consent_url}/federation/enrol",
+            self.signed(CONSENT_SERVICE_ID, "enrol", {"linkage_tokens": tokens}),
+        )
+        self.subject_id = enrolled.json()["subject_id"]
+        for org_id, _, _, categories in ORGS:
+            seed_node(self.fed, org_id, self.subject_id, categories)
+        provision = {
+            "purposes": [PURPOSE],
+            "recipients": [REQUESTER],
+            "categories": CONSENTED,
+            "actions": ["read"],
+        }
+        grant = {
+            "subject_id": self.subject_id,
+            "grantor_kind": "customer",
+            "provisions": [provision],
+        }
+        self.post_signed(
+            f"{self.consent_url}/federation/grants", self.signed(CONSENT_SERVICE_ID, "grant", grant)
+        )
+
+    def consent_token(self) -> str:
+        body = {"subject_id": self.subject_id, "purpose": PURPOSE}
+        answer = self.post_signed(
+            f"{self.consent_url}/federation/consent-token",
+            self.signed(CONSENT_SERVICE_ID, "consent_token", body),
+        )
+        return str(answer.json()["token"])
+
+    def share_body(self, consent_token: str) -> dict[str, Any]:
+        return {
+            "subject_id": self.subject_id,
+            "purpose": PURPOSE,
+            "categories": [],
+            "staff_role": "coordinator",
+            "staff_pseudonym": "stf_bench",
+            "consent_token": consent_token,
+            "emergency": None,
+            "view_id": "view_bench_direct",
+        }
+
+    def staff_token(self) -> str:
+        answer = self.client.post(
+            f"{self.fed.node(REQUESTER).base_url}/auth/token",
+            data={"username": "coord", "password": PASSWORD},
+        )
+        answer.raise_for_status()
+        return str(answer.json()["access_token"])
+
+
+def measure_latency(bench: Bench, rounds: int, warmup: int) -> dict[str, Any]:
+    """Interleave views and direct share calls so both run under the same conditions."""
+    staff = bench.staff_token()
+    view_url = f"{bench.fed.node(REQUESTER).base_url}/views"
+    view_body = {"subject_id": bench.subject_id, "purpose": PURPOSE}
+    headers = {"Authorization": f"Bearer {staff}"}
+    views: list[float] = []
+    direct: dict[str, list[float]] = {org: [] for org, *_ in ORGS}
+    sources_seen: set[str] = set()
+    consent, consent_at = bench.consent_token(), time.monotonic()
+    for round_no in range(warmup + rounds):
+        if time.monotonic() - consent_at > 20:  # tokens live 30 s
+            consent, consent_at = bench.consent_token(), time.monotonic()
+        started = time.perf_counter()
+        answer = bench.client.post(view_url, json=view_body, headers=headers)
+        elapsed = time.perf_counter() - started
+        if answer.status_code != 200:
+            raise SystemExit(f"view answered {answer.status_code}: {answer.text[:300]}")
+        view = answer.json()
+        not_ok = [s for s in view["sources"] if s["status"] != "ok"]
+        if not_ok or not view["needs"]:
+            raise SystemExit(f"view incomplete: {not_ok or 'no needs released'}")
+        sources_seen = {s["org_id"] for s in view["sources"]}
+        if round_no >= warmup:
+            views.append(elapsed)
+        for org_id, *_ in ORGS:
+            member = bench.registry.member(org_id)
+            rid = f"direct-{org_id}-{round_no}"
+            token = bench.signed(org_id, "share", bench.share_body(consent), rid=rid)
+            started = time.perf_counter()
+            response = bench.post_signed(f"{member.base_url}/federation/share", token)
+            elapsed = time.perf_counter() - started
+            section = open_response(
+                response.json()["response"],
+                registry=bench.registry,
+                keys=bench.keys,
+                me=REQUESTER,
+                expected_issuer=org_id,
+                request_id=rid,
+            )
+            if not section["decision"]["allow"]:
+                raise SystemExit(f"direct share call to {org_id} was denied")
+            if round_no >= warmup:
+                direct[org_id].append(elapsed)
+    partner_p50 = {org: statistics.median(values) for org, values in direct.items()}
+    slowest = max(partner_p50, key=lambda org: partner_p50[org])
+    return {
+        "views": views,
+        "partner_p50": partner_p50,
+        "slowest": slowest,
+        "sources": sorted(sources_seen),
+    }
+
+
+async def fire(url: str, tokens: list[str], concurrency: int) -> tuple[float, list[int]]:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    statuses: list[int] = []
+    pending = list(reversed(tokens))
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            while pending:
+                token = pending.pop()
+                statuses.append((await client.post(url, json={"request": token})).status_code)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return time.perf_counter() - started, statuses
+
+
+def measure_throughput(bench: Bench, requests: int, concurrency: int) -> float:
+    consent = bench.consent_token()
+    body = bench.share_body(consent)
+    url = f"{bench.registry.member(THROUGHPUT_NODE).base_url}/federation/share"
+    warm = [bench.signed(THROUGHPUT_NODE, "share", body) for _ in range(min(200, requests // 5))]
+    asyncio.run(fire(url, warm, concurrency))
+    tokens = [bench.signed(THROUGHPUT_NODE, "share", body) for _ in range(requests)]
+    elapsed, statuses = asyncio.run(fire(url, tokens, concurrency))
+    bad = [s for s in statuses if s != 200]
+    if bad:
+        raise SystemExit(f"{len(bad)} share answers were not 200, e.g. {bad[:5]}")
+    return len(statuses) / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=60, help="measured views")
+    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--requests", type=int, default=2000, help="share calls for throughput")
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+
+    root = Path(tempfile.mkdtemp(prefix="bench-view-"))
+    specs = [MemberSpec(org, name, kind, free_port()) for org, kind, name, _ in ORGS]
+    fed = prepare_federation(root, specs, extra_env={"JOINEDUP_NODE_LOG_JSON": "false"})
+    create_coordinator(fed)
+    print(f"federation under {root}: the consent service and {len(specs)} nodes")
+    print(
+        f"requesting member: {REQUESTER} ({specs[0].name}), as a co-ordinator; each view "
+        f"fans out to {len(specs)} share endpoints: {', '.join(s.org_id for s in specs)} "
+        f"(the council's own included)"
+    )
+    started = time.monotonic()
+    with run_federation(fed, ready_timeout=120), httpx.Client(timeout=30) as client:
+        print(f"all processes ready in {time.monotonic() - started:.1f} s")
+        bench = Bench(fed, client)
+        bench.enrol_and_consent()
+        latency = measure_latency(bench, args.rounds, args.warmup)
+        rate = measure_throughput(bench, args.requests, args.concurrency)
+
+    views = latency["views"]
+    partner_p50 = latency["partner_p50"]
+    slowest = latency["slowest"]
+    view_p50, view_p99 = statistics.median(views) * 1000, percentile(views, 0.99) * 1000
+    slowest_ms = partner_p50[slowest] * 1000
+    ratio = view_p50 / slowest_ms
+    print(f"views answered by: {', '.join(latency['sources'])} (all ok)")
+    print(f"joined-up view over {len(ORGS)} partners, {len(views)} views one at a time:")
+    print(f"  p50 {view_p50:.1f} ms, p99 {view_p99:.1f} ms")
+    print("single share call p50 per partner (direct, same run, interleaved):")
+    for org, value in sorted(partner_p50.items(), key=lambda item: -item[1]):
+        print(f"  {org:<8} {value * 1000:6.1f} ms{'   <- slowest' if org == slowest else ''}")
+    verdict = "met" if ratio <= 1.5 else "NOT met"
+    print(f"view p50 / slowest partner p50 = {ratio:.2f}  (bar <= 1.5: {verdict})")
+    print(
+        f"share endpoint ({THROUGHPUT_NODE}, one uvicorn worker): {rate:.0f} sealed responses/s "
+        f"with {args.concurrency} concurrent clients, requests pre-signed "
+        f"(bar >= 500/s: {'met' if rate >= 500 else 'NOT met'})"
+    )
+    print(
+        json.dumps(
+            {
+                "view_p50_ms": round(view_p50, 2),
+                "view_p99_ms": round(view_p99, 2),
+                "slowest_partner": slowest,
+                "slowest_partner_p50_ms": round(slowest_ms, 2),
+                "view_to_slowest_ratio": round(ratio, 3),
+                "share_responses_per_s": round(rate, 1),
+                "views": len(views),
+                "partners": len(ORGS),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
