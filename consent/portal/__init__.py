@@ -1,0 +1,1 @@
+"""The customer portal: server-rendered pages where a customer manages their consent."""

@@ -1,0 +1,138 @@
+"""Rendering the portal: the Jinja2 environment, ``render`` and HTML error pages.
+
+The consent service's API answers RFC 9457 problem+json; a customer in a browser
+needs a page. ``PortalRoute`` turns the same domain errors into pages: an expired
+sign-in becomes a redirect to the sign-in form, anything else a page with the status
+code and a plain message. Every page is ``no-store``: consents are personal data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Coroutine
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from consent.portal.csrf import CSRF_FIELD, csrf_token_for, set_csrf_cookie
+from consent.portal.labels import load_labels
+from federation.errors import JoinedUpError, NotAuthenticated
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+PORTAL_PREFIX = "/portal"
+SESSION_COOKIE = "joinedup_customer"
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+
+
+def long_date(value: Any) -> str:
+    """'1 March 2027' for a date or datetime (UTC); '' for None."""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    if isinstance(value, dt.datetime):
+        value = (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+        value = value.date()
+    if isinstance(value, dt.date):
+        return value.strftime("%-d %B %Y")
+    return "" if value is None else str(value)
+
+
+def when(value: Any) -> str:
+    """'1 March 2027 at 14:05 UTC'."""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    if isinstance(value, int | float):
+        value = dt.datetime.fromtimestamp(value, dt.UTC)
+    if isinstance(value, dt.datetime):
+        value = (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+        return value.strftime("%-d %B %Y at %H:%M UTC")
+    return long_date(value)
+
+
+@lru_cache(maxsize=1)
+def templates() -> Jinja2Templates:
+    """The portal's one Jinja2 environment (built on first use)."""
+    env = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    env.env.filters["longdate"] = long_date
+    env.env.filters["when"] = when
+    env.env.globals["labels"] = load_labels()
+    env.env.globals["csrf_field"] = CSRF_FIELD
+    return env
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> Response:
+    page = dict(context or {})
+    page.setdefault("customer", getattr(request.state, "portal_customer", None))
+    page["csrf_token"] = csrf_token_for(request)
+    response = templates().TemplateResponse(request, name, page, status_code=status_code)
+    response.headers.update(SECURITY_HEADERS)
+    set_csrf_cookie(request, response, path=PORTAL_PREFIX)
+    return response
+
+
+def error_page(request: Request, status_code: int, message: str) -> Response:
+    titles = {
+        400: "That request could not be read",
+        403: "You cannot do that here",
+        404: "Not found",
+        409: "That has already changed",
+        422: "Some of what you entered could not be used",
+    }
+    title = titles.get(status_code, "Something went wrong")
+    return render(
+        request, "error.html", {"title": title, "message": message}, status_code=status_code
+    )
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path if request.method == "GET" else PORTAL_PREFIX + "/"
+    response = RedirectResponse(f"{PORTAL_PREFIX}/login?next={quote(target, safe='')}", 303)
+    response.delete_cookie(SESSION_COOKIE, path=PORTAL_PREFIX)
+    return response
+
+
+class PortalRoute(APIRoute):
+    """An APIRoute whose domain and validation errors become HTML pages, not JSON."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        original = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await original(request)
+            except NotAuthenticated:
+                return login_redirect(request)
+            except JoinedUpError as exc:
+                code = exc.status_code if 400 <= exc.status_code < 600 else 500
+                return error_page(request, code, exc.message)
+            except RequestValidationError:
+                return error_page(request, 422, "Check the address or the form and try again.")
+            except StarletteHTTPException as exc:
+                return error_page(request, exc.status_code, str(exc.detail))
+
+        return handle

@@ -1,0 +1,131 @@
+"""The customer portal under ``/portal``: sign-in, sign-out, the stylesheet, "my consents".
+
+Server-rendered pages that work with scripts off. Sign-in checks the username and
+password with the consent service's own customer service in-process and keeps the
+resulting token in an ``HttpOnly``, ``SameSite=Strict`` cookie. The pages are left
+out of the OpenAPI schema: their JSON twins (``/customer/login``, ``/me/consents``)
+are the API.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+
+from consent.consents.service import list_consents
+from consent.customers.service import authenticate_customer
+from consent.customers.tokens import issue_customer_token
+from consent.db import SessionDep
+from consent.portal.access import router as access_router
+from consent.portal.consents import org_names
+from consent.portal.consents import router as consents_router
+from consent.portal.dependencies import CsrfForm, PortalCustomer
+from consent.portal.labels import load_labels
+from consent.portal.pages import PORTAL_PREFIX, SESSION_COOKIE, STATIC_DIR, PortalRoute, render
+from consent.portal.wording import consent_sentences
+from federation.errors import NotAuthenticated, NotFound
+
+router = APIRouter(prefix=PORTAL_PREFIX, route_class=PortalRoute, include_in_schema=False)
+STATIC_FILES = {"portal.css": "text/css"}
+
+
+def safe_next(target: object) -> str:
+    """Only a path inside the portal: never another site (open-redirect guard)."""
+    if (
+        isinstance(target, str)
+        and target.startswith(PORTAL_PREFIX + "/")
+        and "//" not in target
+        and "\\" not in target
+        and len(target) <= 500
+    ):
+        return target
+    return PORTAL_PREFIX + "/"
+
+
+@router.get("/static/{name}")
+def read_portal_static(name: str) -> Response:
+    """The portal's stylesheet."""
+    if name not in STATIC_FILES:
+        raise NotFound("no such file")
+    return FileResponse(
+        STATIC_DIR / name,
+        media_type=STATIC_FILES[name],
+        headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
+@router.get("/login")
+def show_portal_login(
+    request: Request, next_page: Annotated[str, Query(alias="next")] = ""
+) -> Response:
+    """The customer sign-in form."""
+    return render(request, "login.html", {"next": safe_next(next_page), "username": ""})
+
+
+@router.post("/login")
+def sign_in_customer(request: Request, session: SessionDep, form: CsrfForm) -> Response:
+    """Check the username and password, then set the session cookie."""
+    username, password = form.get("username"), form.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        username, password = "", ""
+    username = username.strip().lower()[:64]
+    context = {"next": safe_next(form.get("next")), "username": username}
+    if not username or not password:
+        context["error"] = "Enter your username and your password."
+        return render(request, "login.html", context, status_code=422)
+    try:
+        account = authenticate_customer(session=session, username=username, password=password[:256])
+    except NotAuthenticated:
+        context["error"] = "That username and password did not match an active account."
+        return render(request, "login.html", context, status_code=401)
+    ttl = request.app.state.settings.customer_token_ttl_s
+    token = issue_customer_token(
+        keys=request.app.state.keys,
+        account_id=account.id or 0,
+        subject_id=account.subject_id,
+        ttl_s=ttl,
+    )
+    response = RedirectResponse(context["next"], status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=ttl,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path=PORTAL_PREFIX,
+    )
+    return response
+
+
+@router.post("/logout")
+def sign_out_customer(form: CsrfForm) -> Response:
+    """Forget the session cookie."""
+    response = RedirectResponse(f"{PORTAL_PREFIX}/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path=PORTAL_PREFIX)
+    return response
+
+
+@router.get("/")
+def show_my_consents(
+    request: Request,
+    session: SessionDep,
+    customer: PortalCustomer,
+    done: Annotated[str, Query(max_length=32)] = "",
+) -> Response:
+    """Every consent of the signed-in customer, in plain language, active first."""
+    names = org_names(request)
+    labels = load_labels()
+    consents = list_consents(session=session, subject_id=customer.subject_id)
+    consents.sort(key=lambda c: (c.status != "active", -c.created_at.timestamp()))
+    items = [
+        {"consent": c, "sentences": consent_sentences(c.model_dump(), names=names, labels=labels)}
+        for c in consents
+    ]
+    return render(request, "consents.html", {"items": items, "done": done})
+
+
+router.include_router(consents_router)
+router.include_router(access_router)

@@ -1,0 +1,388 @@
+"""The customer portal: sign-in, consents in plain language, grant, revoke, history, access.
+
+Runs against the in-process consent service of ``tests/consent/conftest.py`` (a
+signed registry of council, gp and police; revocation pushes recorded).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from consent.portal.access import to_entry
+from tests.consent.conftest import ConsentWorld, InProcessClient, bearer, provision
+
+CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+PASSWORD = "correct horse 1"
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_INPUT.search(html)
+    assert match, "page has no CSRF field"
+    return match.group(1)
+
+
+@dataclass
+class Portal:
+    world: ConsentWorld
+    client: InProcessClient
+    subject_id: str
+    api_token: str
+    username: str
+
+    def csrf(self, path: str) -> str:
+        return csrf_from(self.client.get(path).text)
+
+    def post_form(self, path: str, data: Any, page: str | None = None) -> Any:
+        fields: dict[str, list[str]] = {"csrf_token": [self.csrf(page or path)]}
+        for key, value in data.items() if isinstance(data, dict) else data:
+            fields.setdefault(key, []).append(value)
+        return self.client.post(path, data=fields, follow_redirects=False)
+
+
+def sign_in(client: InProcessClient, username: str, password: str = PASSWORD) -> Any:
+    client._client.cookies.clear()
+    token = csrf_from(client.get("/portal/login").text)
+    return client.post(
+        "/portal/login",
+        data={"username": username, "password": password, "csrf_token": token},
+        follow_redirects=False,
+    )
+
+
+def new_customer(world: ConsentWorld) -> tuple[str, str, str]:
+    """A freshly enrolled subject with an account: (subject id, username, API token)."""
+    tag = uuid.uuid4().hex[:10]
+    subject_id = world.enrol(family=f"Family{tag}")
+    username = f"c{tag}"
+    return subject_id, username, world.customer(subject_id, username)
+
+
+@pytest.fixture
+def portal(world: ConsentWorld) -> Portal:
+    subject_id, username, api_token = new_customer(world)
+    response = sign_in(world.client, username)
+    assert response.status_code == 303, response.text
+    return Portal(world, world.client, subject_id, api_token, username)
+
+
+def grant_via_api(portal: Portal, **fields: Any) -> str:
+    body = {"provisions": [provision(**fields.pop("provision", {}))], **fields}
+    response = portal.client.post("/me/consents", json=body, headers=bearer(portal.api_token))
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def test_login_page_is_accessible_and_sets_csrf_cookie(world: ConsentWorld) -> None:
+    response = world.client.get("/portal/login")
+    assert response.status_code == 200
+    html = response.text
+    assert '<html lang="en-GB">' in html
+    assert 'name="viewport"' in html
+    assert 'href="#main"' in html
+    assert '<label for="username">' in html
+    assert '<label for="password">' in html
+    assert "joinedup_portal_csrf" in response.headers["set-cookie"]
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_sign_in_sets_an_httponly_strict_cookie(world: ConsentWorld) -> None:
+    _, username, _ = new_customer(world)
+    response = sign_in(world.client, username.upper())
+    assert response.status_code == 303
+    assert response.headers["location"] == "/portal/"
+    cookie = next(
+        c for c in response.headers.get_list("set-cookie") if c.startswith("joinedup_customer=")
+    )
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie
+    assert "Path=/portal" in cookie
+
+
+def test_wrong_password_re_renders_with_401(world: ConsentWorld) -> None:
+    _, username, _ = new_customer(world)
+    response = sign_in(world.client, username, "not my password")
+    assert response.status_code == 401
+    assert 'data-testid="login-error"' in response.text
+
+
+@pytest.mark.parametrize("data", [{}, {"username": "ann"}, {"password": "x"}])
+def test_incomplete_sign_in_is_422(world: ConsentWorld, data: dict) -> None:
+    token = csrf_from(world.client.get("/portal/login").text)
+    response = world.client.post("/portal/login", data={**data, "csrf_token": token})
+    assert response.status_code == 422
+
+
+def test_sign_in_without_csrf_is_refused(world: ConsentWorld) -> None:
+    world.client.get("/portal/login")
+    response = world.client.post("/portal/login", data={"username": "a", "password": "b"})
+    assert response.status_code == 403
+
+
+def test_signed_out_customer_is_sent_to_sign_in(world: ConsentWorld) -> None:
+    for path in ["/portal/", "/portal/consents/new", "/portal/access"]:
+        response = world.client.get(path, follow_redirects=False)
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/portal/login?next=")
+
+
+def test_consents_read_as_plain_sentences(portal: Portal) -> None:
+    end = dt.datetime(2027, 3, 1, 12, tzinfo=dt.UTC).isoformat()
+    consent_id = grant_via_api(
+        portal,
+        period_end=end,
+        provision={"recipients": ["gp"], "categories": ["physical_health"]},
+    )
+    page = portal.client.get("/portal/")
+    assert page.status_code == 200
+    assert f'data-testid="consent-{consent_id}"' in page.text
+    assert "Gp may see your physical health records for care co-ordination until 1 March 2027." in (
+        page.text
+    )
+    assert f'data-testid="revoke-{consent_id}"' in page.text
+
+
+def test_grant_form_lists_choices_with_plain_names(portal: Portal) -> None:
+    page = portal.client.get("/portal/consents/new")
+    assert page.status_code == 200
+    assert 'data-testid="org-gp"' in page.text
+    assert "Mental health" in page.text
+    assert "special category" in page.text
+    assert "only shared if you name them yourself" in page.text
+
+
+def test_grant_through_the_form(portal: Portal) -> None:
+    future = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=90)).isoformat()
+    response = portal.post_form(
+        "/portal/consents/new",
+        [
+            ("recipients", "council"),
+            ("recipients", "police"),
+            ("categories", "housing"),
+            ("purposes", "care_coordination"),
+            ("actions", "read"),
+            ("period_end", future),
+            ("grantor_kind", "customer"),
+        ],
+    )
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/portal/?done=granted"
+    consents = portal.client.get("/me/consents", headers=bearer(portal.api_token)).json()
+    assert consents["count"] == 1
+    assert consents["data"][0]["provisions"][0]["recipients"] == ["council", "police"]
+    page = portal.client.get("/portal/?done=granted")
+    assert "Council and Police may see your housing records for care co-ordination" in page.text
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ([("categories", "housing"), ("purposes", "referral"), ("actions", "read")], "recipients"),
+        (
+            [
+                ("recipients", "mi6"),
+                ("categories", "housing"),
+                ("purposes", "referral"),
+                ("actions", "read"),
+            ],
+            "recipients",
+        ),
+        ([("recipients", "gp"), ("purposes", "referral"), ("actions", "read")], "categories"),
+        (
+            [
+                ("recipients", "gp"),
+                ("categories", "gossip"),
+                ("purposes", "referral"),
+                ("actions", "read"),
+            ],
+            "categories",
+        ),
+        ([("recipients", "gp"), ("categories", "housing"), ("actions", "read")], "purposes"),
+        ([("recipients", "gp"), ("categories", "housing"), ("purposes", "referral")], "actions"),
+        (
+            [
+                ("recipients", "gp"),
+                ("categories", "housing"),
+                ("purposes", "referral"),
+                ("actions", "read"),
+                ("period_end", "yesterday"),
+            ],
+            "period_end",
+        ),
+        (
+            [
+                ("recipients", "gp"),
+                ("categories", "housing"),
+                ("purposes", "referral"),
+                ("actions", "read"),
+                ("period_end", "2001-01-01"),
+            ],
+            "period_end",
+        ),
+        (
+            [
+                ("recipients", "gp"),
+                ("categories", "housing"),
+                ("purposes", "referral"),
+                ("actions", "read"),
+                ("grantor_kind", "advocate"),
+            ],
+            "grantor_name",
+        ),
+        (
+            [
+                ("recipients", "gp"),
+                ("categories", "housing"),
+                ("purposes", "referral"),
+                ("actions", "read"),
+                ("grantor_kind", "cat"),
+            ],
+            "grantor_kind",
+        ),
+    ],
+)
+def test_bad_grant_forms_re_render_with_422(portal: Portal, data: list, field: str) -> None:
+    response = portal.post_form("/portal/consents/new", data)
+    assert response.status_code == 422
+    assert 'data-testid="error-summary"' in response.text
+    assert f'href="#{field}"' in response.text
+    consents = portal.client.get("/me/consents", headers=bearer(portal.api_token)).json()
+    assert consents["count"] == 0
+
+
+def test_grant_without_csrf_is_refused(portal: Portal) -> None:
+    response = portal.client.post(
+        "/portal/consents/new",
+        data={
+            "recipients": "gp",
+            "categories": "housing",
+            "purposes": "referral",
+            "actions": "read",
+        },
+    )
+    assert response.status_code == 403
+
+
+def test_revoke_asks_first_then_revokes_and_pushes(portal: Portal) -> None:
+    consent_id = grant_via_api(portal)
+    confirm = portal.client.get(f"/portal/consents/{consent_id}/revoke")
+    assert confirm.status_code == 200
+    assert 'data-testid="confirm-revoke"' in confirm.text
+    still = portal.client.get("/me/consents", headers=bearer(portal.api_token)).json()
+    assert still["data"][0]["status"] == "active"
+
+    response = portal.post_form(
+        f"/portal/consents/{consent_id}/revoke", {}, page=f"/portal/consents/{consent_id}/revoke"
+    )
+    assert response.status_code == 303
+    after = portal.client.get("/me/consents", headers=bearer(portal.api_token)).json()
+    assert after["data"][0]["status"] == "inactive"
+    assert portal.world.pushes  # one signed revocation per member node
+    page = portal.client.get("/portal/?done=revoked")
+    assert "Your consent is revoked" in page.text
+    assert f'data-testid="revoke-{consent_id}"' not in page.text
+
+
+def test_revoke_without_csrf_is_refused(portal: Portal) -> None:
+    consent_id = grant_via_api(portal)
+    response = portal.client.post(f"/portal/consents/{consent_id}/revoke", data={})
+    assert response.status_code == 403
+    after = portal.client.get("/me/consents", headers=bearer(portal.api_token)).json()
+    assert after["data"][0]["status"] == "active"
+
+
+def test_someone_elses_consent_is_404(portal: Portal) -> None:
+    _, _, other_token = new_customer(portal.world)
+    response = portal.client.post(
+        "/me/consents", json={"provisions": [provision()]}, headers=bearer(other_token)
+    )
+    other_id = response.json()["id"]
+    sign_in(portal.client, portal.username)
+    for path in [
+        f"/portal/consents/{other_id}/revoke",
+        f"/portal/consents/{other_id}/history",
+        "/portal/consents/nope/history",
+        "/portal/consents/%00/history",
+    ]:
+        page = portal.client.get(path)
+        assert page.status_code in (404, 422), path
+        assert page.headers["content-type"].startswith("text/html")
+
+
+def test_history_lists_every_event(portal: Portal) -> None:
+    consent_id = grant_via_api(portal)
+    portal.client.patch(
+        f"/me/consents/{consent_id}",
+        json={"provisions": [provision(categories=["housing", "income"])]},
+        headers=bearer(portal.api_token),
+    )
+    portal.client.post(f"/me/consents/{consent_id}/revoke", headers=bearer(portal.api_token))
+    page = portal.client.get(f"/portal/consents/{consent_id}/history")
+    assert page.status_code == 200
+    kinds = re.findall(r'data-testid="history-event-\d+" data-kind="(\w+)"', page.text)
+    assert kinds == ["granted", "amended", "revoked"]
+    assert "your housing records and your income and benefits records" in page.text
+
+
+def test_access_report_without_a_report_flow_says_so(portal: Portal) -> None:
+    page = portal.client.get("/portal/access")
+    assert page.status_code == 200
+    assert 'data-testid="access-unavailable"' in page.text
+
+
+def test_access_report_shows_org_purpose_release_emergency_and_proof(portal: Portal) -> None:
+    async def report(app: Any, subject_id: str) -> list[dict[str, Any]]:
+        assert subject_id == portal.subject_id
+        return [
+            {
+                "org_id": "gp",
+                "at": "2026-11-20T10:00:00Z",
+                "purpose": "care_coordination",
+                "categories": ["mental_health"],
+                "decision": "allow",
+                "emergency": False,
+                "proof_ok": True,
+            },
+            {
+                "org_id": "police",
+                "at": "2026-11-21T10:00:00Z",
+                "purpose": "safeguarding",
+                "categories": ["safety"],
+                "decision": "allow",
+                "emergency": True,
+                "proof_ok": False,
+            },
+        ]
+
+    portal.world.client.app.state.access_report = report
+    try:
+        page = portal.client.get("/portal/access")
+    finally:
+        del portal.world.client.app.state.access_report
+    assert page.status_code == 200
+    html = page.text
+    assert html.index("Police") < html.index("Gp")  # newest first
+    assert "your mental health records" in html
+    assert 'data-testid="access-emergency"' in html
+    assert 'data-proof="failed"' in html
+    assert 'data-proof="ok"' in html
+
+
+def test_access_entry_reader_tolerates_other_spellings() -> None:
+    entry = to_entry(
+        {
+            "holder_org": "gp",
+            "recorded_at": 1764000000,
+            "purpose": "referral",
+            "proof_verified": True,
+        },
+        {"gp": "Riverside GP"},
+    )
+    assert entry.org_name == "Riverside GP"
+    assert entry.proof_ok is True
+    assert entry.at is not None
