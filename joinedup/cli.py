@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
+from joinedup.consent_cli import consent_app
 from joinedup.demo_cli import demo
 from joinedup.federation_cli import keys_app, registry_app
 from node.config import NodeSettings
@@ -22,6 +23,7 @@ node_app = typer.Typer(no_args_is_help=True, help="Run and administer an organis
 app.add_typer(node_app, name="node")
 app.add_typer(keys_app, name="keys")
 app.add_typer(registry_app, name="registry")
+app.add_typer(consent_app, name="consent")
 app.command("demo")(demo)
 
 DataDir = Annotated[
