@@ -13,6 +13,7 @@ from node.records.router import router as records_router
 from node.revocations.router import router as revocations_router
 from node.share.router import router as share_router
 from node.views.router import router as views_router
+from node.web.router import router as web_router
 
 api_router = APIRouter()
 api_router.include_router(auth_router)
@@ -22,3 +23,4 @@ api_router.include_router(share_router)
 api_router.include_router(views_router)
 api_router.include_router(links_router)
 api_router.include_router(audit_router)
+api_router.include_router(web_router)

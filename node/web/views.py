@@ -107,7 +107,7 @@ async def obtain_view(
         )
     except ValidationError as exc:
         raise ValidationFailed("The view request could not be used; check the form.") from exc
-    context = view_context(request, get_registry(request))
+    context = view_context(request, await get_registry(request))
     return await request_joined_up_view(context=context, staff=staff, request=body)
 
 
