@@ -138,7 +138,7 @@ def member_from_keys(
         return Member(
             org_id=org_id,
             name=name,
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
             base_url=base_url,
             verify_keys=[keys.verify_key_b64],
             encryption_key=keys.public_key_b64,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
@@ -25,7 +25,7 @@ from node.records.dependencies import PageDep
 router = APIRouter(responses=PROBLEM_RESPONSES)
 
 LinkRequest = Annotated[VerifiedRequest, Depends(verified_request(LINK_ACTION))]
-_UNAVAILABLE = {
+_UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     code: {"description": desc, "content": {"application/problem+json": {}}}
     for code, desc in [
         (502, "Consent service answer invalid"),
@@ -86,7 +86,7 @@ def receive_link(request: Request, verified: LinkRequest, session: SessionDep) -
         request_id=verified.request_id,
         holder_org=settings.org_id,
     )
-    return LinkResponse(status=status)  # type: ignore[arg-type]
+    return LinkResponse(status=status)
 
 
 @router.get("/links/reviews", response_model=LinkReviewsPublic, tags=["links"])
