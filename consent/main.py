@@ -139,4 +139,4 @@ def create_app(settings: ConsentSettings) -> FastAPI:
 
 def create_app_from_env() -> FastAPI:
     """The uvicorn factory: settings from ``JOINEDUP_CONSENT_*`` environment variables."""
-    return create_app(ConsentSettings())  # type: ignore[call-arg]
+    return create_app(ConsentSettings())

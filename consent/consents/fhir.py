@@ -102,14 +102,15 @@ def consent_to_fhir(
     """The FHIR R4 Consent JSON for ``consent`` in its current version."""
     # FHIR ids allow [A-Za-z0-9-.] only; joinedup ids are "<prefix>_<hex>", so swapping
     # the one underscore for a hyphen is reversible.
-    patient = {
-        "reference": f"Patient/{fhir_id(consent.subject_id)}",
+    reference = f"Patient/{fhir_id(consent.subject_id)}"
+    patient: dict[str, Any] = {
+        "reference": reference,
         "identifier": {"system": SUBJECT_SYSTEM, "value": consent.subject_id},
     }
     if consent.grantor_kind == "advocate":
         performer = {"type": "RelatedPerson", "display": consent.grantor_name or "advocate"}
     else:
-        performer = {"reference": patient["reference"]}
+        performer = {"reference": reference}
     period: dict[str, str] = {"start": _instant(consent.period_start)}
     if consent.period_end is not None:
         period["end"] = _instant(consent.period_end)
