@@ -43,6 +43,8 @@ __all__ = [
     "leaf_hash",
     "node_hash",
     "perfect_subtrees",
+    "plan_keys",
+    "proof_from_nodes",
     "stored_node_count",
     "subtree_position",
     "root_from_leaf_hashes",
@@ -117,22 +119,23 @@ def entry_leaf_hash(entry: Mapping[str, Any]) -> bytes:
 
 
 def _scalar_ok(value: Any) -> bool:
-    if value is None or isinstance(value, (str, bool)):
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
         return True
-    if isinstance(value, int):
-        return -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT
-    return False
+    return kind is int and -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT
 
 
 def _flat_ascii_keys(entry: Mapping[str, Any]) -> bool:
+    # Exact type checks (not isinstance): subclasses may serialise differently.
     if type(entry) is not dict:
         return False
     for key, value in entry.items():
-        if not isinstance(key, str) or not key.isascii():
+        if type(key) is not str or not key.isascii():
             return False
-        if isinstance(value, list):
-            if not all(_scalar_ok(item) for item in value):
-                return False
+        if type(value) is list:
+            for item in value:
+                if not _scalar_ok(item):
+                    return False
         elif not _scalar_ok(value):
             return False
     return True
@@ -305,10 +308,19 @@ def consistency_proof_plan(old_size: int, new_size: int) -> list[list[NodeKey]]:
     return plan
 
 
-def _assemble(plan: list[list[NodeKey]], source: NodeSource) -> list[bytes]:
-    wanted = sorted({key for keys in plan for key in keys})
-    nodes = source(wanted) if wanted else {}
+def plan_keys(plan: list[list[NodeKey]]) -> set[NodeKey]:
+    """Every stored subtree a proof plan needs (to fetch them in one batch)."""
+    return {key for keys in plan for key in keys}
+
+
+def proof_from_nodes(plan: list[list[NodeKey]], nodes: Mapping[NodeKey, bytes]) -> list[bytes]:
+    """Fold fetched subtree hashes into the proof; ``LookupError`` if one is missing."""
     return [_fold(keys, nodes) for keys in plan]
+
+
+def _assemble(plan: list[list[NodeKey]], source: NodeSource) -> list[bytes]:
+    wanted = sorted(plan_keys(plan))
+    return proof_from_nodes(plan, source(wanted) if wanted else {})
 
 
 def inclusion_proof(index: int, tree_size: int, source: NodeSource) -> list[bytes]:

@@ -15,6 +15,9 @@ Nothing here is ever updated or deleted by the application except the state row.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import json.encoder
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +44,106 @@ def format_time(value: dt.datetime) -> str:
     """The canonical spelling of an entry's time: UTC, microseconds, 'Z'."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.astimezone(dt.UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+
+
+_quote = json.encoder.encode_basestring  # JSON string, non-ASCII kept: as RFC 8785
+
+
+_TEMPLATE = (
+    '{"action":%s,"actor_org":%s,"actor_role":%s,"actor_staff":%s,"at":%s,'
+    '"categories":[%s],"decision":%s,"emergency":%s,"holder_org":%s,"kind":%s,'
+    '"purpose":%s,"reason":%s,"request_id":%s,"seq":%d,"subject_id":%s,"v":'
+    + str(ENTRY_FORMAT)
+    + "}"
+)
+
+
+def canonical_entry_json(
+    *,
+    seq: int,
+    at: str,
+    request_id: str,
+    kind: str,
+    actor_org: str,
+    actor_staff: str | None,
+    actor_role: str | None,
+    subject_id: str | None,
+    purpose: str | None,
+    action: str | None,
+    decision: str,
+    categories: Sequence[str],
+    reason: str,
+    emergency: bool,
+    holder_org: str | None,
+) -> bytes:
+    """The canonical JSON of an entry, spelled out field by field for speed.
+
+    Byte-identical to ``federation.merkle.canonical_entry_bytes(canonical_fields(...))``
+    (a hypothesis test holds it to that); five times faster, which is what lets
+    verification pass 100,000 entries/s. Keys are in RFC 8785 (sorted) order.
+    Raises ``TypeError``/``ValueError`` on values an append could never have written.
+    """
+    return encode_entry(
+        action,
+        actor_org,
+        actor_role,
+        actor_staff,
+        at,
+        categories,
+        decision,
+        emergency,
+        holder_org,
+        kind,
+        purpose,
+        reason,
+        request_id,
+        seq,
+        subject_id,
+    )
+
+
+def encode_entry(
+    action: str | None,
+    actor_org: str,
+    actor_role: str | None,
+    actor_staff: str | None,
+    at: str,
+    categories: Sequence[str],
+    decision: str,
+    emergency: bool,
+    holder_org: str | None,
+    kind: str,
+    purpose: str | None,
+    reason: str,
+    request_id: str,
+    seq: int,
+    subject_id: str | None,
+) -> bytes:
+    """``canonical_entry_json`` with positional arguments in key order (the hot path)."""
+    if type(seq) is not int or type(emergency) is not bool:
+        raise TypeError("seq must be an int and emergency a bool")
+    q = _quote
+    return (
+        _TEMPLATE
+        % (
+            "null" if action is None else q(action),
+            q(actor_org),
+            "null" if actor_role is None else q(actor_role),
+            "null" if actor_staff is None else q(actor_staff),
+            q(at),
+            ",".join([q(c) for c in categories]),
+            q(decision),
+            "true" if emergency else "false",
+            "null" if holder_org is None else q(holder_org),
+            q(kind),
+            "null" if purpose is None else q(purpose),
+            q(reason),
+            q(request_id),
+            seq,
+            "null" if subject_id is None else q(subject_id),
+        )
+    ).encode("utf-8")
 
 
 class AuditEntry(SQLModel, table=True):

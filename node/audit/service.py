@@ -33,8 +33,10 @@ from federation.merkle import (
     NodeKey,
     NodeSource,
     consistency_proof,
-    entry_leaf_hash,
-    inclusion_proof,
+    inclusion_proof_plan,
+    leaf_hash,
+    plan_keys,
+    proof_from_nodes,
     subtree_position,
 )
 from federation.tree_head import ConsistencyProof, InclusionProof, sign_tree_head
@@ -46,7 +48,8 @@ from node.audit.models import (
     AuditSubtree,
     AuditTreeState,
     SignedTreeHeadRecord,
-    canonical_fields,
+    canonical_entry_json,
+    format_time,
 )
 from node.audit.store import lock_tree_state, write_append
 from node.db import utcnow
@@ -137,7 +140,12 @@ def record_audit(
         "emergency": bool(emergency),
         **fields,
     }
-    leaf = entry_leaf_hash(canonical_fields(**values))
+    leaf = leaf_hash(
+        canonical_entry_json(
+            at=format_time(values["recorded_at"]),
+            **{k: v for k, v in values.items() if k != "recorded_at"},
+        )
+    )
     completed = compact.append(leaf)
     write_append(
         connection,
@@ -259,18 +267,24 @@ def _check_size(session: Session, tree_size: int) -> None:
 
 
 def get_inclusion_proof(*, session: Session, index: int, tree_size: int) -> InclusionProof:
-    """PATH(index, D[tree_size]) with the leaf hash, from stored subtrees (RFC 9162 §2.1.3)."""
+    """PATH(index, D[tree_size]) with the leaf hash, from stored subtrees (RFC 9162 §2.1.3).
+
+    One query: the leaf and the path's subtrees together cover leaves 0..tree_size-1,
+    so if any is missing the log is shorter than ``tree_size`` (or damaged).
+    """
     if not 0 <= index < tree_size:
         raise ProofUnavailable("index must be below tree_size")
-    _check_size(session, tree_size)
-    source = subtree_source(session)
-    try:
-        leaf = source([(0, index)])[(0, index)]
-        path = inclusion_proof(index, tree_size, source)
-    except (LookupError, KeyError) as exc:
-        raise ProofUnavailable("stored tree is incomplete; run audit verification") from exc
+    plan = inclusion_proof_plan(index, tree_size)
+    wanted = plan_keys(plan) | {(0, index)}
+    nodes = subtree_source(session)(sorted(wanted))
+    if len(nodes) != len(wanted):
+        _check_size(session, tree_size)
+        raise ProofUnavailable("stored tree is incomplete; run audit verification")
     return InclusionProof(
-        index=index, tree_size=tree_size, leaf_hash=leaf.hex(), proof=[p.hex() for p in path]
+        index=index,
+        tree_size=tree_size,
+        leaf_hash=nodes[(0, index)].hex(),
+        proof=[p.hex() for p in proof_from_nodes(plan, nodes)],
     )
 
 

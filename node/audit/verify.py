@@ -20,7 +20,12 @@ order the compact range produces them in.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+import json
+import re
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from typing import Any
 
 import sqlalchemy as sa
 from nacl.signing import VerifyKey
@@ -31,9 +36,8 @@ from federation.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
     CompactRange,
-    entry_leaf_hash,
+    leaf_hash,
     stored_node_count,
-    subtree_position,
 )
 from federation.tree_head import verify_tree_head
 from node.audit.models import (
@@ -41,7 +45,8 @@ from node.audit.models import (
     AuditSubtree,
     AuditTreeState,
     SignedTreeHeadRecord,
-    canonical_fields,
+    encode_entry,
+    format_time,
 )
 
 __all__ = ["VerificationProblem", "VerificationReport", "verify_log"]
@@ -52,7 +57,76 @@ _entry: sa.Table = AuditEntry.__table__  # type: ignore[attr-defined]
 _subtree: sa.Table = AuditSubtree.__table__  # type: ignore[attr-defined]
 _state: sa.Table = AuditTreeState.__table__  # type: ignore[attr-defined]
 _head: sa.Table = SignedTreeHeadRecord.__table__  # type: ignore[attr-defined]
-_ENTRY_COLUMNS = list(_entry.c)
+# The order _leaf_of() unpacks; plain SQL, raw values (SQLAlchemy's per-row type
+# processing cost more than the hashing), converted exactly as the column types would.
+_ENTRY_COLUMNS = (
+    "seq, recorded_at, request_id, kind, actor_org, actor_staff, actor_role, subject_id,"
+    " purpose, action, decision, categories, reason, emergency, holder_org"
+)
+_ENTRIES_SQL = {
+    "sqlite": f"SELECT {_ENTRY_COLUMNS} FROM audit_entry WHERE seq > ? ORDER BY seq LIMIT ?",
+    "postgresql": f"SELECT {_ENTRY_COLUMNS} FROM audit_entry WHERE seq > %s ORDER BY seq LIMIT %s",
+}
+_SUBTREES_SQL = {
+    "sqlite": "SELECT pos, hash FROM audit_subtree WHERE pos >= ? AND pos < ?",
+    "postgresql": "SELECT pos, hash FROM audit_subtree WHERE pos >= %s AND pos < %s",
+}
+# SQLAlchemy's SQLite DATETIME storage format; anything else goes through the type.
+_SQLITE_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}")
+
+
+@lru_cache(maxsize=4096)
+def _categories(text: str) -> tuple[str, ...]:
+    # Category lists repeat endlessly in a log; parse each distinct one once.
+    value = json.loads(text)
+    if not isinstance(value, list):
+        raise TypeError("categories is not a list")
+    return tuple(value)
+
+
+def _leaf_of(row: Sequence[Any], time_of: Callable[[object], str]) -> bytes:
+    (
+        seq,
+        recorded_at,
+        request_id,
+        kind,
+        actor_org,
+        actor_staff,
+        actor_role,
+        subject_id,
+        purpose,
+        action,
+        decision,
+        categories,
+        reason,
+        emergency,
+        holder_org,
+    ) = row
+    if type(categories) is str:
+        categories = _categories(categories)
+    elif not isinstance(categories, list):
+        raise TypeError("categories is not a list")
+    if type(emergency) is int and emergency in (0, 1):  # SQLite keeps booleans as 0/1
+        emergency = bool(emergency)
+    return leaf_hash(
+        encode_entry(
+            action,
+            actor_org,
+            actor_role,
+            actor_staff,
+            time_of(recorded_at),
+            categories,
+            decision,
+            emergency,
+            holder_org,
+            kind,
+            purpose,
+            reason,
+            request_id,
+            seq,
+            subject_id,
+        )
+    )
 
 
 class VerificationProblem(BaseModel):
@@ -154,6 +228,17 @@ def verify_log(
         if size > state_size:
             found.add(state_size, "log_truncated", f"a signed head covers {size} entries")
 
+    dialect = "sqlite" if connection.dialect.name == "sqlite" else "postgresql"
+    time_processor = _entry.c.recorded_at.type.result_processor(connection.dialect, None)
+
+    def time_of(raw: object) -> str:
+        if type(raw) is str and len(raw) == 26 and _SQLITE_TIME.fullmatch(raw):
+            return raw[:10] + "T" + raw[11:] + "Z"
+        value = time_processor(raw) if time_processor else raw
+        if not isinstance(value, dt.datetime):
+            raise TypeError("recorded_at is not a timestamp")
+        return format_time(value)
+
     compact = CompactRange()
     checked = 0
     heads_checked = len(heads.get(0, ()))
@@ -163,70 +248,68 @@ def verify_log(
     last_good_head = 0
     tree_intact = True  # recomputed roots mean something only before the first gap
     after = -1
-    while True:
-        rows = connection.execute(
-            sa.select(*_ENTRY_COLUMNS)
-            .where(_entry.c.seq > after)
-            .order_by(_entry.c.seq)
-            .limit(chunk)
-        ).all()
-        if not rows:
-            break
-        first, last = int(rows[0].seq), int(rows[-1].seq)
-        after = last
-        low = stored_node_count(min(first, state_size))
-        high = stored_node_count(min(last + 1, state_size))
-        stored = {
-            int(pos): bytes(digest)
-            for pos, digest in connection.execute(
-                sa.select(_subtree.c.pos, _subtree.c.hash).where(
-                    _subtree.c.pos >= low, _subtree.c.pos < high
-                )
-            )
-        }
-        for row in rows:
-            seq = int(row.seq)
-            checked += 1
-            if seq >= state_size:
-                found.add(seq, "entry_not_in_tree", f"entry {seq} is beyond the tree's size")
-                continue
-            if seq != expected:
-                found.add(expected, "entry_missing", f"entries {expected}..{seq - 1} are missing")
-                tree_intact = False
-                expected = seq
-            try:
-                leaf = entry_leaf_hash(canonical_fields(**row._mapping))
-            except (ValueError, TypeError):
-                found.add(seq, "entry_malformed", f"entry {seq} cannot be encoded canonically")
-                leaf = b"\x00" * HASH_SIZE
-            if stored.get(subtree_position(0, seq)) != leaf:
-                found.add(seq, "entry_modified", f"entry {seq} does not match its leaf hash")
-            expected = seq + 1
-            if not tree_intact:
-                continue
-            for level, index, digest in compact.append(leaf):
-                if level and stored.get(subtree_position(level, index)) != digest:
-                    # Some leaf under this subtree was changed along with its stored
-                    # hash: the first one it covers is where trust ends.
-                    start = index << level
+    cursor = connection.connection.cursor()
+    try:
+        while True:
+            cursor.execute(_ENTRIES_SQL[dialect], (after, chunk))
+            rows = cursor.fetchall()
+            if not rows:
+                break
+            first, last = int(rows[0][0]), int(rows[-1][0])
+            after = last
+            low = stored_node_count(min(first, state_size))
+            high = stored_node_count(min(last + 1, state_size))
+            cursor.execute(_SUBTREES_SQL[dialect], (low, high))
+            stored = dict(cursor.fetchall())
+            for row in rows:
+                seq = int(row[0])
+                checked += 1
+                if seq >= state_size:
+                    found.add(seq, "entry_not_in_tree", f"entry {seq} is beyond the tree's size")
+                    continue
+                if seq != expected:
                     found.add(
-                        start,
-                        "subtree_mismatch",
-                        f"stored subtree over entries {start}..{seq} differs",
-                        upto=seq + 1,
+                        expected, "entry_missing", f"entries {expected}..{seq - 1} are missing"
                     )
-            for root in heads.get(compact.size, ()):
-                heads_checked += 1
-                if root == compact.root():
-                    last_good_head = compact.size
-                else:
-                    found.add(
-                        last_good_head,
-                        "tree_head_mismatch",
-                        f"signed head of size {compact.size} differs: an entry in "
-                        f"{last_good_head}..{compact.size - 1} was changed",
-                        upto=compact.size,
-                    )
+                    tree_intact = False
+                    expected = seq
+                # Subtrees completed by leaf seq sit at consecutive positions from here.
+                base = 2 * seq - seq.bit_count()
+                try:
+                    leaf = _leaf_of(row, time_of)
+                except (ValueError, TypeError):
+                    found.add(seq, "entry_malformed", f"entry {seq} cannot be encoded canonically")
+                    leaf = b"\x00" * HASH_SIZE
+                if stored.get(base) != leaf:
+                    found.add(seq, "entry_modified", f"entry {seq} does not match its leaf hash")
+                expected = seq + 1
+                if not tree_intact:
+                    continue
+                for level, index, digest in compact.append(leaf):
+                    if level and stored.get(base + level) != digest:
+                        # Some leaf under this subtree was changed along with its stored
+                        # hash: the first one it covers is where trust ends.
+                        start = index << level
+                        found.add(
+                            start,
+                            "subtree_mismatch",
+                            f"stored subtree over entries {start}..{seq} differs",
+                            upto=seq + 1,
+                        )
+                for root in heads.get(compact.size, ()):
+                    heads_checked += 1
+                    if root == compact.root():
+                        last_good_head = compact.size
+                    else:
+                        found.add(
+                            last_good_head,
+                            "tree_head_mismatch",
+                            f"signed head of size {compact.size} differs: an entry in "
+                            f"{last_good_head}..{compact.size - 1} was changed",
+                            upto=compact.size,
+                        )
+    finally:
+        cursor.close()
     if expected < state_size:
         found.add(expected, "entry_missing", f"entries {expected}..{state_size - 1} are missing")
     elif tree_intact and compact.root() != bytes(state_root):
