@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
+from joinedup.audit_cli import audit_app
 from joinedup.consent_cli import consent_app
 from joinedup.demo_cli import demo
 from joinedup.federation_cli import keys_app, registry_app
@@ -24,6 +25,7 @@ app.add_typer(node_app, name="node")
 app.add_typer(keys_app, name="keys")
 app.add_typer(registry_app, name="registry")
 app.add_typer(consent_app, name="consent")
+app.add_typer(audit_app, name="audit")
 app.command("demo")(demo)
 
 DataDir = Annotated[
