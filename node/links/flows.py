@@ -7,12 +7,13 @@
 2. asks the consent service for the person's ``subject_id`` with a signed ``enrol``
    request (docs/protocol.md, "Consent service contract" §1): the same person always
    gets the same subject id;
-3. stores ``SubjectLink(method="enrolment")`` and audits it;
-4. sends every other organisation member a signed ``link`` request
+3. sends every other organisation member a signed ``link`` request
    (``{subject_id, linkage_tokens}``) concurrently through the app's one
    ``httpx.AsyncClient``, each bounded by the share deadline, and reports each
    partner's answer; a partner that fails is reported ``unavailable`` / ``error``,
-   never a failed enrolment.
+   never a failed enrolment;
+4. stores ``SubjectLink(method="enrolment")`` and audits it (last, so the local
+   write transaction never spans network round trips).
 
 Database work runs in a worker thread (the session is used by one thread at a time);
 the network calls are awaited on the event loop.
@@ -36,6 +37,7 @@ from federation.registry import CONSENT_SERVICE_ID, Member, Registry
 from federation.share_schema import LINK_ACTION
 from node.audit.service import record_audit
 from node.links.exceptions import LinkageUnavailable, LinkConflict
+from node.links.models import SubjectLink
 from node.links.schemas import EnrolmentPublic, PartnerLinkOutcome
 from node.links.service import create_link, link_for_person
 from node.records.service import get_person
@@ -195,11 +197,21 @@ async def enrol_person(
     who: Enrolling,
 ) -> EnrolmentPublic:
     """Enrol a local person with the consent service and link them across the federation."""
-    tokens = await anyio.to_thread.run_sync(
-        lambda: person_tokens(session=session, person_id=person_id, key=who.linkage_key)
-    )
+
+    def read_person() -> tuple[list[str], SubjectLink | None]:
+        tokens = person_tokens(session=session, person_id=person_id, key=who.linkage_key)
+        return tokens, link_for_person(session=session, person_id=person_id)
+
+    tokens, existing = await anyio.to_thread.run_sync(read_person)
     subject_id, created = await request_subject_id(
         http=http, registry=registry, who=who, tokens=tokens
+    )
+    if existing is not None and existing.subject_id != subject_id:
+        raise LinkConflict("this person is already linked to another subject")
+    # Partners first, then the local write: the node's write transaction stays short
+    # instead of spanning the partners' round trips (SQLite has one writer at a time).
+    partners = await notify_partners(
+        http=http, registry=registry, who=who, subject_id=subject_id, tokens=tokens
     )
     request_id = new_request_id()
     await anyio.to_thread.run_sync(
@@ -210,8 +222,5 @@ async def enrol_person(
             who=who,
             request_id=request_id,
         )
-    )
-    partners = await notify_partners(
-        http=http, registry=registry, who=who, subject_id=subject_id, tokens=tokens
     )
     return EnrolmentPublic(subject_id=subject_id, created=created, partners=partners)
