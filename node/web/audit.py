@@ -22,14 +22,18 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
-from sqlmodel import Session, select
+from sqlmodel import Session
 
+from node.audit import queries
+from node.audit.dependencies import decide_audit_scope
 from node.audit.models import DECISIONS, KINDS, AuditEntry
+from node.audit.queries import AuditScope
+from node.audit.schemas import AuditFilter as AuditQuery
 from node.audit.service import latest_tree_head
 from node.audit.verify import VerificationReport, verify_log
+from node.auth.dependencies import StaffPrincipal
 from node.db import SessionDep
 from node.web.dependencies import AuditorWebStaff, CsrfForm
 from node.web.labels import load_labels
@@ -56,7 +60,17 @@ EXPORT_COLUMNS = [
     "emergency",
     "holder_org",
 ]
-FILTER_KEYS = ("since", "until", "subject", "actor", "purpose", "decision", "kind", "emergency")
+FILTER_KEYS = (
+    "since",
+    "until",
+    "subject",
+    "actor_org",
+    "actor_staff",
+    "purpose",
+    "decision",
+    "kind",
+    "emergency",
+)
 
 
 @dataclass
@@ -109,52 +123,49 @@ def parse_filter(params: Any) -> AuditFilter:
     return found
 
 
-def _where(found: AuditFilter) -> list[sa.ColumnElement[bool]]:
-    entry: Any = AuditEntry
-    where: list[sa.ColumnElement[bool]] = []
+def service_filter(found: AuditFilter) -> AuditQuery:
+    """The filters in the shape ``node.audit.queries`` takes (only once they parsed)."""
     raw = found.raw
-    if found.since:
-        where.append(entry.recorded_at >= found.since)
-    if found.until:
-        where.append(entry.recorded_at <= found.until)
-    if raw["subject"]:
-        where.append(entry.subject_id == raw["subject"])
-    if raw["actor"]:
-        where.append(sa.or_(entry.actor_staff == raw["actor"], entry.actor_org == raw["actor"]))
-    for key, column in (("purpose", entry.purpose), ("decision", entry.decision)):
-        if raw[key]:
-            where.append(column == raw[key])
-    if raw["kind"]:
-        where.append(entry.kind == raw["kind"])
-    if raw["emergency"]:
-        where.append(entry.emergency == (raw["emergency"] == "yes"))
-    return where
+    return AuditQuery(
+        since=found.since,
+        until=found.until,
+        subject_id=raw["subject"] or None,
+        actor_org=raw["actor_org"] or None,
+        actor_staff=raw["actor_staff"] or None,
+        purpose=raw["purpose"] or None,
+        decision=raw["decision"] or None,  # type: ignore[arg-type]
+        kind=raw["kind"] or None,  # type: ignore[arg-type]
+        emergency=None if not raw["emergency"] else raw["emergency"] == "yes",
+    )
 
 
-def list_entries(
-    *, session: Session, found: AuditFilter, offset: int, limit: int
-) -> tuple[list[AuditEntry], int]:
-    """Newest first, filtered; with the total count for paging."""
-    where = _where(found)
-    count = session.exec(select(sa.func.count()).select_from(AuditEntry).where(*where)).one()
-    order: Any = AuditEntry.seq
-    rows = session.exec(
-        select(AuditEntry).where(*where).order_by(order.desc()).offset(offset).limit(limit)
-    ).all()
-    return list(rows), int(count)
+def reader_scope(request: Request, staff: StaffPrincipal, query: AuditQuery) -> AuditScope:
+    """What the audit policy (``joinedup.audit``) lets this auditor read; 403 otherwise."""
+    return decide_audit_scope(
+        request,
+        reader={"kind": "staff", "org_id": staff.org_id, "role": staff.role, "subject_id": None},
+        subject_id=query.subject_id,
+        request_id=None,
+    )
 
 
 def _page(
     request: Request,
     session: Session,
+    staff: StaffPrincipal,
     found: AuditFilter,
     report: VerificationReport | None = None,
 ) -> Response:
     entries: list[AuditEntry] = []
     count = 0
     if not found.errors:
-        entries, count = list_entries(
-            session=session, found=found, offset=(found.page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+        query = service_filter(found)
+        entries, count = queries.list_entries(
+            session=session,
+            filters=query,
+            scope=reader_scope(request, staff, query),
+            offset=(found.page - 1) * PAGE_SIZE,
+            limit=PAGE_SIZE,
         )
     return render(
         request,
@@ -176,7 +187,7 @@ def _page(
 @router.get("/audit")
 def show_audit_log(request: Request, session: SessionDep, staff: AuditorWebStaff) -> Response:
     """The audit log, filtered and paginated, with the latest signed tree head."""
-    return _page(request, session, parse_filter(request.query_params))
+    return _page(request, session, staff, parse_filter(request.query_params))
 
 
 @router.post("/audit/verify")
@@ -190,7 +201,7 @@ def verify_audit_log(
         verify_keys=[keys.verify_key],
         org_id=request.app.state.settings.org_id,
     )
-    return _page(request, session, parse_filter(request.query_params), report=report)
+    return _page(request, session, staff, parse_filter(request.query_params), report=report)
 
 
 def _cell(value: Any) -> Any:
@@ -200,9 +211,13 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _export_rows(session: Session, found: AuditFilter) -> Iterator[dict[str, Any]]:
-    entries, _ = list_entries(session=session, found=found, offset=0, limit=MAX_EXPORT_ROWS)
-    for entry in reversed(entries):  # oldest first, as the log was written
+def _export_rows(
+    request: Request, session: Session, staff: StaffPrincipal, found: AuditFilter
+) -> Iterator[dict[str, Any]]:
+    query = service_filter(found)
+    scope = reader_scope(request, staff, query)
+    entries = queries.iter_entries(session=session, filters=query, scope=scope)
+    for _, entry in zip(range(MAX_EXPORT_ROWS), entries, strict=False):  # log order
         row = entry.model_dump()
         row["recorded_at"] = entry.recorded_at.isoformat()
         yield {key: row.get(key) for key in EXPORT_COLUMNS}
@@ -215,8 +230,8 @@ def export_audit_log(
     """The filtered entries as CSV or JSON Lines (oldest first)."""
     found = parse_filter(request.query_params)
     if fmt not in ("csv", "jsonl") or found.errors:
-        return _page(request, session, found) if found.errors else _not_found(request)
-    rows = list(_export_rows(session, found))
+        return _page(request, session, staff, found) if found.errors else _not_found(request)
+    rows = list(_export_rows(request, session, staff, found))
     if fmt == "jsonl":
         body = "".join(json.dumps(row, separators=(",", ":")) + "\n" for row in rows)
         media = "application/jsonl"

@@ -60,8 +60,8 @@ def test_audit_page_shows_entries_newest_first_with_head(audited: WebNode) -> No
         ({"decision": "deny"}, 20),
         ({"emergency": "yes"}, 1),
         ({"purpose": "safeguarding"}, 15),
-        ({"actor": "staff1"}, 20),
-        ({"actor": "gp-riverside", "decision": "allow"}, 20),
+        ({"actor_staff": "staff1"}, 20),
+        ({"actor_org": "gp-riverside", "decision": "allow"}, 20),
         ({"since": "2000-01-01T00:00", "until": "2999-01-01T00:00"}, 60),
         ({"until": "2000-01-01T00:00"}, 0),
     ],
@@ -97,7 +97,7 @@ def test_bad_filters_re_render_with_422(audited: WebNode, params: dict) -> None:
 
 def test_csv_export_carries_the_filters_and_defuses_formulas(audited: WebNode) -> None:
     client = audited.as_role("auditor")
-    response = client.get("/ui/audit/export.csv", params={"actor": "gp-riverside"})
+    response = client.get("/ui/audit/export.csv", params={"actor_org": "gp-riverside"})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.text)))
