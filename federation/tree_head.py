@@ -32,6 +32,7 @@ __all__ = [
     "SignedTreeHead",
     "check_consistency",
     "check_inclusion",
+    "check_proven_entries",
     "sign_tree_head",
     "verify_tree_head",
 ]
@@ -162,3 +163,47 @@ def check_consistency(*, old: SignedTreeHead, new: SignedTreeHead, proof: Sequen
         new_root=new.root,
         proof=hashes,
     )
+
+
+def check_proven_entries(
+    proven: Mapping[str, Any], verify_keys: list[VerifyKey], *, org_id: str
+) -> list[dict[str, Any]]:
+    """Check a node's ``{"org_id", "tree_head", "entries": [{"entry", "proof"}]}`` answer.
+
+    The tree head must be signed by ``org_id`` (its registry keys) and every entry
+    must carry an inclusion proof against it; returns the entries, or raises
+    ``PeerSignatureInvalid`` naming the first that fails. This is how a customer's
+    access report or a request trace is assembled from many nodes without trusting
+    any of them (DESIGN "Audit").
+    """
+    if proven.get("org_id") != org_id:
+        raise PeerSignatureInvalid("audit answer is for another member")
+    entries = proven.get("entries")
+    if not isinstance(entries, list):
+        raise PeerSignatureInvalid("audit answer has no entry list")
+    head_doc = proven.get("tree_head")
+    if head_doc is None:
+        if entries:
+            raise PeerSignatureInvalid("audit entries without a signed tree head")
+        return []
+    if not isinstance(head_doc, Mapping) or not isinstance(head_doc.get("jws"), str):
+        raise PeerSignatureInvalid("audit answer's tree head is malformed")
+    head = verify_tree_head(head_doc["jws"], verify_keys, org_id=org_id)
+    checked: list[dict[str, Any]] = []
+    for item in entries:
+        entry = item.get("entry") if isinstance(item, Mapping) else None
+        proof = item.get("proof") if isinstance(item, Mapping) else None
+        if not isinstance(entry, dict) or not isinstance(proof, Mapping):
+            raise PeerSignatureInvalid("audit answer has a malformed entry")
+        index = entry.get("seq")
+        path = proof.get("proof")
+        if (
+            type(index) is not int
+            or proof.get("index") != index
+            or proof.get("tree_size") != head.tree_size
+            or not isinstance(path, list)
+            or not check_inclusion(entry=entry, index=index, proof=path, tree_head=head)
+        ):
+            raise PeerSignatureInvalid(f"audit entry {index!r} from {org_id} fails its proof")
+        checked.append(entry)
+    return checked

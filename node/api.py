@@ -6,6 +6,7 @@ one ``api_router.include_router(...)`` line below.
 
 from fastapi import APIRouter
 
+from node.audit.partner_router import router as audit_partner_router
 from node.audit.router import router as audit_router
 from node.auth.router import router as auth_router
 from node.links.router import router as links_router
@@ -24,3 +25,4 @@ api_router.include_router(views_router)
 api_router.include_router(links_router)
 api_router.include_router(audit_router)
 api_router.include_router(web_router)
+api_router.include_router(audit_partner_router)

@@ -15,9 +15,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from federation.keys import MemberKeys
 from node.audit.models import AuditEntry, SignedTreeHeadRecord
 from node.audit.schemas import AuditFilter, ProvenEntries, ProvenEntry, TreeHeadPublic
-from node.audit.service import get_inclusion_proof, latest_tree_head
+from node.audit.service import (
+    get_inclusion_proof,
+    latest_tree_head,
+    read_tree_state,
+    sign_tree_head_now,
+)
 
 __all__ = [
     "AuditScope",
@@ -141,14 +147,30 @@ def list_tree_heads(
 
 
 def entries_with_proofs(
-    *, session: Session, org_id: str, filters: AuditFilter, scope: AuditScope, limit: int = 1000
+    *,
+    session: Session,
+    org_id: str,
+    filters: AuditFilter,
+    scope: AuditScope,
+    keys: MemberKeys | None = None,
+    limit: int = 1000,
 ) -> ProvenEntries:
-    """Matching entries covered by the latest signed head, each with its inclusion proof.
+    """Matching entries, each with its inclusion proof against the latest signed head.
 
-    Entries newer than the latest head are left out (they get proofs once the next
-    head is signed, within ``audit_tree_head_seconds``).
+    With ``keys``, a fresh head is signed first when a matching entry is newer than
+    the latest head (so a trace or report is complete the moment it is asked for);
+    without, such entries are left out until the signer's next head.
     """
     head = latest_tree_head(session)
+    covered = head.tree_size if head else 0
+    if keys is not None and read_tree_state(session).tree_size > covered:
+        newer = session.exec(
+            select(AuditEntry.seq)
+            .where(col(AuditEntry.seq) >= covered, *_conditions(filters, scope))
+            .limit(1)
+        ).first()
+        if newer is not None:
+            head = sign_tree_head_now(session=session, keys=keys, org_id=org_id)
     if head is None or head.tree_size == 0:
         return ProvenEntries(org_id=org_id, tree_head=None, entries=[])
     proven: list[ProvenEntry] = []

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+import anyio
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -23,12 +24,14 @@ from federation.tree_head import ConsistencyProof, InclusionProof
 from node.audit import queries, service
 from node.audit.dependencies import AuditFilterDep, AuditorStaff, StaffAuditScope
 from node.audit.export import csv_lines, jsonl_lines
+from node.audit.flows import TraceReport, TraceSection, trace_request
 from node.audit.models import AuditEntry
 from node.audit.queries import AuditScope
 from node.audit.schemas import (
     AuditEntriesPublic,
     AuditEntryPublic,
     AuditFilter,
+    ProvenEntries,
     TreeHeadPublic,
     TreeHeadsPublic,
 )
@@ -164,3 +167,54 @@ def verify_audit_log(
     keys = [request.app.state.keys.verify_key]
     keys += [k.verify_key for k in load_retired_keys(settings.data_dir)]
     return verify_log(connection=session.connection(), verify_keys=keys, org_id=settings.org_id)
+
+
+def _local_trace(request: Request, traced: str) -> ProvenEntries:
+    state = request.app.state
+    with Session(state.engine) as session:
+        proven = queries.entries_with_proofs(
+            session=session,
+            org_id=state.settings.org_id,
+            filters=AuditFilter(request_id=traced),
+            scope=AuditScope(),
+            keys=state.keys,
+        )
+        session.commit()  # a head signed for this trace is kept and published
+    return proven
+
+
+@router.get("/trace/{request_id}", response_model=TraceReport)
+async def trace_request_id(
+    request: Request,
+    request_id: Annotated[str, Path(min_length=8, max_length=128)],
+    staff: AuditorStaff,
+    scope: StaffAuditScope,
+) -> TraceReport:
+    """Every entry under one request id, here and at every member, each proof-checked."""
+    if scope.forced:
+        raise NotPermitted("tracing needs a reader allowed this node's whole log")
+    state = request.app.state
+    local = await anyio.to_thread.run_sync(_local_trace, request, request_id)
+    holder = getattr(state, "registry", None)
+    if holder is None:
+        return TraceReport(
+            request_id=request_id,
+            sections=[
+                TraceSection(
+                    org_id=state.settings.org_id,
+                    status="ok",
+                    tree_size=local.tree_head.tree_size if local.tree_head else None,
+                    entries=[p.entry for p in local.entries],
+                )
+            ],
+        )
+    return await trace_request(
+        client=state.http,
+        registry=holder.current(),
+        keys=state.keys,
+        me=state.settings.org_id,
+        traced_id=request_id,
+        staff_role=staff.role,
+        local=local,
+        deadline_s=state.settings.share_deadline_s,
+    )
