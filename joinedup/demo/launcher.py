@@ -45,6 +45,8 @@ def _check_ports_free(federation: LocalFederation) -> None:
     """Refuse early, naming the port, rather than let a child die with EADDRINUSE."""
     for spec in federation.members:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            # As uvicorn does: a port left in TIME_WAIT by a stopped demo is free.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind((spec.host, spec.port))
             except OSError:

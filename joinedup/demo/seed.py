@@ -191,7 +191,10 @@ def _refuse_partial_seed(client: httpx.Client, base_url: str, token: str, org_id
         )
 
 
-def _enrol(client: httpx.Client, base_url: str, token: str, person_id: int, step: str) -> str:
+def _enrol(
+    client: httpx.Client, base_url: str, token: str, person_id: int, step: str
+) -> tuple[str, dict[str, str]]:
+    """Enrol through a node; the subject_id and each partner's link outcome."""
     body = _check(
         client.post(
             f"{base_url}/persons/{person_id}/enrol",
@@ -199,7 +202,8 @@ def _enrol(client: httpx.Client, base_url: str, token: str, person_id: int, step
         ),
         step,
     )
-    return str(body["subject_id"])
+    outcomes = {p["org_id"]: p["status"] for p in body.get("partners", [])}
+    return str(body["subject_id"]), outcomes
 
 
 def seed_federation(
