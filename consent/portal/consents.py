@@ -152,7 +152,7 @@ def grant_my_consent(
         return _grant_page(request, entered, errors, 422)
     try:
         grant = ConsentGrant(
-            grantor_kind=entered.grantor_kind,  # type: ignore[arg-type]
+            grantor_kind=entered.grantor_kind,
             grantor_name=entered.grantor_name if entered.grantor_kind == "advocate" else None,
             period_end=end,
             provisions=[
@@ -162,7 +162,7 @@ def grant_my_consent(
                     "categories": entered.categories,
                     "actions": entered.actions,
                 }
-            ],  # type: ignore[list-item]
+            ],
         )
         grant_consent(
             session=session,

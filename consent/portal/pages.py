@@ -48,7 +48,7 @@ def long_date(value: Any) -> str:
         try:
             value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            return value
+            return str(value)
     if isinstance(value, dt.datetime):
         value = (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
         value = value.date()
@@ -63,12 +63,12 @@ def when(value: Any) -> str:
         try:
             value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            return value
+            return str(value)
     if isinstance(value, int | float):
         value = dt.datetime.fromtimestamp(value, dt.UTC)
     if isinstance(value, dt.datetime):
-        value = (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
-        return value.strftime("%-d %B %Y at %H:%M UTC")
+        moment: dt.datetime = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return moment.astimezone(dt.UTC).strftime("%-d %B %Y at %H:%M UTC")
     return long_date(value)
 
 

@@ -133,8 +133,8 @@ def service_filter(found: AuditFilter) -> AuditQuery:
         actor_org=raw["actor_org"] or None,
         actor_staff=raw["actor_staff"] or None,
         purpose=raw["purpose"] or None,
-        decision=raw["decision"] or None,  # type: ignore[arg-type]
-        kind=raw["kind"] or None,  # type: ignore[arg-type]
+        decision=raw["decision"] or None,
+        kind=raw["kind"] or None,
         emergency=None if not raw["emergency"] else raw["emergency"] == "yes",
     )
 

@@ -71,12 +71,16 @@ def load_labels(policy_dir: Path | None = None) -> Labels:
         name: _labels_of(taxonomy.get(name))
         for name in ("categories", "purposes", "actions", "roles", "org_kinds")
     }
-    emergency = share.get("emergency") if isinstance(share.get("emergency"), dict) else {}
+    emergency: Any = share.get("emergency")
+    if not isinstance(emergency, dict):
+        emergency = {}
     families["emergency_bases"] = _labels_of(emergency.get("bases"))
     for name, section in extra.items():
         if isinstance(section, dict):
             families[name] = _labels_of(section)
-    categories = taxonomy.get("categories") if isinstance(taxonomy.get("categories"), dict) else {}
+    categories: Any = taxonomy.get("categories")
+    if not isinstance(categories, dict):
+        categories = {}
     special = frozenset(
         cid for cid, spec in categories.items() if isinstance(spec, dict) and spec.get("special")
     )

@@ -56,11 +56,10 @@ def _when(value: Any) -> str:
         try:
             value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            return value
+            return str(value)
     if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC).strftime("%-d %b %Y, %H:%M UTC")
+        moment: dt.datetime = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return moment.astimezone(dt.UTC).strftime("%-d %b %Y, %H:%M UTC")
     if isinstance(value, dt.date):
         return value.strftime("%-d %b %Y")
     return "" if value is None else str(value)
@@ -73,7 +72,7 @@ def _longdate(value: Any) -> str:
         try:
             value = dt.date.fromisoformat(value[:10])
         except ValueError:
-            return value
+            return str(value)
     if isinstance(value, dt.date):
         return value.strftime("%-d %B %Y")
     return "" if value is None else str(value)

@@ -16,6 +16,7 @@ from sqlmodel import select
 from node.db import RowId, SessionDep
 from node.links.models import SubjectLink
 from node.records import service as records
+from node.records.models import Person
 from node.web.dependencies import RecordWebStaff
 from node.web.pages import HtmlRoute, render
 
@@ -34,7 +35,8 @@ def find_persons(
 ) -> Response:
     """Search the organisation's own person records by name or local reference."""
     query = q.strip()
-    rows, count = ([], 0)
+    rows: list[Person] = []
+    count = 0
     if query:
         rows, count = records.list_persons(
             session=session, q=query, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
