@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from federation.tree_head import InclusionProof
 
@@ -42,6 +42,22 @@ class AuditFilter(BaseModel):
     emergency: bool | None = None
     kind: Kind | None = None
     request_id: str | None = Field(default=None, max_length=128)
+
+    @field_validator("since", "until")
+    @classmethod
+    def _assume_utc(cls, value: dt.datetime | None) -> dt.datetime | None:
+        # A time without a zone is read as UTC, as every audit time is stored.
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value
+
+    @field_validator("subject_id", "actor_org", "actor_staff", "purpose", "request_id")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        # No stored value can hold a NUL, and PostgreSQL refuses one in a query.
+        if value is not None and "\x00" in value:
+            raise ValueError("must not contain NUL")
+        return value
 
 
 class AuditEntryPublic(BaseModel):
