@@ -173,7 +173,7 @@ class DemoFederation:
             f"  consent portal      {self.url('consent')}/portal",
         ]
         for org in scenario.organisations:
-            lines.append(f"  {org.org_id:<19} {self.url(org.org_id)}/ui   ({org.name})")
+            lines.append(f"  {org.org_id:<19} {self.url(org.org_id)}/ui   ({org.name}, {org.kind})")
         staff = ", ".join(f"{s.username} ({s.role})" for s in scenario.staff)
         customers = ", ".join(c.username for c in scenario.customers)
         lines += [

@@ -84,8 +84,8 @@ def test_consent_grant_and_revocation_drive_the_joined_up_view(
         _shot(portal, artifacts, "01-portal-consents")
 
         # Morgan lets the council see education records (the school's section).
-        portal.get_by_test_id("grant-consent").click()
-        portal.check(f"[data-testid='recipient-{COUNCIL}']")
+        portal.get_by_test_id("nav-grant").click()
+        portal.check(f"[data-testid='org-{COUNCIL}']")
         portal.check("[data-testid='category-education']")
         portal.check("[data-testid='purpose-care_coordination']")
         _shot(portal, artifacts, "02-portal-grant-form")
@@ -106,10 +106,10 @@ def test_consent_grant_and_revocation_drive_the_joined_up_view(
 
         # Morgan withdraws it; the push reaches the nodes and the next view obeys.
         portal.get_by_test_id(f"revoke-{education_consent}").click()
-        confirm = portal.get_by_test_id("revoke-confirm")
-        if confirm.count():
-            confirm.click()
+        portal.get_by_test_id("confirm-revoke").click()
         portal.wait_for_load_state()
+        revoked = portal.get_by_test_id(f"consent-{education_consent}")
+        assert revoked.get_attribute("data-status") != "active"
         _shot(portal, artifacts, "05-portal-revoked")
 
         orgs_after = _request_view(council, council_url, "Sample")
@@ -121,13 +121,13 @@ def test_consent_grant_and_revocation_drive_the_joined_up_view(
         _staff_sign_in(audit, council_url, "auditor", password)
         audit.get_by_test_id("nav-audit").click()
         audit.wait_for_load_state()
-        views = audit.locator("[data-testid^='audit-entry-']", has_text="view")
-        assert views.count() >= 2
+        views = audit.locator("[data-testid^='audit-entry-']", has_text="view requested")
+        assert views.count() == 2
         audit.get_by_test_id("audit-verify").click()
         result = audit.get_by_test_id("audit-verify-result")
         result.wait_for()
         _shot(audit, artifacts, "07-audit-verified")
-        assert "ok" in result.inner_text().lower()
+        assert result.get_attribute("data-ok") == "true", result.inner_text()
     finally:
         for context in (customer, staff, auditor):
             context.close()
