@@ -17,7 +17,10 @@ endpoint's p50 is the bar's denominator.
 
 Throughput: requests to the GP's share endpoint are signed (each with its own jti)
 before the clock starts, because client-side signing in this one process would
-otherwise be the bottleneck, then sent by several concurrent async clients.
+otherwise be the bottleneck, then sent over 16 concurrent keep-alive connections by
+a minimal asyncio HTTP client (httpx itself costs more CPU per request than the
+bar allows on two cores). The server's own CPU per answer is read from /proc, a
+figure that depends less on what else the machine is running than a rate does.
 
     .venv/bin/python bench/view.py [--rounds 60] [--requests 2000] [--concurrency 16]
 
@@ -29,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -226,6 +230,7 @@ def measure_latency(bench: Bench, rounds: int, warmup: int) -> dict[str, Any]:
     view_body = {"subject_id": bench.subject_id, "purpose": PURPOSE}
     headers = {"Authorization": f"Bearer {staff}"}
     views: list[float] = []
+    steps: dict[str, list[float]] = {}
     direct: dict[str, list[float]] = {org: [] for org, *_ in ORGS}
     sources_seen: set[str] = set()
     consent, consent_at = bench.consent_token(), time.monotonic()
@@ -244,6 +249,10 @@ def measure_latency(bench: Bench, rounds: int, warmup: int) -> dict[str, Any]:
         sources_seen = {s["org_id"] for s in view["sources"]}
         if round_no >= warmup:
             views.append(elapsed)
+            for item in answer.headers.get("server-timing", "").split(","):
+                name, _, duration = item.strip().partition(";dur=")
+                if duration:
+                    steps.setdefault(name, []).append(float(duration))
         for org_id, *_ in ORGS:
             member = bench.registry.member(org_id)
             rid = f"direct-{org_id}-{round_no}"
@@ -267,40 +276,77 @@ def measure_latency(bench: Bench, rounds: int, warmup: int) -> dict[str, Any]:
     slowest = max(partner_p50, key=lambda org: partner_p50[org])
     return {
         "views": views,
+        "steps": {name: statistics.median(values) for name, values in steps.items()},
         "partner_p50": partner_p50,
         "slowest": slowest,
         "sources": sorted(sources_seen),
     }
 
 
-async def fire(url: str, tokens: list[str], concurrency: int) -> tuple[float, list[int]]:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+async def fire(
+    host: str, port: int, path: str, tokens: list[str], concurrency: int
+) -> tuple[float, list[int]]:
+    """Send pre-signed requests over ``concurrency`` keep-alive HTTP/1.1 connections.
+
+    A minimal asyncio client (pre-built request bytes, Content-Length framing): httpx
+    costs ~2.5 ms of CPU per request here, which on two cores would starve the server.
+    """
     statuses: list[int] = []
-    pending = list(reversed(tokens))
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+    pending = [
+        (
+            f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        + body
+        for body in (json.dumps({"request": token}).encode() for token in reversed(tokens))
+    ]
 
-        async def worker() -> None:
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
             while pending:
-                token = pending.pop()
-                statuses.append((await client.post(url, json={"request": token})).status_code)
+                writer.write(pending.pop())
+                status = int((await reader.readline()).split()[1])
+                length = 0
+                while (line := await reader.readline()) not in (b"\r\n", b""):
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                await reader.readexactly(length)
+                statuses.append(status)
+        finally:
+            writer.close()
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return time.perf_counter() - started, statuses
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.perf_counter() - started, statuses
 
 
-def measure_throughput(bench: Bench, requests: int, concurrency: int) -> float:
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure_throughput(
+    bench: Bench, requests: int, concurrency: int, pid: int
+) -> tuple[float, float]:
+    """Sealed responses per second, and the server's CPU ms per response."""
     consent = bench.consent_token()
     body = bench.share_body(consent)
-    url = f"{bench.registry.member(THROUGHPUT_NODE).base_url}/federation/share"
+    url = httpx.URL(bench.registry.member(THROUGHPUT_NODE).base_url)
+    host, port = url.host, url.port or 80
+    path = "/federation/share"
     warm = [bench.signed(THROUGHPUT_NODE, "share", body) for _ in range(min(200, requests // 5))]
-    asyncio.run(fire(url, warm, concurrency))
+    asyncio.run(fire(host, port, path, warm, concurrency))
     tokens = [bench.signed(THROUGHPUT_NODE, "share", body) for _ in range(requests)]
-    elapsed, statuses = asyncio.run(fire(url, tokens, concurrency))
+    cpu_before = process_cpu_s(pid)
+    elapsed, statuses = asyncio.run(fire(host, port, path, tokens, concurrency))
+    cpu_ms = (process_cpu_s(pid) - cpu_before) * 1000 / len(statuses)
     bad = [s for s in statuses if s != 200]
     if bad:
         raise SystemExit(f"{len(bad)} share answers were not 200, e.g. {bad[:5]}")
-    return len(statuses) / elapsed
+    return len(statuses) / elapsed, cpu_ms
 
 
 def main() -> None:
@@ -322,12 +368,14 @@ def main() -> None:
         f"(the council's own included)"
     )
     started = time.monotonic()
-    with run_federation(fed, ready_timeout=120), httpx.Client(timeout=30) as client:
+    with run_federation(fed, ready_timeout=120) as servers, httpx.Client(timeout=30) as client:
         print(f"all processes ready in {time.monotonic() - started:.1f} s")
         bench = Bench(fed, client)
         bench.enrol_and_consent()
         latency = measure_latency(bench, args.rounds, args.warmup)
-        rate = measure_throughput(bench, args.requests, args.concurrency)
+        pid = servers[THROUGHPUT_NODE].process.pid
+        rate, cpu_ms = measure_throughput(bench, args.requests, args.concurrency, pid)
+        load = os.getloadavg()[0]
 
     views = latency["views"]
     partner_p50 = latency["partner_p50"]
@@ -338,6 +386,8 @@ def main() -> None:
     print(f"views answered by: {', '.join(latency['sources'])} (all ok)")
     print(f"joined-up view over {len(ORGS)} partners, {len(views)} views one at a time:")
     print(f"  p50 {view_p50:.1f} ms, p99 {view_p99:.1f} ms")
+    steps = ", ".join(f"{k} {v:.1f} ms" for k, v in latency["steps"].items())
+    print(f"  inside the requesting node (Server-Timing p50): {steps}")
     print("single share call p50 per partner (direct, same run, interleaved):")
     for org, value in sorted(partner_p50.items(), key=lambda item: -item[1]):
         print(f"  {org:<8} {value * 1000:6.1f} ms{'   <- slowest' if org == slowest else ''}")
@@ -349,6 +399,11 @@ def main() -> None:
         f"(bar >= 500/s: {'met' if rate >= 500 else 'NOT met'})"
     )
     print(
+        f"  server CPU {cpu_ms:.2f} ms per sealed response "
+        f"(one worker process: at most ~{1000 / cpu_ms:.0f}/s on a free core); "
+        f"1-min load average {load:.1f} on {os.cpu_count()} cores"
+    )
+    print(
         json.dumps(
             {
                 "view_p50_ms": round(view_p50, 2),
@@ -357,6 +412,8 @@ def main() -> None:
                 "slowest_partner_p50_ms": round(slowest_ms, 2),
                 "view_to_slowest_ratio": round(ratio, 3),
                 "share_responses_per_s": round(rate, 1),
+                "share_server_cpu_ms": round(cpu_ms, 3),
+                "load_average_1m": round(load, 2),
                 "views": len(views),
                 "partners": len(ORGS),
             }

@@ -38,9 +38,26 @@ def new_view_id() -> str:
 
 
 async def request_joined_up_view(
-    *, context: ViewContext, staff: StaffPrincipal, request: ViewRequest
+    *,
+    context: ViewContext,
+    staff: StaffPrincipal,
+    request: ViewRequest,
+    timings: dict[str, float] | None = None,
 ) -> JoinedUpView:
-    """Ask every organisation for its section, merge, audit and return the view."""
+    """Ask every organisation for its section, merge, audit and return the view.
+
+    ``timings``, if given, receives the milliseconds spent per step (``consent``,
+    ``fanout``, ``assemble``, ``audit``) for the ``Server-Timing`` header.
+    """
+    spent = timings if timings is not None else {}
+    clock = time.perf_counter()
+
+    def lap(step: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        spent[step] = round((now - clock) * 1000, 2)
+        clock = now
+
     unknown = sorted(set(request.categories) - context.taxonomy.categories)
     if unknown:
         raise UnknownCategory(f"unknown categories: {', '.join(unknown)}")
@@ -58,6 +75,7 @@ async def request_joined_up_view(
         purpose=request.purpose,
         timeout_s=deadline_s * CONSENT_SHARE_OF_DEADLINE,
     )
+    lap("consent")
     body = {
         "subject_id": request.subject_id,
         "purpose": request.purpose,
@@ -73,6 +91,7 @@ async def request_joined_up_view(
     )
     remaining = max(deadline_s - (time.monotonic() - started), MIN_FAN_OUT_S)
     results = await fan_out(client=context.client, calls=calls, deadline_s=remaining)
+    lap("fanout")
 
     view = assemble_view(
         subject_id=request.subject_id,
@@ -83,6 +102,7 @@ async def request_joined_up_view(
         consent=ConsentState(status=consent.status, reason=consent.reason),
         emergency=request.emergency is not None,
     )
+    lap("assemble")
     await anyio.to_thread.run_sync(
         partial(
             record_view_audit,
@@ -93,4 +113,5 @@ async def request_joined_up_view(
             requested_categories=body["categories"],
         )
     )
+    lap("audit")
     return view
