@@ -100,6 +100,7 @@ def test_consent_grant_and_revocation_drive_the_joined_up_view(
         _staff_sign_in(council, council_url, "coordinator", password)
         orgs = _request_view(council, council_url, "Sample")
         _shot(council, artifacts, "04-view-with-school")
+        council.screenshot(path=str(artifacts / "04-view-top.png"))  # the README's picture
         assert len(orgs) >= 4, orgs
         assert SCHOOL in orgs
         assert council.get_by_test_id(f"source-status-{SCHOOL}").count() == 1
