@@ -6,6 +6,10 @@ contacts; the council's requests (each with its own jti and a real consent token
 are signed before the clock starts, then sent over keep-alive connections with a
 fixed concurrency. Every answer must be 200; a sample is opened and checked.
 
+Besides wall-clock throughput it reports the server process's CPU time per answer
+(from /proc), which does not depend on what else the machine is running: on a
+shared, loaded machine the wall-clock rate says more about the neighbours.
+
     .venv/bin/python bench/share.py [--requests 3000] [--concurrency 16]
 """
 
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -40,6 +45,15 @@ from joinedup.localfed import (  # noqa: E402
 )
 
 SUBJECT = "sub_bench"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc): independent of machine load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
 PURPOSE = "care_coordination"
 
 
@@ -167,7 +181,9 @@ def main() -> None:
         _, warm = signed(args.warmup, "warm")
         asyncio.run(fire(url, warm, args.concurrency))
         ids, tokens = signed(args.requests, "run")
+        cpu_before = cpu_seconds(server.process.pid)
         elapsed, latencies, responses = asyncio.run(fire(url, tokens, args.concurrency))
+        cpu_per_answer = (cpu_seconds(server.process.pid) - cpu_before) / len(responses)
         bad = [r.status_code for r in responses if r.status_code != 200]
         if bad:
             raise SystemExit(f"{len(bad)} non-200 answers, e.g. {bad[:5]}\n{server.log()[-2000:]}")
@@ -198,6 +214,11 @@ def main() -> None:
         print(
             f"latency p50 {statistics.median(latencies) * 1000:.1f} ms, "
             f"p95 {latencies[int(len(latencies) * 0.95)] * 1000:.1f} ms"
+        )
+        print(
+            f"server CPU per answer {cpu_per_answer * 1000:.2f} ms "
+            f"(one core of an idle machine could serve ~{1 / cpu_per_answer:.0f}/s); "
+            f"load average now {os.getloadavg()[0]:.1f}"
         )
         print(f"bar >= 500/s: {'met' if rate >= 500 else 'NOT met'}")
     finally:
