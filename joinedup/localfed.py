@@ -193,7 +193,7 @@ def _member(spec: MemberSpec, keys: MemberKeys) -> Member:
     return Member(
         org_id=spec.org_id,
         name=spec.name,
-        kind=spec.kind,  # type: ignore[arg-type]
+        kind=spec.kind,
         base_url=spec.base_url,
         verify_keys=[keys.verify_key_b64],
         encryption_key=keys.public_key_b64,
