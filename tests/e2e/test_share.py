@@ -432,3 +432,48 @@ def test_malformed_share_body_is_a_400(seeded: Seeded) -> None:
     response = fed.post("gp", "/federation/share", token)
     assert response.status_code == 400
     assert_nothing_released(fed, "badbody-1", response)
+
+
+# -- key rotation through overlapping registry versions (runs last: it edits the registry) --
+
+
+def _accepted_with(fed: RunningFederation, keys: MemberKeys, expect: int) -> bool:
+    """Poll until gp answers ``expect`` (it re-reads the registry about once a second)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        token = fed.sign("council", "gp", "share", share_body(fed), keys=keys)
+        if fed.post("gp", "/federation/share", token).status_code == expect:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_key_rotation_overlap_then_retirement(seeded: Seeded) -> None:
+    from federation.registry_admin import add_member, member_from_keys, sign_registry_file
+
+    fed = seeded.fed
+    old, new = fed.keys["council"], MemberKeys.generate()
+    authority_dir = fed.root / "authority"
+    council = fed.prepared.node("council")
+
+    def publish(keys: MemberKeys, keep_old_key: bool) -> None:
+        member = member_from_keys(
+            org_id="council",
+            name=council.name,
+            kind=council.kind,
+            base_url=council.base_url,
+            keys=keys,
+        )
+        add_member(registry_path=fed.registry_path, member=member, keep_old_key=keep_old_key)
+        sign_registry_file(registry_path=fed.registry_path, authority_dir=authority_dir)
+
+    try:
+        publish(new, keep_old_key=True)  # overlap: both keys verify
+        assert _accepted_with(fed, new, 200)
+        assert _accepted_with(fed, old, 200)
+        publish(new, keep_old_key=False)  # the old key is retired
+        assert _accepted_with(fed, old, 401)
+        assert _accepted_with(fed, new, 200)
+    finally:
+        publish(old, keep_old_key=False)  # leave the federation as the fixture made it
+        assert _accepted_with(fed, old, 200)
