@@ -20,6 +20,8 @@ from typing import Any
 
 import httpx
 import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
 from sqlmodel import select
 
 from node.audit.models import AuditEntry
@@ -369,3 +371,31 @@ def test_no_raw_identifier_travels_between_nodes(e2e, story):
         for spelling in identifier_spellings(person):
             leaks = [text for text in decoded if spelling.casefold() in text]
             assert leaks == [], f"a raw identifier ({spelling!r}) left a node"
+
+
+def test_no_generated_view_request_gives_a_server_error(e2e, story):
+    """schemathesis over POST /views, against the real federation, as a co-ordinator."""
+    schema = schemathesis.openapi.from_url(f"{e2e.url(REQUESTER)}/openapi.json").include(
+        path_regex=r"^/views$"
+    )
+    (operation,) = [result.ok() for result in schema.get_all_operations()]
+    headers = {"Authorization": f"Bearer {e2e.staff(REQUESTER, 'coordinator')}"}
+    answered: list[int] = []
+
+    @given(case=operation.as_strategy())
+    @settings(
+        max_examples=25,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,
+        database=None,
+    )
+    def check(case: Any) -> None:
+        response = case.call(base_url=e2e.url(REQUESTER), headers=headers, timeout=30)
+        answered.append(response.status_code)
+        assert response.status_code < 500, response.text[:300]
+        if response.status_code >= 400:
+            assert response.headers["content-type"][0].startswith("application/problem+json")
+
+    check()
+    assert 422 in answered  # the generator did reach the validation paths
