@@ -15,15 +15,18 @@ holder does not know is ``known`` false with empty lists.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 SHARE_ACTION = "share"
 LINK_ACTION = "link"
 
 MAX_CATEGORIES = 32
 MAX_TEXT = 4000
+
+CategoryId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+LinkageToken = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
 class EmergencyBasis(BaseModel):
@@ -42,7 +45,7 @@ class ShareRequestBody(BaseModel):
 
     subject_id: str = Field(min_length=1, max_length=128)
     purpose: str = Field(min_length=1, max_length=64)
-    categories: list[str] = Field(
+    categories: list[CategoryId] = Field(
         default_factory=list,
         max_length=MAX_CATEGORIES,
         description="Requested categories; empty means every category.",
@@ -128,7 +131,7 @@ class LinkRequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     subject_id: str = Field(min_length=1, max_length=128)
-    linkage_tokens: list[str] = Field(min_length=1, max_length=16)
+    linkage_tokens: list[LinkageToken] = Field(min_length=1, max_length=16)
 
 
 LinkStatus = Literal["linked", "queued", "no_match", "already_linked"]
