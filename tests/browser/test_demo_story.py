@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from joinedup.demo.launcher import DemoFederation
 
@@ -22,6 +23,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 COUNCIL = "northdale-council"
 SCHOOL = "hillcrest-school"
+CONSENT_CARDS = "[data-testid^='consent-cns_']"
 
 
 def _shot(page: Any, artifacts: Path, name: str) -> None:
@@ -47,10 +49,10 @@ def _customer_sign_in(page: Any, base_url: str, username: str, password: str) ->
 
 
 def _consent_ids(page: Any) -> set[str]:
-    ids = page.locator("[data-testid^='consent-']").evaluate_all(
+    ids = page.locator(CONSENT_CARDS).evaluate_all(
         "els => els.map(e => e.dataset.testid.slice('consent-'.length))"
     )
-    return {i for i in ids if i.startswith("cns_")}
+    return set(ids)
 
 
 def _request_view(page: Any, base_url: str, family_name: str) -> set[str]:
@@ -90,7 +92,7 @@ def test_consent_grant_and_revocation_drive_the_joined_up_view(
         portal.check("[data-testid='purpose-care_coordination']")
         _shot(portal, artifacts, "02-portal-grant-form")
         portal.get_by_test_id("grant-submit").click()
-        portal.wait_for_load_state()
+        expect(portal.locator(CONSENT_CARDS)).to_have_count(len(before) + 1)
         granted = _consent_ids(portal) - before
         assert len(granted) == 1, granted
         (education_consent,) = granted
@@ -108,9 +110,8 @@ def test_consent_grant_and_revocation_drive_the_joined_up_view(
         # Morgan withdraws it; the push reaches the nodes and the next view obeys.
         portal.get_by_test_id(f"revoke-{education_consent}").click()
         portal.get_by_test_id("confirm-revoke").click()
-        portal.wait_for_load_state()
         revoked = portal.get_by_test_id(f"consent-{education_consent}")
-        assert revoked.get_attribute("data-status") != "active"
+        expect(revoked).not_to_have_attribute("data-status", "active")
         _shot(portal, artifacts, "05-portal-revoked")
 
         orgs_after = _request_view(council, council_url, "Sample")
@@ -123,7 +124,7 @@ def test_consent_grant_and_revocation_drive_the_joined_up_view(
         audit.get_by_test_id("nav-audit").click()
         audit.wait_for_load_state()
         views = audit.locator("[data-testid^='audit-entry-']", has_text="view requested")
-        assert views.count() == 2
+        expect(views).to_have_count(2)
         audit.get_by_test_id("audit-verify").click()
         result = audit.get_by_test_id("audit-verify-result")
         result.wait_for()
