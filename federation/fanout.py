@@ -188,10 +188,10 @@ async def _call_one(
     if decision.get("allow") is not True:
         reasons = decision.get("reasons")
         text = "; ".join(str(r) for r in reasons) if isinstance(reasons, list) else ""
-        reason = _short(text or "policy denied")
-        return _result(call, started, "denied", reason, http_status=status, body=body)
-    reason = "not known here" if body.get("known") is False else None
-    return _result(call, started, "ok", reason, http_status=status, body=body)
+        denial = _short(text or "policy denied")
+        return _result(call, started, "denied", denial, http_status=status, body=body)
+    unknown = "not known here" if body.get("known") is False else None
+    return _result(call, started, "ok", unknown, http_status=status, body=body)
 
 
 def _result(

@@ -76,10 +76,11 @@ async def request_joined_up_view(
         timeout_s=deadline_s * CONSENT_SHARE_OF_DEADLINE,
     )
     lap("consent")
+    categories = sorted(set(request.categories))
     body = {
         "subject_id": request.subject_id,
         "purpose": request.purpose,
-        "categories": sorted(set(request.categories)),
+        "categories": categories,
         "staff_role": staff.role,
         "staff_pseudonym": staff.pseudonym,
         "consent_token": consent.token,
@@ -110,7 +111,7 @@ async def request_joined_up_view(
             org_id=settings.org_id,
             staff=staff,
             view=view,
-            requested_categories=body["categories"],
+            requested_categories=categories,
         )
     )
     lap("audit")
