@@ -51,7 +51,7 @@ from node.audit.models import (
     canonical_entry_json,
     format_time,
 )
-from node.audit.store import lock_tree_state, write_append
+from node.audit.store import fetch_subtrees, lock_tree_state, write_append
 from node.db import utcnow
 
 __all__ = [
@@ -252,9 +252,7 @@ def subtree_source(session: Session) -> NodeSource:
 
     def source(keys: Sequence[NodeKey]) -> Mapping[NodeKey, bytes]:
         by_pos = {subtree_position(level, index): (level, index) for level, index in keys}
-        rows = session.execute(
-            sa.select(_subtree.c.pos, _subtree.c.hash).where(_subtree.c.pos.in_(list(by_pos)))
-        )
+        rows = fetch_subtrees(session.connection(), list(by_pos))
         return {by_pos[int(pos)]: bytes(digest) for pos, digest in rows}
 
     return source

@@ -25,6 +25,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
+from hashlib import sha256
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,7 +37,6 @@ from federation.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
     CompactRange,
-    leaf_hash,
     stored_node_count,
 )
 from federation.tree_head import verify_tree_head
@@ -108,13 +108,18 @@ def _leaf_of(row: Sequence[Any], time_of: Callable[[object], str]) -> bytes:
         raise TypeError("categories is not a list")
     if type(emergency) is int and emergency in (0, 1):  # SQLite keeps booleans as 0/1
         emergency = bool(emergency)
-    return leaf_hash(
-        encode_entry(
+    return sha256(
+        b"\x00"
+        + encode_entry(
             action,
             actor_org,
             actor_role,
             actor_staff,
-            time_of(recorded_at),
+            recorded_at[:10] + "T" + recorded_at[11:] + "Z"
+            if type(recorded_at) is str
+            and len(recorded_at) == 26
+            and _SQLITE_TIME.match(recorded_at)
+            else time_of(recorded_at),
             categories,
             decision,
             emergency,
@@ -126,7 +131,7 @@ def _leaf_of(row: Sequence[Any], time_of: Callable[[object], str]) -> bytes:
             seq,
             subject_id,
         )
-    )
+    ).digest()
 
 
 class VerificationProblem(BaseModel):
@@ -239,7 +244,7 @@ def verify_log(
             raise TypeError("recorded_at is not a timestamp")
         return format_time(value)
 
-    compact = CompactRange()
+    frontier: list[bytes] = []  # the compact range of the recomputed tree
     checked = 0
     heads_checked = len(heads.get(0, ()))
     if any(root != EMPTY_ROOT for root in heads.get(0, ())):
@@ -261,6 +266,7 @@ def verify_log(
             high = stored_node_count(min(last + 1, state_size))
             cursor.execute(_SUBTREES_SQL[dialect], (low, high))
             stored = dict(cursor.fetchall())
+            stored_get = stored.get
             for row in rows:
                 seq = int(row[0])
                 checked += 1
@@ -285,8 +291,14 @@ def verify_log(
                 expected = seq + 1
                 if not tree_intact:
                     continue
-                for level, index, digest in compact.append(leaf):
-                    if level and stored.get(base + level) != digest:
+                # CompactRange.append inlined (this loop is the verifier's hot path):
+                # merge equal-sized subtrees, comparing each with its stored copy.
+                current, level, index = leaf, 0, seq
+                while index & 1:
+                    current = sha256(b"\x01" + frontier.pop() + current).digest()
+                    level += 1
+                    index >>= 1
+                    if stored_get(base + level) != current:
                         # Some leaf under this subtree was changed along with its stored
                         # hash: the first one it covers is where trust ends.
                         start = index << level
@@ -296,23 +308,27 @@ def verify_log(
                             f"stored subtree over entries {start}..{seq} differs",
                             upto=seq + 1,
                         )
-                for root in heads.get(compact.size, ()):
-                    heads_checked += 1
-                    if root == compact.root():
-                        last_good_head = compact.size
-                    else:
-                        found.add(
-                            last_good_head,
-                            "tree_head_mismatch",
-                            f"signed head of size {compact.size} differs: an entry in "
-                            f"{last_good_head}..{compact.size - 1} was changed",
-                            upto=compact.size,
-                        )
+                frontier.append(current)
+                size = seq + 1
+                if size in heads:
+                    root = CompactRange(size, frontier).root()
+                    for signed in heads[size]:
+                        heads_checked += 1
+                        if signed == root:
+                            last_good_head = size
+                        else:
+                            found.add(
+                                last_good_head,
+                                "tree_head_mismatch",
+                                f"signed head of size {size} differs: an entry in "
+                                f"{last_good_head}..{size - 1} was changed",
+                                upto=size,
+                            )
     finally:
         cursor.close()
     if expected < state_size:
         found.add(expected, "entry_missing", f"entries {expected}..{state_size - 1} are missing")
-    elif tree_intact and compact.root() != bytes(state_root):
+    elif tree_intact and CompactRange(expected, frontier).root() != bytes(state_root):
         found.add(None, "state_mismatch", "the tree state row's root differs")
     return VerificationReport(
         ok=not found.problems,
