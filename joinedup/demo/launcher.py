@@ -2,10 +2,10 @@
 
 ``DemoFederation`` is a context manager used by ``joinedup demo`` and by the demo
 and browser tests alike: on entry it prepares keys, linkage key and the signed
-registry under the data directory (``joinedup.localfed``), creates the staff
-accounts in each node's database, starts the consent service and the five nodes as
-uvicorn processes, and seeds the scenario unless the data directory says it
-already was (``seed.json``); on exit it stops every process. Ports are fixed by
+registry under the data directory (``joinedup.localfed``), starts the consent
+service and the five nodes as uvicorn processes, adds the staff accounts to each
+node's database once it answers, and seeds the scenario unless the data directory
+says it already was (``seed.json``); on exit it stops every process. Ports are fixed by
 default (consent on ``port_base``, nodes on the next five) so the printed URLs stay
 the same between runs; tests pass free ports instead.
 """
@@ -88,17 +88,16 @@ class DemoFederation:
         return specs
 
     def prepare(self) -> LocalFederation:
-        """Keys, linkage key, registry and staff accounts; no process is started."""
+        """Keys, linkage key and the signed registry; no process is started."""
         self.federation = prepare_federation(
             self.data_dir,
             self._node_specs(),
             consent_port=self.port_base if self.port_base is not None else None,
         )
-        create_staff_accounts(self.federation, self.scenario)
         return self.federation
 
     def start(self) -> None:
-        """Prepare, start every process, wait until all answer, then seed if needed."""
+        """Prepare, start every process, wait until all answer, add staff, seed if needed."""
         federation = self.prepare()
         _check_ports_free(federation)
         log_dir = federation.root / "logs"
@@ -114,6 +113,7 @@ class DemoFederation:
                 )
             for server in self.servers.values():
                 wait_ready(server, self.ready_timeout)
+            create_staff_accounts(federation, self.scenario)
             self.seed = read_seed_result(federation.root)
             if self.seed is None:
                 self.seed = seed_federation(federation, self.scenario)

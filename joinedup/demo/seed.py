@@ -62,23 +62,27 @@ def _write_seed_result(root: Path, result: SeedResult) -> None:
     os.replace(tmp, path)
 
 
-# -- before the nodes start ----------------------------------------------------------
+# -- staff accounts, straight into each node's database ------------------------------
 
 
 def create_staff_accounts(federation: LocalFederation, scenario: Scenario) -> None:
-    """Create the scenario's staff at every node, skipping usernames that exist."""
+    """Create the scenario's staff at every node, skipping usernames that exist.
+
+    Called once the nodes answer ``/health``: each has migrated its own database
+    in its lifespan (in parallel), and SQLite in WAL mode takes this writer beside
+    the running server. There is no admin account to ask yet, so this is the one
+    step that uses the service function directly rather than the API.
+    """
     from sqlmodel import Session, select
 
     from node.auth.models import Staff
     from node.auth.service import create_staff
-    from node.db import make_engine, upgrade_database
+    from node.db import make_engine
 
     for org in scenario.organisations:
         data_dir = federation.data_dir(org.org_id)
-        data_dir.mkdir(parents=True, exist_ok=True)
         engine = make_engine(f"sqlite:///{data_dir}/node.db")
         try:
-            upgrade_database(engine)
             with Session(engine) as session:
                 existing = set(session.exec(select(Staff.username)).all())
                 for account in scenario.staff:
