@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -110,7 +111,7 @@ def bulk_load_entries(engine: sa.Engine, count: int, heads_at: tuple[int, ...]) 
     entries, subtrees = [], []
     base = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     for seq in range(count):
-        values = {
+        values: dict[str, Any] = {
             "seq": seq,
             "recorded_at": base + dt.timedelta(milliseconds=seq),
             "request_id": f"req-{seq:08d}",
@@ -182,7 +183,10 @@ def bulk_load_subtrees(engine: sa.Engine, count: int) -> bytes:
 
 
 def _bulk_write(
-    engine: sa.Engine, entries: list[tuple], subtrees: list[tuple], compact: CompactRange
+    engine: sa.Engine,
+    entries: list[tuple[Any, ...]],
+    subtrees: list[tuple[int, bytes]],
+    compact: CompactRange,
 ) -> None:
     raw = engine.raw_connection()
     try:

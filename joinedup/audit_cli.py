@@ -130,9 +130,9 @@ def export(
             actor_org=actor_org,
             actor_staff=actor_staff,
             purpose=purpose,
-            decision=decision,  # type: ignore[arg-type]
+            decision=decision,
             emergency=emergency,
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
             request_id=request_id,
         )
     except ValidationError as exc:
