@@ -22,7 +22,7 @@ a minimal asyncio HTTP client (httpx itself costs more CPU per request than the
 bar allows on two cores). The server's own CPU per answer is read from /proc, a
 figure that depends less on what else the machine is running than a rate does.
 
-    .venv/bin/python bench/view.py [--rounds 60] [--requests 2000] [--concurrency 16]
+    .venv/bin/python bench/view.py [--rounds 50] [--requests 1500] [--concurrency 16]
 
 The last line is one JSON object with the figures.
 """
@@ -351,9 +351,9 @@ def measure_throughput(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=60, help="measured views")
+    parser.add_argument("--rounds", type=int, default=50, help="measured views")
     parser.add_argument("--warmup", type=int, default=10)
-    parser.add_argument("--requests", type=int, default=2000, help="share calls for throughput")
+    parser.add_argument("--requests", type=int, default=1500, help="share calls for throughput")
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
 
