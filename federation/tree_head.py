@@ -8,22 +8,29 @@ and later demand consistency proofs against it: a node can never quietly rewrite
 log whose head somebody holds.
 
 ``check_inclusion`` / ``check_consistency`` are the verifier-side helpers: they take
-what a node's API returns (hex strings) and need no database.
+what a node's API returns (hex strings) and need no database. ``collect_proven_entries``
+asks every member for audit entries through the signed protocol and keeps only
+those whose proofs check (a request trace; a customer's access report).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
+import httpx
 from nacl.signing import VerifyKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from federation.envelope import new_request_id, open_response, sign_request
 from federation.errors import PeerSignatureInvalid
 from federation.jose import sign_jwt, verify_jwt
 from federation.keys import MemberKeys
 from federation.merkle import entry_leaf_hash, verify_consistency, verify_inclusion
+from federation.registry import Registry
 
 __all__ = [
     "STH_TYP",
@@ -33,11 +40,23 @@ __all__ = [
     "check_consistency",
     "check_inclusion",
     "check_proven_entries",
+    "collect_proven_entries",
+    "ProvenSection",
+    "SUBJECT_REPORT_ACTION",
+    "TRACE_ACTION",
     "sign_tree_head",
     "verify_tree_head",
 ]
 
 STH_TYP = "joinedup-sth+jwt"
+AuditAction = Literal["audit_trace", "audit_subject_report"]
+TRACE_ACTION: AuditAction = "audit_trace"  # POST /federation/audit/trace
+SUBJECT_REPORT_ACTION: AuditAction = "audit_subject_report"  # .../audit/subject-report
+AUDIT_PATHS = {
+    TRACE_ACTION: "/federation/audit/trace",
+    SUBJECT_REPORT_ACTION: "/federation/audit/subject-report",
+}
+log = logging.getLogger("joinedup.federation.audit")
 _HEX_HASH = re.compile(r"^[0-9a-f]{64}$")
 _MAX_PROOF = 64  # a tree of 2**64 leaves needs at most 64 hashes (RFC 9162 §2.1.3)
 HexHash = str
@@ -207,3 +226,91 @@ def check_proven_entries(
             raise PeerSignatureInvalid(f"audit entry {index!r} from {org_id} fails its proof")
         checked.append(entry)
     return checked
+
+
+class ProvenSection(BaseModel):
+    """One member's answer: its proof-checked entries, or why there are none."""
+
+    org_id: str
+    status: Literal["ok", "refused", "unavailable", "invalid"]
+    detail: str | None = None
+    tree_size: int | None = Field(default=None, description="signed head the proofs used")
+    entries: list[dict[str, Any]] = Field(default_factory=list)
+
+
+async def collect_proven_entries(
+    *,
+    client: httpx.AsyncClient,
+    registry: Registry,
+    keys: MemberKeys,
+    me: str,
+    action: AuditAction,
+    body: dict[str, Any],
+    deadline_s: float,
+    exclude: frozenset[str] = frozenset(),
+) -> list[ProvenSection]:
+    """Ask every organisation concurrently; check every entry against its signed head.
+
+    A member that does not answer within ``deadline_s`` is ``unavailable``; one that
+    refuses is ``refused``; one whose answer fails any check (envelope, seal, tree
+    head signature, an inclusion proof) is ``invalid`` and none of its entries is
+    kept: an unchecked entry is never shown.
+    """
+    members = [m for m in registry.organisations() if m.org_id not in exclude]
+    return list(
+        await asyncio.gather(
+            *[
+                _ask(client, registry, keys, me, m.org_id, m.base_url, action, body, deadline_s)
+                for m in members
+            ]
+        )
+    )
+
+
+async def _ask(
+    client: httpx.AsyncClient,
+    registry: Registry,
+    keys: MemberKeys,
+    me: str,
+    org_id: str,
+    base_url: str,
+    action: AuditAction,
+    body: dict[str, Any],
+    deadline_s: float,
+) -> ProvenSection:
+    jti = new_request_id()
+    token = sign_request(
+        keys=keys, issuer=me, audience=org_id, action=action, body=body, request_id=jti
+    )
+    url = base_url.rstrip("/") + AUDIT_PATHS[action]
+    try:
+        response = await asyncio.wait_for(
+            client.post(url, json={"request": token}, timeout=deadline_s), timeout=deadline_s
+        )
+    except (TimeoutError, httpx.HTTPError):
+        return ProvenSection(org_id=org_id, status="unavailable", detail="no answer in time")
+    if response.status_code != 200:
+        return ProvenSection(
+            org_id=org_id, status="refused", detail=f"answered {response.status_code}"
+        )
+    try:
+        opened = open_response(
+            str(response.json()["response"]),
+            registry=registry,
+            keys=keys,
+            me=me,
+            expected_issuer=org_id,
+            request_id=jti,
+        )
+        entries = check_proven_entries(opened, registry.verify_keys(org_id), org_id=org_id)
+    except Exception as exc:  # a partner's answer is never trusted, never shown unchecked
+        log.warning("audit answer rejected", extra={"org": org_id, "exc": type(exc).__name__})
+        return ProvenSection(org_id=org_id, status="invalid", detail="answer failed its checks")
+    head = opened.get("tree_head") or {}
+    size = head.get("tree_size") if isinstance(head, Mapping) else None
+    return ProvenSection(
+        org_id=org_id,
+        status="ok",
+        tree_size=size if isinstance(size, int) else None,
+        entries=entries,
+    )

@@ -15,21 +15,23 @@ The consent service assembles a customer's access report the same way with
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from typing import Any, Literal
+from typing import Any
 
-import anyio
 import httpx
 from fastapi import Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from sqlmodel import Session
 
-from federation.envelope import VerifiedRequest, new_request_id, open_response, sign_request
+from federation.envelope import VerifiedRequest
 from federation.errors import NotPermitted, ValidationFailed
 from federation.keys import MemberKeys
 from federation.registry import Registry
-from federation.tree_head import check_proven_entries
+from federation.tree_head import (
+    SUBJECT_REPORT_ACTION,
+    TRACE_ACTION,
+    ProvenSection,
+    collect_proven_entries,
+)
 from node.audit.dependencies import decide_audit_scope
 from node.audit.queries import AuditScope, entries_with_proofs
 from node.audit.schemas import AuditFilter, ProvenEntries
@@ -43,9 +45,6 @@ __all__ = [
     "trace_request",
 ]
 
-log = logging.getLogger("joinedup.node.audit")
-TRACE_ACTION = "audit_trace"
-SUBJECT_REPORT_ACTION = "audit_subject_report"
 MAX_ENTRIES = 1000
 
 
@@ -108,21 +107,21 @@ def _prove(request: Request, session: Session, scope: AuditScope) -> ProvenEntri
 # -- the asking side --------------------------------------------------------------------
 
 
-class TraceSection(BaseModel):
-    """One node's part of a trace: its verified entries, or why there are none."""
-
-    org_id: str
-    status: Literal["ok", "refused", "unavailable", "invalid"]
-    detail: str | None = None
-    tree_size: int | None = Field(default=None, description="signed head the proofs used")
-    entries: list[dict[str, Any]] = Field(default_factory=list)
-
-
 class TraceReport(BaseModel):
     """Every entry, across the federation, recorded under one request id."""
 
     request_id: str
-    sections: list[TraceSection]
+    sections: list[ProvenSection]
+
+
+def local_section(local: ProvenEntries, me: str) -> ProvenSection:
+    """This node's own part of a trace (its entries come with proofs too)."""
+    return ProvenSection(
+        org_id=me,
+        status="ok",
+        tree_size=local.tree_head.tree_size if local.tree_head else None,
+        entries=[p.entry for p in local.entries],
+    )
 
 
 async def trace_request(
@@ -137,75 +136,14 @@ async def trace_request(
     deadline_s: float,
 ) -> TraceReport:
     """Ask every other organisation for its entries under ``traced_id``; verify them all."""
-    partners = [m for m in registry.organisations() if m.org_id != me]
-    sections = [_local_section(local, me, registry)]
-    sections += await asyncio.gather(
-        *[
-            _ask(
-                client, registry, keys, me, m.org_id, m.base_url, traced_id, staff_role, deadline_s
-            )
-            for m in partners
-        ]
-    )
-    return TraceReport(request_id=traced_id, sections=sections)
-
-
-def _local_section(local: ProvenEntries, me: str, registry: Registry) -> TraceSection:
-    return TraceSection(
-        org_id=me,
-        status="ok",
-        tree_size=local.tree_head.tree_size if local.tree_head else None,
-        entries=[p.entry for p in local.entries],
-    )
-
-
-async def _ask(
-    client: httpx.AsyncClient,
-    registry: Registry,
-    keys: MemberKeys,
-    me: str,
-    org_id: str,
-    base_url: str,
-    traced_id: str,
-    staff_role: str,
-    deadline_s: float,
-) -> TraceSection:
-    jti = new_request_id()
-    token = sign_request(
+    remote = await collect_proven_entries(
+        client=client,
+        registry=registry,
         keys=keys,
-        issuer=me,
-        audience=org_id,
+        me=me,
         action=TRACE_ACTION,
         body={"request_id": traced_id, "staff_role": staff_role},
-        request_id=jti,
+        deadline_s=deadline_s,
+        exclude=frozenset({me}),
     )
-    url = base_url.rstrip("/") + "/federation/audit/trace"
-    try:
-        response = await asyncio.wait_for(
-            client.post(url, json={"request": token}, timeout=deadline_s), timeout=deadline_s
-        )
-    except (TimeoutError, httpx.HTTPError):
-        return TraceSection(org_id=org_id, status="unavailable", detail="no answer in time")
-    if response.status_code != 200:
-        return TraceSection(
-            org_id=org_id, status="refused", detail=f"answered {response.status_code}"
-        )
-    try:
-        body = open_response(
-            str(response.json()["response"]),
-            registry=registry,
-            keys=keys,
-            me=me,
-            expected_issuer=org_id,
-            request_id=jti,
-        )
-        entries = await anyio.to_thread.run_sync(
-            lambda: check_proven_entries(body, registry.verify_keys(org_id), org_id=org_id)
-        )
-    except Exception as exc:  # a partner's answer is never trusted, never shown unchecked
-        log.warning("audit trace answer rejected", extra={"org": org_id, "exc": type(exc).__name__})
-        return TraceSection(org_id=org_id, status="invalid", detail="answer failed its checks")
-    head = body.get("tree_head") or {}
-    return TraceSection(
-        org_id=org_id, status="ok", tree_size=head.get("tree_size"), entries=entries
-    )
+    return TraceReport(request_id=traced_id, sections=[local_section(local, me), *remote])

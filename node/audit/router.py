@@ -24,7 +24,7 @@ from federation.tree_head import ConsistencyProof, InclusionProof
 from node.audit import queries, service
 from node.audit.dependencies import AuditFilterDep, AuditorStaff, StaffAuditScope
 from node.audit.export import csv_lines, jsonl_lines
-from node.audit.flows import TraceReport, TraceSection, trace_request
+from node.audit.flows import TraceReport, local_section, trace_request
 from node.audit.models import AuditEntry
 from node.audit.queries import AuditScope
 from node.audit.schemas import (
@@ -197,17 +197,8 @@ async def trace_request_id(
     local = await anyio.to_thread.run_sync(_local_trace, request, request_id)
     holder = getattr(state, "registry", None)
     if holder is None:
-        return TraceReport(
-            request_id=request_id,
-            sections=[
-                TraceSection(
-                    org_id=state.settings.org_id,
-                    status="ok",
-                    tree_size=local.tree_head.tree_size if local.tree_head else None,
-                    entries=[p.entry for p in local.entries],
-                )
-            ],
-        )
+        me = state.settings.org_id
+        return TraceReport(request_id=request_id, sections=[local_section(local, me)])
     return await trace_request(
         client=state.http,
         registry=holder.current(),
