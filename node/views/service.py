@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import httpx
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -132,6 +131,6 @@ def record_view_audit(
                 emergency=view.emergency,
             )
             session.commit()
-    except (sa.exc.SQLAlchemyError, ValueError) as exc:
+    except Exception as exc:  # any failure (SQLAlchemy, raw DB-API, ValueError): fail closed
         log.error("view audit failed", extra={"exc_type": type(exc).__name__})
         raise AuditUnavailable("the view could not be audited, so it is not shown") from exc
