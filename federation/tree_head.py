@@ -41,6 +41,7 @@ __all__ = [
     "check_inclusion",
     "check_proven_entries",
     "collect_proven_entries",
+    "subject_access_report",
     "ProvenSection",
     "SUBJECT_REPORT_ACTION",
     "TRACE_ACTION",
@@ -314,3 +315,48 @@ async def _ask(
         tree_size=size if isinstance(size, int) else None,
         entries=entries,
     )
+
+
+async def subject_access_report(
+    *,
+    client: httpx.AsyncClient,
+    registry: Registry,
+    keys: MemberKeys,
+    me: str,
+    subject_id: str,
+    deadline_s: float,
+) -> list[dict[str, Any]]:
+    """A customer's access report across the federation, as the consent service needs it.
+
+    One item per proof-checked entry about ``subject_id``: the entry's fields, plus
+    ``org_id`` (who accessed: the entry's actor), ``logged_by`` (the node whose log
+    holds it) and ``proof_ok`` (always true: unchecked entries are dropped). Members
+    that did not answer, or whose answers failed their checks, are logged by id.
+    """
+    sections = await collect_proven_entries(
+        client=client,
+        registry=registry,
+        keys=keys,
+        me=me,
+        action=SUBJECT_REPORT_ACTION,
+        body={"subject_id": subject_id},
+        deadline_s=deadline_s,
+    )
+    report: list[dict[str, Any]] = []
+    for section in sections:
+        if section.status != "ok":
+            log.warning(
+                "access report incomplete", extra={"org": section.org_id, "status": section.status}
+            )
+        for entry in section.entries:
+            if entry.get("subject_id") != subject_id:
+                continue  # a node answering for someone else is ignored, never shown
+            report.append(
+                {
+                    **entry,
+                    "org_id": entry.get("actor_org"),
+                    "logged_by": section.org_id,
+                    "proof_ok": True,
+                }
+            )
+    return report

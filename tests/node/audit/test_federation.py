@@ -15,8 +15,13 @@ import httpx
 import pytest
 
 from federation.errors import PeerSignatureInvalid
+from federation.keys import MemberKeys
 from federation.registry import CONSENT_SERVICE_ID
-from federation.tree_head import check_proven_entries
+from federation.tree_head import (
+    check_proven_entries,
+    collect_proven_entries,
+    subject_access_report,
+)
 from node.audit.flows import SUBJECT_REPORT_ACTION, TRACE_ACTION
 from node.audit.service import record_audit
 from tests.fixtures.federation import RunningFederation, start_federation
@@ -145,3 +150,45 @@ def test_only_the_consent_service_may_ask_for_a_customer_report(fed: RunningFede
     signed = fed.sign("council", "gp", SUBJECT_REPORT_ACTION, {"subject_id": GRACE})
     response = fed.post("gp", "/federation/audit/subject-report", signed)
     assert response.status_code == 403
+
+
+async def test_a_customers_access_report_is_assembled_from_every_node(
+    fed: RunningFederation,
+) -> None:
+    """What the consent service runs for its portal page (consent/main.py)."""
+    async with httpx.AsyncClient() as client:
+        report = await subject_access_report(
+            client=client,
+            registry=fed.registry,
+            keys=fed.prepared.keys[CONSENT_SERVICE_ID],
+            me=CONSENT_SERVICE_ID,
+            subject_id=GRACE,
+            deadline_s=10,
+        )
+    seen = sorted((item["logged_by"], item["kind"], item["org_id"]) for item in report)
+    assert seen == [
+        ("council", "view_requested", "council"),
+        ("gp", "referral", "police"),
+        ("gp", "share_decided", "council"),
+    ]
+    assert all(item["proof_ok"] is True for item in report)
+    assert all(item["subject_id"] == GRACE for item in report)
+
+
+async def test_a_report_from_forged_keys_keeps_nothing(fed: RunningFederation) -> None:
+    """Signed with a key the registry does not list: every node refuses, nothing shows."""
+    async with httpx.AsyncClient() as client:
+        sections = await collect_proven_entries(
+            client=client,
+            registry=fed.registry,
+            keys=MemberKeys.generate(),
+            me=CONSENT_SERVICE_ID,
+            action=SUBJECT_REPORT_ACTION,
+            body={"subject_id": GRACE},
+            deadline_s=10,
+        )
+    assert {(s.org_id, s.status) for s in sections} == {
+        ("council", "refused"),
+        ("gp", "refused"),
+    }
+    assert all(s.entries == [] for s in sections)
