@@ -55,6 +55,7 @@ __all__ = [
     "NODE_FACTORY",
     "LocalFederation",
     "MemberSpec",
+    "ServerExitedEarly",
     "ServerProcess",
     "free_port",
     "launch_server",
@@ -331,13 +332,28 @@ def launch_server(
     return ServerProcess(name, port, process, log_path, dict(env), host)
 
 
+class ServerExitedEarly(RuntimeError):
+    """A server process ended before it answered ``/health``; its log says why."""
+
+    def __init__(self, name: str, log: str) -> None:
+        super().__init__(f"{name} exited early:\n{log}")
+        self.name = name
+        self.log = log
+
+    @property
+    def port_in_use(self) -> bool:
+        # uvicorn: "[Errno 98] error while attempting to bind on address ...: address
+        # already in use". With free ports this is a race with another process.
+        return "address already in use" in self.log.lower()
+
+
 def wait_ready(server: ServerProcess, timeout: float = 60.0) -> None:
     """Poll ``/health`` until it answers 200; raise with the log if it never does."""
     deadline = time.monotonic() + timeout
     with httpx.Client(timeout=1.0) as client:
         while time.monotonic() < deadline:
             if server.process.poll() is not None:
-                raise RuntimeError(f"{server.name} exited early:\n{server.log()}")
+                raise ServerExitedEarly(server.name, server.log())
             try:
                 if client.get(f"{server.base_url}/health").status_code == 200:
                     return

@@ -29,6 +29,7 @@ from joinedup.demo.seed import (
 from joinedup.localfed import (
     LocalFederation,
     MemberSpec,
+    ServerExitedEarly,
     ServerProcess,
     free_port,
     launch_server,
@@ -39,6 +40,7 @@ from joinedup.localfed import (
 
 DEFAULT_PORT_BASE = 8700
 DEFAULT_DATA_DIR = Path("demo-data")
+FREE_PORT_ATTEMPTS = 3
 
 
 def _check_ports_free(federation: LocalFederation) -> None:
@@ -98,9 +100,24 @@ class DemoFederation:
 
     def start(self) -> None:
         """Prepare, start every process, wait until all answer, add staff, seed if needed."""
+        # On free ports (tests) another process may take a port between choosing
+        # it and binding it; then lay out again on fresh ports. Fixed ports are the
+        # user's choice, so a clash there is reported, not dodged.
+        attempts = 1 if self.port_base is not None else FREE_PORT_ATTEMPTS
+        for attempt in range(1, attempts + 1):
+            try:
+                self._start_once()
+                return
+            except (ServerExitedEarly, DemoPortInUse) as exc:
+                clash = isinstance(exc, DemoPortInUse) or exc.port_in_use
+                if not clash or attempt == attempts:
+                    raise
+
+    def _start_once(self) -> None:
         federation = self.prepare()
         _check_ports_free(federation)
         log_dir = federation.root / "logs"
+        self.servers = {}
         try:
             for spec in federation.members:
                 self.servers[spec.org_id] = launch_server(
