@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from federation.keys import MemberKeys
@@ -209,3 +210,24 @@ def test_verify_endpoint_reports_a_clean_log(node: Node) -> None:
     assert report["ok"] is True
     assert report["first_bad_index"] is None
     assert report["tree_heads_checked"] >= 1
+
+
+def test_verify_endpoint_names_an_entry_edited_in_the_database(node: Node) -> None:
+    with node.engine.begin() as connection:
+        seq, reason = connection.execute(
+            sa.text("SELECT seq, reason FROM audit_entry ORDER BY seq LIMIT 1 OFFSET 2")
+        ).one()
+        connection.execute(
+            sa.text("UPDATE audit_entry SET reason = 'nothing happened' WHERE seq = :s"), {"s": seq}
+        )
+    try:
+        report = node.client.post("/audit/verify", headers=as_role(node, "auditor")).json()
+        assert report["ok"] is False
+        assert report["first_bad_index"] == seq
+    finally:
+        with node.engine.begin() as connection:
+            connection.execute(
+                sa.text("UPDATE audit_entry SET reason = :r WHERE seq = :s"),
+                {"r": reason, "s": seq},
+            )
+    assert node.client.post("/audit/verify", headers=as_role(node, "auditor")).json()["ok"]
