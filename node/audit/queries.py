@@ -111,9 +111,11 @@ def iter_entries(
         ).all()
         if not rows:
             return
-        yield from rows
         after = rows[-1].seq
-        session.expunge_all()
+        for row in rows:
+            # Keep memory flat on long exports; the caller's other objects stay put.
+            session.expunge(row)
+            yield row
 
 
 def tree_head_public(record: SignedTreeHeadRecord, org_id: str) -> TreeHeadPublic:
