@@ -58,17 +58,6 @@ def _check_ports_free(federation: LocalFederation) -> None:
                 ) from None
 
 
-@dataclass(frozen=True)
-class Login:
-    """A demo sign-in, for the printed summary and the README tour."""
-
-    where: str
-    url: str
-    username: str
-    password: str
-    role: str
-
-
 @dataclass
 class DemoFederation:
     """The running demo: ``with DemoFederation(data_dir) as demo: ...``."""
@@ -162,22 +151,6 @@ class DemoFederation:
         if org_id == self.federation.consent.org_id:
             return self.federation.consent.base_url
         return self.federation.node(org_id).base_url
-
-    def logins(self) -> list[Login]:
-        """Every demo login: staff at each node (web pages under /ui), customers at /portal."""
-        assert self.federation is not None
-        password = self.scenario.password
-        logins = [
-            Login(org.name, f"{self.url(org.org_id)}/ui", s.username, password, s.role)
-            for org in self.scenario.organisations
-            for s in self.scenario.staff
-        ]
-        consent_url = f"{self.url(self.federation.consent.org_id)}/portal"
-        logins += [
-            Login("Consent portal", consent_url, c.username, password, "customer")
-            for c in self.scenario.customers
-        ]
-        return logins
 
     def summary(self) -> str:
         """The text ``joinedup demo`` prints once everything is up."""
