@@ -146,4 +146,7 @@ async def trace_request(
         deadline_s=deadline_s,
         exclude=frozenset({me}),
     )
+    for section in remote:
+        # An entry under another request id proves nothing about this one: drop it.
+        section.entries = [e for e in section.entries if e.get("request_id") == traced_id]
     return TraceReport(request_id=traced_id, sections=[local_section(local, me), *remote])

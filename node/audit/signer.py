@@ -41,20 +41,24 @@ def sign_if_due(app: FastAPI) -> None:
             session.commit()
 
 
+async def _sign_round(app: FastAPI) -> None:
+    try:
+        await anyio.to_thread.run_sync(sign_if_due, app)
+    except Exception as exc:  # keep signing on the next round, whatever failed
+        log.warning("tree head signing failed: %s", type(exc).__name__)
+
+
 async def _run(app: FastAPI, poll_s: float) -> None:
     while True:
-        try:
-            await anyio.to_thread.run_sync(sign_if_due, app)
-        except Exception as exc:  # keep signing on the next round, whatever failed
-            log.warning("tree head signing failed: %s", type(exc).__name__)
         await asyncio.sleep(poll_s)
+        await _sign_round(app)
 
 
 @asynccontextmanager
 async def tree_head_signer(app: FastAPI) -> AsyncIterator[None]:
     """Run the signer for the app's lifetime."""
     poll_s = min(MAX_POLL_S, float(app.state.settings.audit_tree_head_seconds))
-    await anyio.to_thread.run_sync(sign_if_due, app)
+    await _sign_round(app)  # the log as found, before the first request
     task = asyncio.create_task(_run(app, poll_s), name="audit-tree-head-signer")
     try:
         yield
