@@ -10,7 +10,10 @@ Appends are serialised by locking the single ``audit_tree_state`` row first
 RETURNING row is the latest committed version; on SQLite the UPDATE takes the
 database write lock (waiting up to the busy timeout) before anything is read. So two
 appends never see the same size and the tree never forks; the primary keys on
-``seq`` and ``pos`` are a second line of defence.
+``seq`` and ``pos`` are a second line of defence. The lock is held to commit, so
+call ``record_audit`` as the last write of a transaction: appends then queue for
+the shortest time, and no lock is ever taken after it (no deadlock with the
+caller's own rows).
 
 Entries hold no personal data beyond the opaque ``subject_id``: callers pass ids,
 roles, purposes and category names, never names or record contents.
