@@ -104,6 +104,8 @@ def test_seeded_subject_view_has_needs_from_at_least_four_organisations(first_ru
     orgs = {need["org_id"] for group in view["needs"] for need in group["needs"]}
     assert len(orgs) >= 4, orgs
     assert all(s["status"] == "ok" for s in view["sources"]), view["sources"]
+    assert view["coordinator"]["organisation"] == "Northdale Council"
+    assert view["interacting_needs"], "housing and safety needs interact"
     # Existence-hidden categories never show, not even as withheld.
     categories = {g["category"] for g in view["needs"]} | {w["category"] for w in view["withheld"]}
     assert "criminal_justice" not in categories
