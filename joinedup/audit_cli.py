@@ -5,7 +5,13 @@ full recomputation as ``POST /audit/verify`` (RFC 9162 Merkle tree, every signed
 tree head checked against the node's current and retired keys) and exits 1 when the
 log has been tampered with, naming the first bad entry; ``export`` writes CSV or
 JSON Lines with the auditor API's filters; ``sign-head`` signs a tree head now.
-It reads the node's settings like the node does (options or ``JOINEDUP_NODE_*``).
+They read the node's settings like the node does (options or ``JOINEDUP_NODE_*``).
+
+``monitor`` is for anyone *outside* the node — a partner, an auditor, a customer's
+advocate — who keeps its tree heads (RFC 9162 §8.2, monitors): it fetches the
+latest signed head over HTTP, checks the signature with the node's published verify
+key, demands a consistency proof from the last head it kept, and appends the new
+head to its file. Exit 1 means the node rewrote history or signed something false.
 """
 
 from __future__ import annotations
@@ -181,3 +187,57 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=dt.UTC)
+
+
+@audit_app.command("monitor")
+def monitor(
+    url: Annotated[str, typer.Option(help="The node's base URL.")],
+    org_id: Annotated[str, typer.Option(help="The node's organisation id.")],
+    verify_key: Annotated[str, typer.Option(help="The node's Ed25519 verify key (base64url).")],
+    heads: Annotated[Path, typer.Option(help="File of kept tree heads (one JWS per line).")],
+) -> None:
+    """Fetch the latest signed tree head and prove it extends the last one kept."""
+    import httpx
+    from nacl.signing import VerifyKey
+
+    from federation.errors import PeerSignatureInvalid
+    from federation.keys import b64decode
+    from federation.tree_head import check_consistency, verify_tree_head
+
+    try:
+        key = VerifyKey(b64decode(verify_key))
+    except (ValueError, TypeError):
+        typer.echo("--verify-key is not a base64url Ed25519 key", err=True)
+        raise typer.Exit(2) from None
+    kept = [line for line in heads.read_text().splitlines() if line] if heads.exists() else []
+    base = url.rstrip("/")
+    try:
+        with httpx.Client(timeout=10) as client:
+            latest = client.get(f"{base}/audit/tree-heads/latest")
+            latest.raise_for_status()
+            new = verify_tree_head(latest.json()["jws"], key, org_id=org_id)
+            if kept:
+                old = verify_tree_head(kept[-1], key, org_id=org_id)
+                if new.tree_size < old.tree_size:
+                    typer.echo(f"INCONSISTENT: the log shrank from {old.tree_size} entries")
+                    raise typer.Exit(1)
+                proof = client.get(
+                    f"{base}/audit/proofs/consistency",
+                    params={"first": old.tree_size, "second": new.tree_size},
+                )
+                proof.raise_for_status()
+                if not check_consistency(old=old, new=new, proof=proof.json()["proof"]):
+                    typer.echo(
+                        f"INCONSISTENT: the log of {old.tree_size} entries is not a prefix "
+                        f"of the log of {new.tree_size}"
+                    )
+                    raise typer.Exit(1)
+    except PeerSignatureInvalid as exc:
+        typer.echo(f"INVALID: {exc.message}")
+        raise typer.Exit(1) from None
+    except (httpx.HTTPError, KeyError, ValueError) as exc:
+        typer.echo(f"could not reach the node: {type(exc).__name__}", err=True)
+        raise typer.Exit(2) from None
+    with heads.open("a", encoding="utf-8") as handle:
+        handle.write(new.jws + "\n")
+    typer.echo(f"OK: {org_id} tree size {new.tree_size}, root {new.root_hash}")

@@ -231,3 +231,49 @@ def test_verify_endpoint_names_an_entry_edited_in_the_database(node: Node) -> No
                 {"r": reason, "s": seq},
             )
     assert node.client.post("/audit/verify", headers=as_role(node, "auditor")).json()["ok"]
+
+
+def test_a_monitor_keeps_heads_and_catches_a_forked_log(node: Node, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from federation.tree_head import sign_tree_head
+    from joinedup.cli import app
+
+    heads = tmp_path / "heads.jsonl"
+    args = [
+        "audit", "monitor", "--url", node.server.base_url, "--org-id", ORG,
+        "--verify-key", node.keys.verify_key_b64, "--heads", str(heads),
+    ]  # fmt: skip
+    sign_head(node)
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    login(node.server.base_url, node.usernames["frontline"])
+    sign_head(node)
+    second = CliRunner().invoke(app, args)
+    assert second.exit_code == 0, second.output
+    assert len(heads.read_text().splitlines()) == 2
+    # A head the node signed for a different history of the same size: a fork.
+    kept = verify_tree_head(heads.read_text().splitlines()[-1], node.keys.verify_key)
+    forged = sign_tree_head(
+        keys=node.keys,
+        org_id=ORG,
+        tree_size=kept.tree_size - 1,
+        root_hash="ab" * 32,
+        timestamp=kept.timestamp,
+    )
+    heads.write_text(forged.jws + "\n")
+    caught = CliRunner().invoke(app, args)
+    assert caught.exit_code == 1
+    assert "INCONSISTENT" in caught.output
+    stranger = CliRunner().invoke(
+        app,
+        [
+            *args[:-4],
+            "--verify-key",
+            MemberKeys.generate().verify_key_b64,
+            "--heads",
+            str(tmp_path / "x"),
+        ],
+    )
+    assert stranger.exit_code == 1
+    assert "INVALID" in stranger.output
