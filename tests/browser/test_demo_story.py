@@ -6,6 +6,8 @@ council see education records; the council's co-ordinator asks for the joined-up
 view and sees needs from several organisations, the school's among them; Morgan
 revokes that consent; the co-ordinator asks again and the school's need is gone;
 the council's auditor finds both views in the audit log and verifies the log.
+Then the emergency path: the police safeguarding lead asks for a view without
+consent on a safeguarding basis, and it is flagged on the page and in the log.
 Screenshots of every step go to test-artifacts/browser/.
 """
 
@@ -23,6 +25,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 COUNCIL = "northdale-council"
 SCHOOL = "hillcrest-school"
+POLICE = "northdale-police"
 CONSENT_CARDS = "[data-testid^='consent-cns_']"
 
 
@@ -132,4 +135,39 @@ def test_consent_grant_and_revocation_drive_the_joined_up_view(
         assert result.get_attribute("data-ok") == "true", result.inner_text()
     finally:
         for context in (customer, staff, auditor):
+            context.close()
+
+
+def test_emergency_view_is_flagged_to_staff_and_auditors(
+    chromium_browser: Any, demo: DemoFederation, artifacts: Path
+) -> None:
+    password = demo.scenario.password
+    police_url = demo.url(POLICE)
+    staff = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
+    auditor = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = staff.new_page()
+        _staff_sign_in(page, police_url, "safeguarding", password)
+        page.goto(f"{police_url}/ui/persons?q=Sample")
+        page.get_by_test_id("person-results").locator("a").first.click()
+        page.get_by_test_id("request-view-link").click()
+        page.select_option("#purpose", "safeguarding")
+        page.select_option("#emergency_basis", "safeguarding")
+        page.fill("#justification", "Credible threat reported tonight; children may be at risk.")
+        page.get_by_test_id("request-view-submit").click()
+        expect(page.get_by_test_id("emergency-banner")).to_be_visible()
+        orgs = page.locator("[data-testid^='need-'][data-org]").evaluate_all(
+            "els => els.map(e => e.dataset.org)"
+        )
+        assert len(set(orgs)) >= 4, orgs
+        _shot(page, artifacts, "01-emergency-view")
+
+        audit = auditor.new_page()
+        _staff_sign_in(audit, police_url, "auditor", password)
+        audit.get_by_test_id("nav-audit").click()
+        flagged = audit.locator("[data-testid^='audit-entry-']", has_text="view requested")
+        expect(flagged.get_by_test_id("emergency-flag")).to_have_count(1)
+        _shot(audit, artifacts, "02-emergency-audited")
+    finally:
+        for context in (staff, auditor):
             context.close()
