@@ -1,8 +1,8 @@
 """Turn ``scenario.yaml`` into records, enrolments, customer accounts and consents.
 
 The seed goes through the same doors a real organisation would: staff accounts are
-created with the node's ``create_staff`` service before the node starts (there is
-no admin to ask yet); persons, needs, actions and contacts are posted to each
+created with the node's ``create_staff`` service (there is no admin to ask yet);
+persons, needs, actions and contacts are posted to each
 node's records API with a staff bearer token; customers are enrolled through the
 council's ``POST /persons/{id}/enrol`` (which asks the consent service for a
 ``subject_id`` and links the other nodes' records by linkage tokens); consent is
