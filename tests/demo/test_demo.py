@@ -7,6 +7,10 @@ the scenario is seeded. A second launch on the same directory must reuse the dat
 
 from __future__ import annotations
 
+import signal
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +25,8 @@ from joinedup.demo.seed import SeedResult, read_seed_result, staff_token
 pytestmark = pytest.mark.e2e
 
 COUNTED = ("persons", "needs", "actions", "contacts")
+# The console script's entry point, run with this interpreter.
+JOINEDUP = [sys.executable, "-c", "from joinedup.cli import app; app()"]
 
 
 def _record_counts(demo: DemoFederation) -> dict[str, dict[str, int]]:
@@ -121,3 +127,58 @@ def test_second_launch_reuses_the_data(first_run, data_dir: Path) -> None:
         assert again.seed.subjects == first_seed.subjects
         assert _record_counts(again) == counts
     assert read_seed_result(data_dir) == first_seed
+
+
+def _free_port_block(size: int) -> int:
+    """A base port with ``size`` consecutive free ports after it (the CLI takes a block)."""
+    for base in range(24000, 60000, 97):
+        try:
+            for port in range(base, base + size):
+                with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("no block of free ports")
+
+
+def test_cli_prints_logins_and_stops_cleanly_on_ctrl_c(first_run, data_dir: Path) -> None:
+    demo, _ = first_run
+    demo.stop()
+    base = _free_port_block(1 + len(demo.scenario.organisations))
+    process = subprocess.Popen(
+        [*JOINEDUP, "demo", "--data-dir", str(data_dir), "--port-base", str(base)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith("Press Ctrl-C"):
+                break
+        output = "".join(lines)
+        assert "reused, not re-seeded" in output, output
+        assert f"http://127.0.0.1:{base}/portal" in output
+        assert f"http://127.0.0.1:{base + 1}/ui" in output
+        assert "coordinator" in output
+        assert "auditor" in output
+        assert "password for every demo login: joinedup-demo" in output
+        assert httpx.get(f"http://127.0.0.1:{base + 1}/health", timeout=5).status_code == 200
+        process.send_signal(signal.SIGINT)
+        rest = process.stdout.read()
+        assert process.wait() == 0, rest
+    finally:
+        if process.poll() is None:  # an assertion failed above: still stop it cleanly
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        process.stdout.close()
+    assert "demo stopped" in rest
+    for port in range(base, base + 1 + len(demo.scenario.organisations)):
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
