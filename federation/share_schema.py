@@ -25,7 +25,13 @@ LINK_ACTION = "link"
 MAX_CATEGORIES = 32
 MAX_TEXT = 4000
 
-CategoryId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+# Vocabulary words (categories, purposes, roles, emergency bases) are snake_case
+# slugs. Holding them to that keeps quotes, backslashes and control characters out
+# of anything a policy may echo back in its decision (a category it does not know,
+# the role it refuses).
+SLUG_PATTERN = r"^[a-z][a-z0-9_]*$"
+Slug = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=SLUG_PATTERN)]
+CategoryId = Slug
 LinkageToken = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
@@ -34,7 +40,9 @@ class EmergencyBasis(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    basis: str = Field(min_length=1, max_length=64, description="e.g. vital_interests")
+    basis: str = Field(
+        min_length=1, max_length=64, pattern=SLUG_PATTERN, description="e.g. vital_interests"
+    )
     justification: str = Field(min_length=1, max_length=MAX_TEXT)
 
 
@@ -44,13 +52,13 @@ class ShareRequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     subject_id: str = Field(min_length=1, max_length=128)
-    purpose: str = Field(min_length=1, max_length=64)
+    purpose: str = Field(min_length=1, max_length=64, pattern=SLUG_PATTERN)
     categories: list[CategoryId] = Field(
         default_factory=list,
         max_length=MAX_CATEGORIES,
         description="Requested categories; empty means every category.",
     )
-    staff_role: str = Field(min_length=1, max_length=32)
+    staff_role: str = Field(min_length=1, max_length=32, pattern=SLUG_PATTERN)
     staff_pseudonym: str = Field(min_length=1, max_length=128)
     consent_token: str | None = Field(default=None, max_length=100_000)
     emergency: EmergencyBasis | None = None

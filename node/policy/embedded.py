@@ -38,6 +38,7 @@ from node.policy.engine import (
     settle_decision,
 )
 from node.policy.loader import PolicySource, load_policy_source, policy_stamp
+from node.policy.rego_input import NotDirectlyConvertible, rego_safe_json, to_rego_input
 
 ENTRYPOINTS: dict[str, str] = {p: f"joinedup/{p}/decision" for p in PACKAGES}
 CHANGE_CHECK_INTERVAL_S = 1.0
@@ -63,32 +64,36 @@ def compile_bundle(source: PolicySource) -> Bundle:
         raise PolicyEngineError(f"policies do not compile: {exc}") from exc
 
 
-class _BeyondInt64(ValueError):
+def _set_input(interpreter: Interpreter, value: Any) -> None:
+    # The direct C conversion is the fast path; what it cannot carry exactly
+    # (integers beyond int64, non-string keys) goes as JSON text instead. Both
+    # paths make strings safe for rego-cpp to echo (node.policy.rego_input).
+    try:
+        interpreter.set_input(to_rego_input(value))
+    except NotDirectlyConvertible:
+        interpreter.set_input_term(rego_safe_json(value))
+
+
+class _DuplicateKey(ValueError):
     pass
 
 
-def _int64(text: str) -> int:
-    value = int(text)
-    if not -(2**63) <= value < 2**63:
-        raise _BeyondInt64(text)
-    return value
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # rego-cpp 1.5.2 writes strings into its JSON result unescaped. Input strings
+    # are made safe before they reach it (node.policy.rego_input), but a quote in
+    # policy data could still let an echoed string emit '","allow":true,...', and
+    # a JSON reader keeps the *last* of duplicate keys: a denial would become a
+    # release. A real decision never repeats a key, so one that does is refused.
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        raise _DuplicateKey("a key appears twice in the policy result")
+    return document
 
 
-def _set_input(interpreter: Interpreter, input_json: str) -> None:
-    # set_input(value) is about twice as fast as parsing the JSON text in rego-cpp,
-    # but silently wraps integers beyond int64; those inputs take the exact path.
-    try:
-        value = json.loads(input_json, parse_int=_int64)
-    except _BeyondInt64:
-        interpreter.set_input_term(input_json)
-    else:
-        interpreter.set_input(value)
-
-
-def run_entrypoint(interpreter: Interpreter, bundle: Bundle, package: str, input_json: str) -> Any:
+def run_entrypoint(interpreter: Interpreter, bundle: Bundle, package: str, input: Any) -> Any:
     """Evaluate one compiled entry point and return its JSON value (raises on failure)."""
     try:
-        _set_input(interpreter, input_json)
+        _set_input(interpreter, input)
         output = interpreter.query_bundle_entrypoint(bundle, ENTRYPOINTS[package])
     except RegoError as exc:
         raise PolicyEngineError(f"evaluation failed: {exc}") from exc
@@ -99,7 +104,7 @@ def run_entrypoint(interpreter: Interpreter, bundle: Bundle, package: str, input
     if text == "undefined":
         raise PolicyEngineError("decision is undefined")
     try:
-        expressions = json.loads(text)["expressions"]
+        expressions = json.loads(text, object_pairs_hook=_refuse_duplicate_keys)["expressions"]
     except (ValueError, KeyError, TypeError) as exc:
         raise PolicyEngineError("evaluation returned an unreadable result") from exc
     if not isinstance(expressions, list) or len(expressions) != 1:
@@ -223,7 +228,7 @@ class EmbeddedRegoEngine:
             if cached is not None:
                 return cached
             interpreter = self._thread_interpreter(loaded.generation)
-            raw = run_entrypoint(interpreter, loaded.bundle, package, input_json)
+            raw = run_entrypoint(interpreter, loaded.bundle, package, input)
         except PolicyEngineError as exc:
             return engine_error(str(exc))
         except Exception as exc:  # noqa: BLE001 - fail closed on anything unexpected

@@ -70,9 +70,11 @@ _reading if input.action == "read"
 # Agreements between this holder kind and this requester kind that cover the
 # requester's role and purpose. Indexed by kind in data so lookup is cheap.
 _matching_agreements := [a |
+	role := input.requester.role
+	purpose := input.purpose
 	some a in _agreements[input.holder.org_kind][input.requester.org_kind]
-	a.roles[_] == input.requester.role
-	a.purposes[_] == input.purpose
+	role in a.roles
+	purpose in a.purposes
 ]
 
 _agreed := {c | some a in _matching_agreements; some c in a.categories}
@@ -84,10 +86,12 @@ _consent_valid if input.consent.valid == true
 # purpose, actor, action). "*" stands for every ordinary category.
 _consented := {c |
 	_consent_valid
+	purpose := input.purpose
+	recipient := input.requester.org_id
 	some p in input.consent.provisions
-	p.purposes[_] == input.purpose
-	p.recipients[_] == input.requester.org_id
-	p.actions[_] == "read"
+	purpose in p.purposes
+	recipient in p.recipients
+	"read" in p.actions
 	some c in p.categories
 }
 
@@ -139,8 +143,6 @@ _emergency_released contains c if {
 
 _released := _consent_released | _emergency_released
 
-_hidden(c) if _categories[c].existence_hidden == true
-
 _withheld := [w |
 	some c in sort([r | some r in _requested])
 	code := _withheld_code[c]
@@ -155,22 +157,46 @@ _withheld_code[c] := "unknown_category" if {
 	not _categories[c]
 }
 
-_withheld_code[c] := code if {
+_withheld_code[c] := "action_not_permitted" if {
+	not _reading
+	some c in _refused
+}
+
+_withheld_code[c] := "not_in_agreement" if {
+	_reading
+	some c in _refused
+	not _agreed[c]
+}
+
+_withheld_code[c] := "consent_not_valid" if {
+	_reading
+	not _consent_valid
+	some c in _refused
+	_agreed[c]
+}
+
+_withheld_code[c] := "special_category_needs_explicit_consent" if {
+	_reading
+	_consent_valid
+	_wildcard
+	some c in _refused
+	_agreed[c]
+}
+
+_withheld_code[c] := "no_consent" if {
+	_reading
+	_consent_valid
+	not _wildcard
+	some c in _refused
+	_agreed[c]
+}
+
+# Requested, known, not hidden and not released.
+_refused contains c if {
 	some c in _requested
 	_categories[c].existence_hidden == false
 	not _released[c]
-	code := _refusal(c)
 }
-
-_refusal(c) := "action_not_permitted" if {
-	not _reading
-} else := "not_in_agreement" if {
-	not _agreed[c]
-} else := "consent_not_valid" if {
-	not _consent_valid
-} else := "special_category_needs_explicit_consent" if {
-	_wildcard
-} else := "no_consent"
 
 # Fields removed from released records: those named by every matching agreement
 # for a category released with consent (the most cautious reading), or the
@@ -192,14 +218,16 @@ default _obligations := []
 
 _obligations := ["flag_emergency", "notify_customer"] if _emergency_granted
 
-_release_reasons := [r |
-	some c in sort([x | some x in _released])
-	r := _release_reason(c)
-]
+_release_reasons := [concat("", [c, _release_basis[c]]) | some c in sort([x | some x in _released])]
 
-_release_reason(c) := concat("", [c, ": released with the customer's consent under a sharing agreement"]) if {
-	c in _consent_released
-} else := concat("", [c, ": released on the emergency path (", input.emergency.basis, ")"])
+_release_basis[c] := ": released with the customer's consent under a sharing agreement" if {
+	some c in _consent_released
+}
+
+_release_basis[c] := concat("", [": released on the emergency path (", input.emergency.basis, ")"]) if {
+	some c in _emergency_released
+	not c in _consent_released
+}
 
 _other_reasons := sort([r | some r in _notes])
 

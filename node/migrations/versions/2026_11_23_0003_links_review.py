@@ -37,9 +37,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("link_review", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_link_review_status"), ["status"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_link_review_subject_id"), ["subject_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_link_review_subject_id"), ["subject_id"], unique=False)
 
 
 def downgrade() -> None:
