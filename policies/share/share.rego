@@ -8,7 +8,8 @@
 #   purpose, the requesting organisation, the category and the action "read"
 #   (special categories need consent naming them explicitly). The emergency path
 #   (vital interests, safeguarding) bypasses consent for the roles the taxonomy
-#   marks emergency_access, only with a written justification, and always carries
+#   marks emergency_access, only for the purposes and requesting organisation
+#   kinds the basis lists in data, only with a written justification, and always carries
 #   the flag_emergency and notify_customer obligations. Categories whose existence
 #   is hidden (criminal justice) never appear in the output unless released.
 #
@@ -127,11 +128,20 @@ _justified if {
 	count(trim_space(input.emergency.justification)) >= _emergency.min_justification_chars
 }
 
+# A basis covers only the purposes and requesting organisation kinds listed for
+# it in data (safeguarding is for safeguarding, by organisations with a
+# safeguarding duty); "service_planning" is never among them.
+_emergency_purpose if input.purpose in _emergency_basis.purposes
+
+_emergency_kind if input.requester.org_kind in _emergency_basis.requester_kinds
+
 _emergency_granted if {
 	_emergency_asked
 	_reading
 	_emergency_role
 	_emergency_basis
+	_emergency_purpose
+	_emergency_kind
 	_justified
 }
 
@@ -254,6 +264,18 @@ _notes contains r if {
 _notes contains "emergency access refused: the basis is not one the agreements recognise" if {
 	_emergency_asked
 	not _emergency_basis
+}
+
+_notes contains "emergency access refused: this basis does not cover the purpose asked for" if {
+	_emergency_asked
+	_emergency_basis
+	not _emergency_purpose
+}
+
+_notes contains "emergency access refused: this kind of organisation may not use this basis" if {
+	_emergency_asked
+	_emergency_basis
+	not _emergency_kind
 }
 
 _notes contains r if {
