@@ -278,13 +278,15 @@ def verify_consent_token(
         raise _fail("lifetime is out of bounds")
     if claims.issued_at > current + CLOCK_SKEW_S:
         raise _fail("was issued in the future")
-    if claims.expires_at < current:
+    # RFC 7519 4.1.4: the token must not be accepted on or after its expiry time.
+    if claims.expires_at <= current:
         raise _fail("has expired")
     if revocations is not None:
         for provision in claims.provisions:
             if revocations.is_revoked(provision.consent_id):
                 raise _fail("covers a revoked consent")
-    live = [p for p in claims.provisions if p.period_end is None or p.period_end >= current]
+    # A consent's period end is exclusive, as where the consent service issues tokens.
+    live = [p for p in claims.provisions if p.period_end is None or p.period_end > current]
     return claims.model_copy(update={"provisions": live})
 
 

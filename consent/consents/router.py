@@ -42,6 +42,7 @@ from consent.members.dependencies import (
     parse_body,
 )
 from consent.revocations.dependencies import schedule_revocation_push
+from consent.subjects.service import require_member_knows_subject
 from federation.envelope import VerifiedRequest
 from federation.problems import PROBLEM_RESPONSES
 
@@ -139,8 +140,11 @@ def create_grant(
     session: SessionDep,
     verified: Annotated[VerifiedRequest, Depends(SignedBy("grant"))],
 ) -> ConsentPublic:
-    """Record a consent given by a customer present at a member organisation."""
+    """Record a consent given by a customer present at a member that enrolled them."""
     body = parse_body(verified, ConsentCreate)
+    require_member_knows_subject(
+        session=session, subject_id=body.subject_id, org_id=verified.issuer
+    )
     consent = grant_consent(
         session=session,
         subject_id=body.subject_id,
@@ -158,9 +162,12 @@ def revoke_grant(
     background: BackgroundTasks,
     verified: Annotated[VerifiedRequest, Depends(SignedBy("revoke_consent"))],
 ) -> ConsentPublic:
-    """Record a revocation a customer made at a member organisation (idempotent)."""
+    """Record a revocation a customer made at a member that enrolled them (idempotent)."""
     body = parse_body(verified, RevokeRequest)
     consent: Consent = get_consent(session=session, consent_id=body.consent_id)
+    require_member_knows_subject(
+        session=session, subject_id=consent.subject_id, org_id=verified.issuer
+    )
     if revoke_consent(session=session, consent=consent, actor=verified.issuer):
         schedule_revocation_push(request, background, consent)
     return to_public(session=session, consent=consent)

@@ -15,8 +15,8 @@ import secrets
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from consent.subjects.models import Subject, SubjectLinkageToken
-from federation.errors import Conflict, NotFound
+from consent.subjects.models import Subject, SubjectEnrolment, SubjectLinkageToken
+from federation.errors import Conflict, NotFound, NotPermitted
 
 
 def new_subject_id() -> str:
@@ -40,6 +40,8 @@ def enrol_subject(
         session.add(Subject(id=subject_id, enrolled_by=enrolled_by))
     else:
         subject_id = subjects.pop()
+    if created or not _enrolled(session, subject_id, enrolled_by):
+        session.add(SubjectEnrolment(subject_id=subject_id, org_id=enrolled_by))
     present = {row.token for row in known}
     for token in tokens:
         if token not in present:
@@ -59,3 +61,35 @@ def require_subject(*, session: Session, subject_id: str) -> Subject:
     if subject is None:
         raise NotFound("unknown subject")
     return subject
+
+
+def _enrolled(session: Session, subject_id: str, org_id: str) -> bool:
+    row = session.exec(
+        select(SubjectEnrolment.id)
+        .where(SubjectEnrolment.subject_id == subject_id)
+        .where(SubjectEnrolment.org_id == org_id)
+    ).first()
+    return row is not None
+
+
+def member_knows_subject(*, session: Session, subject_id: str, org_id: str) -> bool:
+    """Whether ``org_id`` enrolled the subject.
+
+    Enrolling shows the member holds a record of this person (it computed the
+    person's linkage tokens from its own identifiers), which is what entitles it
+    to record the person's consent decisions on their behalf. Subjects enrolled
+    before enrolments were recorded count their first enroller.
+    """
+    subject = session.get(Subject, subject_id)
+    if subject is None:
+        return False
+    return subject.enrolled_by == org_id or _enrolled(session, subject_id, org_id)
+
+
+def require_member_knows_subject(*, session: Session, subject_id: str, org_id: str) -> None:
+    """``NotFound`` for an unknown subject, ``NotPermitted`` for a member that holds no record."""
+    require_subject(session=session, subject_id=subject_id)
+    if not member_knows_subject(session=session, subject_id=subject_id, org_id=org_id):
+        raise NotPermitted(
+            "this organisation has not enrolled the person, so it may not record their consent"
+        )

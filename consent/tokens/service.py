@@ -3,7 +3,9 @@
 A token for (subject, requester, purpose) lists every provision of the subject's
 consents that is in force now — status ``active``, inside its period — and that
 names the requester among its recipients and the purpose among its purposes
-(DESIGN "Consent"). Nothing else about the subject is disclosed to the requester.
+(DESIGN "Consent"). Nothing else about the subject is disclosed to the requester:
+each provision names the requester as its only recipient, not whoever else the
+customer chose.
 The token itself is made by ``federation.consent_token.issue_consent_token``.
 """
 
@@ -43,7 +45,9 @@ def applicable_provisions(
             ConsentProvisionClaim(
                 consent_id=consent.id,
                 purposes=list(provision.purposes),
-                recipients=list(provision.recipients),
+                # Only the requester: the other recipients the customer chose are
+                # none of the requester's business (data minimisation).
+                recipients=[requester],
                 categories=list(provision.categories),
                 actions=list(provision.actions),
                 period_end=int(consent.period_end.timestamp()) if consent.period_end else None,

@@ -264,10 +264,39 @@ def test_member_node_records_a_revocation(world):
     subject = world.enrol("Brown")
     body = {"subject_id": subject, "provisions": [provision()]}
     consent_id = world.signed("/federation/grants", "grant", body).json()["id"]
+    pushes_before = len(world.pushes)
     for _ in range(2):
         revoked = world.signed(
-            "/federation/consents/revoke", "revoke_consent", {"consent_id": consent_id}, "gp"
+            "/federation/consents/revoke", "revoke_consent", {"consent_id": consent_id}
         )
         assert revoked.status_code == 200
         assert revoked.json()["status"] == "inactive"
-    assert len(world.pushes) == 3
+    assert len(world.pushes) - pushes_before == 3  # one push per member node, once
+
+
+def test_a_member_that_never_enrolled_the_person_cannot_grant_or_revoke(world):
+    # Otherwise any member could record consent to itself for anyone, or revoke it.
+    subject = world.enrol("Green")  # enrolled by the council only
+    body = {"subject_id": subject, "grantor_kind": "customer", "provisions": [provision()]}
+    refused = world.signed("/federation/grants", "grant", body, "gp")
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert "not enrolled" in refused.json()["detail"]
+    consent_id = world.signed("/federation/grants", "grant", body).json()["id"]
+    revoke = {"consent_id": consent_id}
+    assert (
+        world.signed("/federation/consents/revoke", "revoke_consent", revoke, "gp").status_code
+        == 403
+    )
+    assert world.signed("/federation/consents/revoke", "revoke_consent", revoke).status_code == 200
+
+
+def test_a_token_names_only_the_requester_among_the_recipients(world, ann):
+    # The customer shares with the council and the police; the council's token
+    # must not tell the council about the police.
+    subject, token = ann
+    _grant(world, token, provisions=[provision(recipients=["council", "police"])])
+    claims = verify_consent_token(
+        world.token(subject), verify_keys=[world.keys["consent"].verify_key], requester="council"
+    )
+    assert [p.recipients for p in claims.provisions] == [["council"]]

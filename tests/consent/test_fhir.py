@@ -139,9 +139,14 @@ def assert_r4_consent(resource):
     _provision(resource["provision"], nested=True)
 
 
+FHIR_FAMILY: dict[str, str] = {}
+
+
 @pytest.fixture(scope="module")
 def customer(world):
-    subject = world.enrol(f"Fhir{uuid.uuid4().hex[:8]}")
+    family = f"Fhir{uuid.uuid4().hex[:8]}"
+    subject = world.enrol(family)
+    FHIR_FAMILY[subject] = family
     return subject, world.customer(subject, "fhir.customer")
 
 
@@ -190,6 +195,8 @@ def test_fhir_export_of_a_revoked_advocate_consent(world, customer):
 
 def test_fhir_export_of_a_member_recorded_consent_names_the_organisation(world, customer):
     subject, token = customer
+    # The GP enrols the same person (same linkage tokens, same subject) first.
+    assert world.enrol(FHIR_FAMILY[subject], issuer="gp") == subject
     body = {"subject_id": subject, "provisions": [provision()]}
     consent = world.signed("/federation/grants", "grant", body, "gp").json()
     resource = world.client.get(f"/consents/{consent['id']}/fhir", headers=bearer(token)).json()

@@ -82,11 +82,12 @@ def test_expired_token_is_rejected(federation):
         _verify(federation, token)
 
 
-def test_token_is_rejected_one_second_after_max_age(federation):
+def test_token_is_rejected_from_its_expiry_time_on(federation):
+    # RFC 7519 4.1.4: "on or after" the expiry time the token is not accepted.
     token = _issue(federation, now=1_000_000, max_age_s=30)
-    assert _verify(federation, token, now=1_000_030).expires_at == 1_000_030
+    assert _verify(federation, token, now=1_000_029).expires_at == 1_000_030
     with pytest.raises(ConsentInvalid, match="expired"):
-        _verify(federation, token, now=1_000_031)
+        _verify(federation, token, now=1_000_030)
 
 
 def test_token_from_the_future_is_rejected(federation):
@@ -218,7 +219,9 @@ def test_issue_then_verify_round_trips(federation, subject, purpose, provisions,
         max_age_s=max_age,
         now=issued,
     )
-    claims = _verify(federation, token, subject_id=subject, purpose=purpose, now=issued + max_age)
+    claims = _verify(
+        federation, token, subject_id=subject, purpose=purpose, now=issued + max_age - 1
+    )
     assert claims.provisions == provisions
     assert (claims.issued_at, claims.expires_at, claims.max_age) == (
         issued,
