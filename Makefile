@@ -20,6 +20,8 @@ demo: $(STAMP)
 test: $(STAMP)
 	bash tests/browser/ensure_chromium.sh
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy node consent federation joinedup
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
