@@ -38,6 +38,9 @@ class ConsentSettings(BaseSettings):
     customer_token_ttl_s: int = Field(default=900, ge=30, le=3600)
     revocation_push_timeout_s: float = Field(default=2.0, gt=0, le=30)
     revocation_push_attempts: int = Field(default=3, ge=1, le=10)
+    access_report_deadline_s: float = Field(
+        default=3.0, gt=0, le=30, description="How long each node has to answer a report."
+    )
     activation_code_ttl_s: int = Field(default=7 * 24 * 3600, ge=60)
     max_body_bytes: int = Field(default=200_000, ge=1_024, le=10_000_000)
 

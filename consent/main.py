@@ -5,8 +5,11 @@ engine, runs Alembic to every head, loads or creates the service's Ed25519/X2551
 keys (``MemberKeys``; the registry must list the same verify key under org_id
 ``consent`` or nodes will refuse its tokens), loads the signed member registry
 (``RegistryHolder``), and opens the one shared ``httpx.AsyncClient`` used for
-revocation pushes. What it makes lives on ``app.state``: ``settings``, ``engine``,
-``keys``, ``registry`` (or None in a registry-less demo), ``replay_cache``, ``http``.
+revocation pushes and for the customers' access reports. What it makes lives on
+``app.state``: ``settings``, ``engine``, ``keys``, ``registry`` (or None in a
+registry-less demo), ``replay_cache``, ``http``, and ``access_report`` — the flow
+behind the portal's "who saw my records" page (``consent.portal.flows``), installed
+only when there is a registry of nodes to ask.
 
     uvicorn --factory consent.main:create_app_from_env   # JOINEDUP_CONSENT_* set
 """
@@ -27,6 +30,7 @@ from pydantic import BaseModel
 from consent.api import api_router
 from consent.config import ConsentSettings
 from consent.db import make_engine, upgrade_database
+from consent.portal.flows import report_for_app
 from federation.envelope import ReplayCache
 from federation.errors import JoinedUpError, NotAuthenticated
 from federation.keys import MemberKeys
@@ -75,6 +79,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.replay_cache = ReplayCache()
         async with httpx.AsyncClient(timeout=settings.revocation_push_timeout_s) as http:
             app.state.http = http
+            if app.state.registry is not None:
+                # Asks every node through the signed protocol, with app.state.http.
+                app.state.access_report = report_for_app
             log.info("consent service started", extra={"kid": keys.kid})
             yield
     finally:

@@ -6,28 +6,42 @@ head, so the customer can check their entries are in the log without seeing anyo
 else's. This page shows, per access: which organisation, when, for what purpose,
 what was released, whether it was an emergency, and whether the proof checked.
 
-The report itself is built by the consent service's access-report flow; until that
-flow is installed on ``app.state.access_report`` (an async callable taking the app
-and the subject id and returning ``AccessEntry``-shaped mappings) the page says so
-rather than showing an empty, falsely reassuring list.
+The report is built by the access-report flow (``consent.portal.flows``), which
+the lifespan installs on ``app.state.access_report``: an async callable taking the
+app and the subject id and returning an ``AccessReport`` (entries plus the
+organisations whose part could not be fetched). Without it (a registry-less demo)
+or when it fails, the page says the report cannot be put together rather than
+showing an empty, falsely reassuring list; when some organisations did not answer,
+it names them and says the report is incomplete.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import inspect
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from consent.portal.consents import org_names
 from consent.portal.dependencies import PortalCustomer
+from consent.portal.flows import AccessReport
 from consent.portal.pages import PortalRoute, render
+from federation.errors import JoinedUpError
 
 router = APIRouter(route_class=PortalRoute)
+log = logging.getLogger("joinedup.consent.portal")
+
+# Why an organisation's part is missing, in the customer's words.
+MISSING_REASONS = {
+    "unavailable": "it did not answer in time",
+    "refused": "it refused to answer",
+    "invalid": "its answer failed our checks, so nothing from it is shown",
+}
 
 
 @dataclass(frozen=True)
@@ -43,6 +57,45 @@ class AccessEntry:
     emergency: bool = False
     proof_ok: bool | None = None
     request_id: str = ""
+    kind: str = ""
+    holder_name: str = ""
+    logged_by_name: str = ""
+
+    @property
+    def what_happened(self) -> str:
+        """One plain sentence whose subject is the organisation in the first column."""
+        refused = self.decision == "deny"
+        if self.kind == "view_requested":
+            suffix = "; nothing was shown" if refused else ""
+            return f"Asked for a joined-up view of your records{suffix}"
+        if self.kind == "share_decided":
+            holder = self.holder_name or "another organisation"
+            if self.holder_name and self.holder_name == self.org_name:
+                return "Used its own records about you in the view"
+            if refused:
+                return f"Asked {holder} for your records and was refused"
+            return f"Was sent your records held by {holder}"
+        if self.kind == "referral":
+            return "Made a referral about you"
+        if self.kind == "consent_check":
+            return "Checked which consents you have given"
+        if self.kind == "link":
+            return f"Matched your records held by {self.logged_by_name or 'a member'}"
+        if self.kind == "revocation_received":
+            return f"Told {self.logged_by_name or 'a member'} that you withdrew a consent"
+        if self.kind == "admin_change":
+            return "Changed an administrative setting about you"
+        return self.kind.replace("_", " ").capitalize()
+
+
+@dataclass(frozen=True)
+class MissingOrg:
+    """An organisation whose part of the report is missing, for the page."""
+
+    org_id: str
+    org_name: str
+    status: str
+    reason: str
 
 
 def _time(value: Any) -> dt.datetime | None:
@@ -63,6 +116,8 @@ def to_entry(item: Any, names: Mapping[str, str]) -> AccessEntry:
     data: Mapping[str, Any] = item.model_dump() if hasattr(item, "model_dump") else item
     org = str(data.get("org_id") or data.get("holder_org") or data.get("actor_org") or "")
     proof = data.get("proof_ok", data.get("proof_verified", data.get("included")))
+    holder = str(data.get("holder_org") or "")
+    logged_by = str(data.get("logged_by") or "")
     return AccessEntry(
         org_id=org,
         org_name=str(data.get("org_name") or names.get(org, org)),
@@ -73,18 +128,45 @@ def to_entry(item: Any, names: Mapping[str, str]) -> AccessEntry:
         emergency=bool(data.get("emergency")),
         proof_ok=proof if isinstance(proof, bool) else None,
         request_id=str(data.get("request_id") or ""),
+        kind=str(data.get("kind") or ""),
+        holder_name=names.get(holder, holder),
+        logged_by_name=names.get(logged_by, logged_by),
     )
+
+
+def member_names(request: Request) -> dict[str, str]:
+    """Every member's display name, the consent service's included (it pushes revocations)."""
+    holder = getattr(request.app.state, "registry", None)
+    if holder is None:
+        return {}
+    return {m.org_id: m.name for m in holder.current().members}
+
+
+async def _fetch_report(request: Request, subject_id: str) -> AccessReport | None:
+    provider = getattr(request.app.state, "access_report", None)
+    if provider is None:
+        return None
+    try:
+        result = provider(request.app, subject_id)
+        report = await result if inspect.isawaitable(result) else result
+    except (JoinedUpError, httpx.HTTPError) as exc:
+        log.warning("access report failed", extra={"exc_type": type(exc).__name__})
+        return None
+    return report if isinstance(report, AccessReport) else None
 
 
 @router.get("/access")
 async def show_access_report(request: Request, customer: PortalCustomer) -> Response:
-    """Who saw the customer's records, when, why, and whether each entry's proof checked."""
-    provider = getattr(request.app.state, "access_report", None)
+    """Who saw the customer's records, when, why, and which organisations did not answer."""
+    report = await _fetch_report(request, customer.subject_id)
     entries: list[AccessEntry] | None = None
-    if provider is not None:
-        result = provider(request.app, customer.subject_id)
-        items = await result if inspect.isawaitable(result) else result
-        names = org_names(request)
-        entries = [to_entry(item, names) for item in items]
+    missing: list[MissingOrg] = []
+    if report is not None:
+        names = member_names(request)
+        entries = [to_entry(item, names) for item in report.entries]
         entries.sort(key=lambda e: e.at or dt.datetime.min.replace(tzinfo=dt.UTC), reverse=True)
-    return render(request, "access.html", {"entries": entries})
+        missing = [
+            MissingOrg(m.org_id, names.get(m.org_id, m.org_id), m.status, MISSING_REASONS[m.status])
+            for m in sorted(report.missing, key=lambda m: names.get(m.org_id, m.org_id))
+        ]
+    return render(request, "access.html", {"entries": entries, "missing": missing})

@@ -5,7 +5,8 @@ organisations. In order: Morgan signs in to the consent portal and lets the
 council see education records; the council's co-ordinator asks for the joined-up
 view and sees needs from several organisations, the school's among them; Morgan
 revokes that consent; the co-ordinator asks again and the school's need is gone;
-the council's auditor finds both views in the audit log and verifies the log.
+Morgan's "who saw my records" page lists both of the council's views; the
+council's auditor finds both views in the audit log and verifies the log.
 Then the emergency path: the police safeguarding lead asks for a view without
 consent on a safeguarding basis, and it is flagged on the page and in the log.
 Screenshots of every step go to test-artifacts/browser/.
@@ -121,6 +122,19 @@ def test_consent_grant_and_revocation_drive_the_joined_up_view(
         _shot(council, artifacts, "06-view-without-school")
         assert SCHOOL not in orgs_after
         assert orgs_after >= (orgs - {SCHOOL})
+
+        # Morgan opens "who saw my records": both of the council's views are there,
+        # each checked against the logs, and every organisation answered.
+        portal.get_by_test_id("nav-access").click()
+        council_views = portal.locator(f"tr[data-org='{COUNCIL}'][data-kind='view_requested']")
+        expect(council_views).to_have_count(2)
+        expect(council_views.first).to_contain_text("Northdale Council")
+        expect(council_views.first).to_contain_text("care co-ordination")
+        expect(council_views.first.get_by_test_id("access-proof")).to_have_attribute(
+            "data-proof", "ok"
+        )
+        expect(portal.get_by_test_id("access-incomplete")).to_have_count(0)
+        _shot(portal, artifacts, "06b-portal-who-saw-my-records")
 
         audit = auditor.new_page()
         _staff_sign_in(audit, council_url, "auditor", password)

@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 
 from consent.portal.access import to_entry
+from consent.portal.flows import AccessReport, MissingPart
+from federation.errors import PeerUnavailable
 from tests.consent.conftest import ConsentWorld, InProcessClient, bearer, provision
 
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -329,48 +331,112 @@ def test_history_lists_every_event(portal: Portal) -> None:
     assert "your housing records and your income and benefits records" in page.text
 
 
+def _with_report(portal: Portal, provider: Any) -> Any:
+    """GET the access page with ``provider`` installed in place of the real flow."""
+    state = portal.world.client.app.state
+    real = state.access_report
+    state.access_report = provider
+    try:
+        return portal.client.get("/portal/access")
+    finally:
+        state.access_report = real
+
+
 def test_access_report_without_a_report_flow_says_so(portal: Portal) -> None:
-    page = portal.client.get("/portal/access")
+    state = portal.world.client.app.state
+    real = state.access_report
+    del state.access_report
+    try:
+        page = portal.client.get("/portal/access")
+    finally:
+        state.access_report = real
+    assert page.status_code == 200
+    assert 'data-testid="access-unavailable"' in page.text
+    assert 'data-testid="access-empty"' not in page.text
+
+
+def test_the_lifespan_installs_the_report_flow(world: ConsentWorld) -> None:
+    from consent.portal.flows import report_for_app
+
+    assert world.client.app.state.access_report is report_for_app
+
+
+def test_access_report_shows_org_purpose_release_emergency_and_proof(portal: Portal) -> None:
+    async def report(app: Any, subject_id: str) -> AccessReport:
+        assert subject_id == portal.subject_id
+        return AccessReport(
+            entries=[
+                {
+                    "org_id": "council",
+                    "kind": "share_decided",
+                    "holder_org": "gp",
+                    "logged_by": "gp",
+                    "at": "2026-11-20T10:00:00Z",
+                    "purpose": "care_coordination",
+                    "categories": ["mental_health"],
+                    "decision": "allow",
+                    "emergency": False,
+                    "proof_ok": True,
+                },
+                {
+                    "org_id": "police",
+                    "kind": "view_requested",
+                    "at": "2026-11-21T10:00:00Z",
+                    "purpose": "safeguarding",
+                    "categories": ["safety"],
+                    "decision": "allow",
+                    "emergency": True,
+                    "proof_ok": False,
+                },
+            ]
+        )
+
+    page = _with_report(portal, report)
+    assert page.status_code == 200
+    html = page.text
+    assert html.index("Police") < html.index("Council")  # newest first
+    assert "your mental health records" in html
+    assert "Was sent your records held by Gp" in html
+    assert "Asked for a joined-up view of your records" in html
+    assert 'data-testid="access-emergency"' in html
+    assert 'data-proof="failed"' in html
+    assert 'data-proof="ok"' in html
+    assert 'data-testid="access-incomplete"' not in html
+
+
+def test_organisations_that_did_not_answer_make_the_report_incomplete(portal: Portal) -> None:
+    async def report(app: Any, subject_id: str) -> AccessReport:
+        return AccessReport(
+            entries=[],
+            missing=[MissingPart("police", "unavailable"), MissingPart("gp", "invalid")],
+        )
+
+    html = _with_report(portal, report).text
+    assert 'data-testid="access-incomplete"' in html
+    assert re.search(r'data-testid="access-missing-police" data-status="unavailable"', html)
+    assert re.search(r'data-testid="access-missing-gp" data-status="invalid"', html)
+    assert "<strong>Police</strong>: it did not answer in time." in html
+    # Not the reassuring "no organisation has looked" when some could not be asked.
+    assert "No organisation has looked at your records" not in html
+    assert "None of the organisations that answered" in html
+
+
+def test_a_failing_report_flow_says_the_report_cannot_be_put_together(portal: Portal) -> None:
+    async def report(app: Any, subject_id: str) -> AccessReport:
+        raise PeerUnavailable("registry unreadable")
+
+    page = _with_report(portal, report)
     assert page.status_code == 200
     assert 'data-testid="access-unavailable"' in page.text
 
 
-def test_access_report_shows_org_purpose_release_emergency_and_proof(portal: Portal) -> None:
-    async def report(app: Any, subject_id: str) -> list[dict[str, Any]]:
-        assert subject_id == portal.subject_id
-        return [
-            {
-                "org_id": "gp",
-                "at": "2026-11-20T10:00:00Z",
-                "purpose": "care_coordination",
-                "categories": ["mental_health"],
-                "decision": "allow",
-                "emergency": False,
-                "proof_ok": True,
-            },
-            {
-                "org_id": "police",
-                "at": "2026-11-21T10:00:00Z",
-                "purpose": "safeguarding",
-                "categories": ["safety"],
-                "decision": "allow",
-                "emergency": True,
-                "proof_ok": False,
-            },
-        ]
-
-    portal.world.client.app.state.access_report = report
-    try:
-        page = portal.client.get("/portal/access")
-    finally:
-        del portal.world.client.app.state.access_report
-    assert page.status_code == 200
-    html = page.text
-    assert html.index("Police") < html.index("Gp")  # newest first
-    assert "your mental health records" in html
-    assert 'data-testid="access-emergency"' in html
-    assert 'data-proof="failed"' in html
-    assert 'data-proof="ok"' in html
+def test_the_real_flow_lists_nodes_whose_answers_fail_their_checks(portal: Portal) -> None:
+    """The in-process world's nodes answer every POST with a non-report: all invalid."""
+    html = portal.client.get("/portal/access").text
+    statuses = dict(re.findall(r'data-testid="access-missing-(\w+)" data-status="(\w+)"', html))
+    assert statuses == {"council": "invalid", "gp": "invalid", "police": "invalid"}
+    asked = {p["url"] for p in portal.world.pushes}
+    assert asked == {f"http://{org}.test/federation/audit/subject-report" for org in statuses}
 
 
 def test_access_entry_reader_tolerates_other_spellings() -> None:
