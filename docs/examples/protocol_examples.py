@@ -1,65 +1,73 @@
 """Regenerate the worked examples in docs/protocol.md from real keys and real code.
 
-Every example is produced by the functions the nodes use (``sign_registry``,
-``sign_request``, ``seal_response``, ``issue_consent_token``...) and then checked by
-the functions that verify them (``verify_registry``, ``verify_request``,
-``open_response``, ``verify_consent_token``), so the document cannot drift from the
-code. Keys are derived from fixed seeds and times are fixed, so reruns are stable
-except for sealed boxes (each uses a fresh ephemeral key, by design).
+Every message is produced by the functions the members use (``sign_registry``,
+``sign_request``, ``seal_response``, ``issue_consent_token``, ``sign_tree_head``,
+the RFC 9162 Merkle tree of ``federation.merkle``) and checked at once by the
+functions the receivers use (``verify_registry``, ``verify_request`` plus the
+receiving endpoint's body schema, ``open_response``, ``verify_consent_token``,
+``check_proven_entries``); answers are built with the answering service's response
+schemas (example_federation.py, example_data.py). Keys come from fixed seeds and
+times are fixed, so reruns are stable except for the consent token's random ``jti``
+and the sealed boxes (each uses a fresh ephemeral key, by design).
+tests/docs/test_protocol_examples.py re-runs this script and re-verifies every token
+printed in docs/protocol.md.
 
-    .venv/bin/python docs/examples/protocol_examples.py   # rewrites docs/protocol.md
+    .venv/bin/python docs/examples/protocol_examples.py           # rewrites docs/protocol.md
+    .venv/bin/python docs/examples/protocol_examples.py --stdout  # prints the examples only
 """
 
 from __future__ import annotations
 
-import hashlib
+import argparse
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parents[1]), str(HERE)]
 
+from example_data import (  # noqa: E402
+    CONSENT_ID,
+    GRANTED_PROVISION,
+    LINK_ENTRY,
+    REVOCATION_ENTRY,
+    SHARE_ENTRY,
+    STAFF,
+    SUBJECT,
+    VIEW_ID,
+    consent_public,
+    gp_section,
+    linkage_example,
+)
+from example_federation import (  # noqa: E402
+    ENDPOINTS,
+    NOW,
+    URLS,
+    AuditLog,
+    Federation,
+    authority_key,
+)
 from nacl.public import PrivateKey  # noqa: E402
-from nacl.signing import SigningKey  # noqa: E402
 
+from consent.consents.schemas import ConsentCreate  # noqa: E402
+from consent.customers.schemas import ActivationPublic  # noqa: E402
+from consent.subjects.schemas import EnrolmentPublic  # noqa: E402
+from consent.tokens.schemas import ConsentTokenPublic  # noqa: E402
 from federation.consent_token import (  # noqa: E402
     ConsentProvisionClaim,
     RevocationSet,
     issue_consent_token,
     verify_consent_token,
 )
-from federation.envelope import (  # noqa: E402
-    ReplayCache,
-    open_response,
-    seal_response,
-    sign_request,
-    verify_request,  # noqa: E402
-)
 from federation.jose import read_unverified_claims, read_unverified_header  # noqa: E402
 from federation.keys import MemberKeys  # noqa: E402
-from federation.linkage import LinkageKey, linkage_tokens  # noqa: E402
-from federation.registry import Member, RegistryDocument, sign_registry, verify_registry  # noqa: E402
-from federation.share_schema import (  # noqa: E402
-    SharedAction,
-    SharedContact,
-    ShareDecisionSummary,
-    SharedNeed,
-    SharedSection,
-    ShareRequestBody,
-    WithheldNotice,
-)
+from federation.share_schema import LinkResponse, ShareRequestBody  # noqa: E402
+from federation.tree_head import check_proven_entries  # noqa: E402
+from node.revocations.schemas import RevocationRecorded  # noqa: E402
 
-DOC = Path(__file__).resolve().parents[1] / "protocol.md"
+DOC = HERE.parent / "protocol.md"
 BEGIN, END = "<!-- examples:begin -->", "<!-- examples:end -->"
-NOW = 1_795_500_000  # a fixed instant (2026-11-23T...Z) so the examples are stable
-
-
-def seeded_keys(name: str) -> MemberKeys:
-    seed = hashlib.sha256(f"joinedup-example-{name}".encode()).digest()
-    enc = hashlib.sha256(f"joinedup-example-enc-{name}".encode()).digest()
-    return MemberKeys(SigningKey(seed), PrivateKey(enc))
 
 
 def block(language: str, text: str) -> str:
@@ -67,262 +75,322 @@ def block(language: str, text: str) -> str:
 
 
 def pretty(value: Any) -> str:
-    return json.dumps(value, indent=2, sort_keys=False)
+    return json.dumps(value, indent=2, ensure_ascii=False)
 
 
-def decoded(token: str) -> str:
-    return pretty(
-        {"header": read_unverified_header(token), "claims": read_unverified_claims(token)}
-    )
+def decoded(token: str) -> dict[str, Any]:
+    return {"header": read_unverified_header(token), "claims": read_unverified_claims(token)}
 
 
-def main() -> None:
-    authority = SigningKey(hashlib.sha256(b"joinedup-example-authority").digest())
-    keys = {name: seeded_keys(name) for name in ("council", "gp", "consent")}
-    members = [
-        Member(
-            org_id=org,
-            name=name,
-            kind=kind,
-            base_url=url,  # type: ignore[arg-type]
-            verify_keys=[keys[org].verify_key_b64],
-            encryption_key=keys[org].public_key_b64,
+def answer_json(status: int, body: dict[str, Any], note: str = "") -> str:
+    return f"Answer: HTTP {status}{note}\n\n" + block("json", pretty(body))
+
+
+class Story:
+    """One customer's path through the federation, told as the messages it takes."""
+
+    def __init__(self) -> None:
+        self.fed = Federation.build()
+        self.gp_log = AuditLog(self.fed.keys["gp"])
+        self.parts: list[str] = []
+
+    def request(
+        self,
+        title: str,
+        intro: str,
+        *,
+        route: tuple[str, str, str],
+        body: dict[str, Any],
+        jti: str,
+        at: int,
+        answer: str,
+    ) -> str:
+        """Sign and verify one request; add its section (decoded JWT and the answer)."""
+        sender, receiver, action = route
+        token = self.fed.request(
+            sender=sender, receiver=receiver, action=action, body=body, jti=jti, at=at
         )
-        for org, name, kind, url in [
-            ("consent", "Consent service", "consent_service", "https://consent.riverside.example"),
-            ("council", "Riverside Council", "council", "https://node.council.riverside.example"),
-            ("gp", "Riverside GP", "gp", "https://node.gp.riverside.example"),
+        self.parts += [f"### {title} (`{action}`)\n", intro + "\n"]
+        url = f"`POST {URLS[receiver]}{ENDPOINTS[action]}`"
+        self.parts += [
+            f'{url} with body `{{"request": "<JWT>"}}` where the JWT is:\n',
+            block("text", token),
+            "decoded:\n",
         ]
-    ]
-    document = RegistryDocument(
-        federation="riverside",
-        version=3,
-        issued_at=datetime.fromtimestamp(NOW, UTC),
-        members=members,
-    )
-    signed_registry = sign_registry(document, authority)
-    registry = verify_registry(signed_registry, authority.verify_key)
+        self.parts += [block("json", pretty(decoded(token))), answer.rstrip("\n") + "\n"]
+        return token
 
-    provisions = [
-        ConsentProvisionClaim(
-            consent_id="cns_5Jx2kQ",
-            purposes=["care_coordination"],
-            recipients=["council"],
-            categories=["physical_health", "contact_details"],
-            actions=["read"],
-            period_end=None,
+    def sealed(
+        self, holder: str, requester: str, request: str, body: dict[str, Any], at: int
+    ) -> None:
+        """Seal ``body`` as the answer to ``request``; add the JWT, envelope and opened body."""
+        token = self.fed.sealed(
+            holder=holder, requester=requester, request=request, body=body, at=at
         )
-    ]
-    consent_token = issue_consent_token(
-        keys=keys["consent"],
-        subject_id="sub_q3V9yT0b",
-        requester="council",
-        purpose="care_coordination",
-        provisions=provisions,
-        max_age_s=30,
-        now=NOW,
-    )
-    verify_consent_token(
-        consent_token,
-        verify_keys=registry.verify_keys("consent"),
-        requester="council",
-        subject_id="sub_q3V9yT0b",
-        purpose="care_coordination",
-        revocations=RevocationSet(),
-        now=NOW + 1,
-    )
+        names = {"gp": "GP", "council": "council", "consent": "consent service"}
+        self.parts += [
+            'HTTP 200 `{"response": "<JWT>"}` where the JWT is:\n',
+            block("text", token),
+            f"decoded envelope (`sealed` is a libsodium sealed box to the {names[requester]}'s "
+            f"X25519 key, base64url; the JWS is signed by the {names[holder]}):\n",
+            block("json", pretty(decoded(token))),
+            f"the sealed body, as the {names[requester]} opens it (`open_response`):\n",
+            block("json", pretty(body)),
+        ]
 
-    share_body = ShareRequestBody(
-        subject_id="sub_q3V9yT0b",
-        purpose="care_coordination",
-        categories=["physical_health", "mental_health", "contact_details"],
-        staff_role="coordinator",
-        staff_pseudonym="stf_4e1f0c9a2b7d",
-        consent_token=consent_token,
-        emergency=None,
-        view_id="view_Yk2mF8",
-    ).model_dump(mode="json")
-    share_request = sign_request(
-        keys=keys["council"],
-        issuer="council",
-        audience="gp",
-        action="share",
-        body=share_body,
-        ttl_s=30,
-        request_id="req_Pq7aZ3mB",
-        now=NOW,
-    )
-    cache = ReplayCache()
-    cache.not_before = 0  # the example is in the past; a live node refuses that
-    verified = verify_request(
-        share_request,
-        registry=registry,
-        audience="gp",
-        replay_cache=cache,
-        expected_action="share",
-        now=NOW + 1,
-    )
+    def registry(self) -> None:
+        authority = MemberKeys(authority_key(), PrivateKey.generate()).verify_key_b64
+        self.parts += [
+            "### Signed member registry\n",
+            "The file a member loads (`registry_path`); `signature` is a JWS over exactly "
+            "the `registry` object, signed by the authority key:\n",
+            block("json", pretty(self.fed.signed_registry)),
+            f"Authority verify key (b64url, `authority_verify_key`): `{authority}`\n",
+        ]
 
-    section = SharedSection(
-        org_id="gp",
-        org_name="Riverside GP",
-        org_kind="gp",
-        subject_id="sub_q3V9yT0b",
-        known=True,
-        decision=ShareDecisionSummary(
-            allow=True,
-            categories=["contact_details", "physical_health"],
-            withheld=[
-                WithheldNotice(
-                    category="mental_health",
-                    reason="the customer has not consented to this recipient seeing this "
-                    "category for this purpose",
-                )
-            ],
-            obligations=[],
-            reasons=[
-                "contact_details: released with the customer's consent under a sharing agreement",
-                "physical_health: released with the customer's consent under a sharing agreement",
-            ],
-        ),
-        needs=[
-            SharedNeed(
-                ref="gp:need:12",
-                category="physical_health",
-                description="",
-                severity="high",
-                status="open",
-                since="2026-10-01",
-                withheld_fields=["clinical_notes"],
-            )
-        ],
-        actions=[
-            SharedAction(
-                ref="gp:action:3",
-                category="physical_health",
-                what="Diabetes review",
-                owner="Dr Patel",
-                status="active",
-                due="2026-12-01",
-            )
-        ],
-        contacts=[
-            SharedContact(
-                worker_name="Dr Patel",
-                role="GP",
-                how_to_reach="Surgery, weekdays 8-6",
-                organisation="Riverside GP",
-            )
-        ],
-    ).model_dump(mode="json")
-    sealed = seal_response(
-        keys=keys["gp"],
-        issuer="gp",
-        audience="council",
-        request_id=verified.request_id,
-        body=section,
-        recipient_key=registry.public_key("council"),
-        now=NOW + 1,
-    )
-    assert (
-        open_response(
-            sealed,
-            registry=registry,
-            keys=keys["council"],
-            me="council",
-            expected_issuer="gp",
-            request_id="req_Pq7aZ3mB",
-            now=NOW + 2,
+    def enrolment(self) -> None:
+        tokens = linkage_example()
+        enrolled = EnrolmentPublic(subject_id=SUBJECT, created=True).model_dump()
+        self.request(
+            "Enrolment",
+            "Staff at the council enrol Grace (`POST /persons/{person_id}/enrol`); the "
+            "council's node asks the consent service for her `subject_id`. Only linkage "
+            "tokens travel (`v1.nn` from her national number, `v1.dem` from name, date of "
+            "birth and postcode).",
+            route=("council", "consent", "enrol"),
+            body={"linkage_tokens": tokens},
+            jti="req_Enr0l1",
+            at=NOW,
+            answer=answer_json(
+                200,
+                enrolled,
+                " (plain JSON, `EnrolmentPublic`; `created` is false when the consent "
+                "service already knew her):",
+            ),
         )
-        == section
-    )
-
-    tokens = linkage_tokens(
-        key=LinkageKey(1, hashlib.sha256(b"joinedup-example-linkage").digest()),
-        family_name="Okafor",
-        given_name="Grace",
-        date_of_birth=datetime(1971, 3, 4).date(),
-        postcode="RV1 2AB",
-        national_number="943 476 5919",
-    )
-    link_request = sign_request(
-        keys=keys["council"],
-        issuer="council",
-        audience="gp",
-        action="link",
-        body={"subject_id": "sub_q3V9yT0b", "linkage_tokens": tokens},
-        ttl_s=30,
-        request_id="req_L1nk9x",
-        now=NOW,
-    )
-    revocation = sign_request(
-        keys=keys["consent"],
-        issuer="consent",
-        audience="gp",
-        action="revoke",
-        body={"consent_id": "cns_5Jx2kQ", "subject_id": "sub_q3V9yT0b", "revoked_at": NOW},
-        ttl_s=30,
-        request_id="req_R3v0k3",
-        now=NOW,
-    )
-    for token, action in ((link_request, "link"), (revocation, "revoke")):
-        verify_request(
-            token,
-            registry=registry,
-            audience="gp",
-            replay_cache=cache,
-            expected_action=action,
-            now=NOW + 1,
+        self.request(
+            "Link request",
+            "The council's node then asks every other organisation to link the new "
+            "subject to its own record of the same person.",
+            route=("council", "gp", "link"),
+            body={"subject_id": SUBJECT, "linkage_tokens": tokens},
+            jti="req_L1nk9x",
+            at=NOW + 1,
+            answer=answer_json(
+                200,
+                LinkResponse(status="linked").model_dump(),
+                ' (plain JSON, no personal data; or `"queued"`, `"no_match"`, `"already_linked"`):',
+            ),
+        )
+        self.gp_log.append(at=NOW + 1, **LINK_ENTRY)
+        activation = ActivationPublic(
+            username="grace.okafor",
+            activation_code="Yq3pV0-example-one-time-code-8sKd",
+            expires_at=NOW + 2 + 7 * 24 * 3600,
+        ).model_dump()
+        self.request(
+            "Customer account",
+            "The council's node opens a consent-portal account for Grace.",
+            route=("council", "consent", "create_customer"),
+            body={"subject_id": SUBJECT, "username": "grace.okafor"},
+            jti="req_Cust7w",
+            at=NOW + 2,
+            answer=answer_json(
+                201,
+                activation,
+                " (`ActivationPublic`; the one-time code is handed to Grace, who sets a "
+                "password with `POST /customer/activate`):",
+            ),
+        )
+        grant = {
+            "subject_id": SUBJECT,
+            "grantor_kind": "customer",
+            "provisions": [GRANTED_PROVISION],
+        }
+        self.request(
+            "Grant recorded at a member",
+            "Grace, present at the council, consents; the council records it on her behalf "
+            "(the body is a `ConsentCreate`). Customers also grant for themselves in the "
+            "portal (`POST /me/consents`, which is not a member-to-member message).",
+            route=("council", "consent", "grant"),
+            body=ConsentCreate.model_validate(grant).model_dump(mode="json", exclude_none=True),
+            jti="req_Grnt2k",
+            at=NOW + 3,
+            answer=answer_json(
+                201,
+                consent_public(status="active", at=NOW + 3, updated=NOW + 3),
+                " (`ConsentPublic`):",
+            ),
         )
 
-    parts = [
+    def view(self) -> None:
+        consent_token = issue_consent_token(
+            keys=self.fed.keys["consent"],
+            subject_id=SUBJECT,
+            requester="council",
+            purpose="care_coordination",
+            provisions=[ConsentProvisionClaim(consent_id=CONSENT_ID, **GRANTED_PROVISION)],
+            max_age_s=30,
+            now=NOW + 20,
+        )
+        verify_consent_token(
+            consent_token,
+            verify_keys=self.fed.registry.verify_keys("consent"),
+            requester="council",
+            subject_id=SUBJECT,
+            purpose="care_coordination",
+            revocations=RevocationSet(),
+            now=NOW + 21,
+        )
+        self.request(
+            "Consent-token request",
+            "A coordinator at the council asks for a joined-up view of Grace; the council's "
+            "node first asks the consent service for a consent token for that purpose.",
+            route=("council", "consent", "consent_token"),
+            body={"subject_id": SUBJECT, "purpose": "care_coordination"},
+            jti="req_T0ken5",
+            at=NOW + 20,
+            answer=answer_json(
+                200,
+                ConsentTokenPublic(token=consent_token, expires_at=NOW + 50).model_dump(),
+                " (`ConsentTokenPublic`):",
+            ),
+        )
+        self.parts += [
+            "### Consent token\n",
+            "The `token` above, signed by the consent service and verified offline by "
+            "every partner (`verify_consent_token`), decoded:\n",
+            block("json", pretty(decoded(consent_token))),
+        ]
+        body = ShareRequestBody(
+            subject_id=SUBJECT,
+            purpose="care_coordination",
+            categories=["physical_health", "mental_health", "contact_details"],
+            staff_role="coordinator",
+            staff_pseudonym=STAFF,
+            consent_token=consent_token,
+            emergency=None,
+            view_id=VIEW_ID,
+        ).model_dump(mode="json")
+        share = self.request(
+            "Share request",
+            "The council's node asks the GP's node (and every other partner, concurrently) "
+            "for its section of the view; the `body` is a `ShareRequestBody` carrying the "
+            "consent token.",
+            route=("council", "gp", "share"),
+            body=body,
+            jti="req_Pq7aZ3mB",
+            at=NOW + 21,
+            answer="Answer: sealed and signed.\n",
+        )
+        self.sealed("gp", "council", share, gp_section(), NOW + 21)
+        self.gp_log.append(at=NOW + 21, **SHARE_ENTRY)
+
+    def trace(self) -> None:
+        trace = self.request(
+            "Audit trace",
+            "An auditor at the council traces the view: the council's node asks every "
+            "member for its entries under that request id that concern the council.",
+            route=("council", "gp", "audit_trace"),
+            body={"request_id": VIEW_ID, "staff_role": "auditor"},
+            jti="req_Trc8q1",
+            at=NOW + 60,
+            answer="Answer: sealed and signed (entries name a subject and a purpose).\n",
+        )
+        proven = self.gp_log.proven(wanted=[1], at=NOW + 60)
+        check_proven_entries(proven, self.fed.registry.verify_keys("gp"), org_id="gp")
+        self.sealed("gp", "council", trace, proven, NOW + 60)
+        self.parts.append(
+            "The council checks `tree_head.jws` under the GP's registry key and every "
+            "`proof` against that head (`federation.tree_head.check_proven_entries`) "
+            "before it shows an entry.\n"
+        )
+
+    def revocation(self) -> None:
+        self.request(
+            "Revocation recorded at a member",
+            "Grace withdraws her consent at the council; the council records it.",
+            route=("council", "consent", "revoke_consent"),
+            body={"consent_id": CONSENT_ID},
+            jti="req_Rvk4c0",
+            at=NOW + 90,
+            answer=answer_json(
+                200,
+                consent_public(status="inactive", at=NOW + 3, updated=NOW + 90),
+                " (`ConsentPublic`, now `inactive`; repeating the request answers the same):",
+            ),
+        )
+        self.request(
+            "Revocation push",
+            "The consent service tells every organisation at once (best effort, retried; "
+            "a lost push is covered by the tokens' maximum age).",
+            route=("consent", "gp", "revoke"),
+            body={"consent_id": CONSENT_ID, "subject_id": SUBJECT, "revoked_at": NOW + 90},
+            jti="req_R3v0k3",
+            at=NOW + 91,
+            answer=answer_json(200, RevocationRecorded().model_dump(), ":"),
+        )
+        self.gp_log.append(at=NOW + 91, **REVOCATION_ENTRY)
+
+    def access_report(self) -> None:
+        report = self.request(
+            "Customer access report",
+            "Grace signs in to the consent portal and asks who accessed her data; the "
+            "consent service asks every organisation for its entries about her.",
+            route=("consent", "gp", "audit_subject_report"),
+            body={"subject_id": SUBJECT},
+            jti="req_Rep6s2",
+            at=NOW + 120,
+            answer="Answer: sealed and signed, to the consent service.\n",
+        )
+        proven = self.gp_log.proven(wanted=[0, 1, 2], at=NOW + 120)
+        check_proven_entries(proven, self.fed.registry.verify_keys("gp"), org_id="gp")
+        self.sealed("gp", "consent", report, proven, NOW + 120)
+
+
+def build_examples() -> str:
+    """Every signed message of the protocol, in the order of one customer's story."""
+    story = Story()
+    story.parts.append(
         "All examples below were generated by `docs/examples/protocol_examples.py` with "
-        "real keys (derived from fixed seeds) and checked by the verifying functions. "
-        f"Times are fixed at `iat` = {NOW}.\n",
-        "### Signed member registry\n",
-        "The file a node loads (`registry_path`); `signature` is a JWS over exactly the "
-        "`registry` object, signed by the authority key:\n",
-        block("json", pretty(signed_registry)),
-        f"Authority verify key (b64url, `authority_verify_key`): "
-        f"`{MemberKeys(authority, PrivateKey.generate()).verify_key_b64}`\n",
-        "### Consent token\n",
-        block("text", consent_token),
-        "decoded:\n",
-        block("json", decoded(consent_token)),
-        "### Signed request (share)\n",
-        "HTTP: `POST https://node.gp.riverside.example/federation/share` with body "
-        '`{"request": "<JWT>"}` where the JWT is:\n',
-        block("text", share_request),
-        "decoded (the `body` claim is the share request body):\n",
-        block("json", decoded(share_request)),
-        "### Share request body\n",
-        block("json", pretty(share_body)),
-        "### Sealed response\n",
-        'HTTP 200 `{"response": "<JWT>"}`:\n',
-        block("text", sealed),
-        "decoded envelope (`sealed` is a libsodium sealed box to the council's X25519 "
-        "key, base64url):\n",
-        block("json", decoded(sealed)),
-        "the sealed body, as the council opens it (`open_response`):\n",
-        block("json", pretty(section)),
-        "### Link request\n",
-        "`POST https://node.gp.riverside.example/federation/link`, "
-        '`{"request": "<JWT>"}`; decoded:\n',
-        block("json", decoded(link_request)),
-        'answer (plain JSON, no personal data): `{"status": "linked"}` — or '
-        '`"queued"`, `"no_match"`, `"already_linked"`.\n',
-        "### Revocation event\n",
-        "`POST https://node.gp.riverside.example/federation/revocations` from the consent "
-        'service, `{"request": "<JWT>"}`; decoded:\n',
-        block("json", decoded(revocation)),
-        'answer: `{"status": "recorded"}`.\n',
-    ]
-    generated = "\n".join(parts)
-    text = DOC.read_text()
-    head, _, rest = text.partition(BEGIN)
+        "real keys (derived from fixed seeds: these example keys are public, never use "
+        "them) and checked by the verifying functions and the receivers' body schemas; "
+        "`tests/docs/test_protocol_examples.py` re-verifies every token on this page. "
+        "They follow one customer, Grace Okafor, through the Riverside federation: the "
+        "council enrols her, she consents, a coordinator views her GP's records, an "
+        "auditor traces that view, she revokes, and she reads who accessed her data. "
+        f"Times are epoch seconds from `{NOW}` (2026-11-24T06:00:00Z).\n"
+    )
+    story.registry()
+    story.enrolment()
+    story.view()
+    story.trace()
+    story.revocation()
+    story.access_report()
+    return "\n".join(story.parts)
+
+
+def rewrite(doc: Path, generated: str) -> None:
+    """Replace the text between the examples markers of ``doc`` with ``generated``."""
+    text = doc.read_text()
+    head, found, rest = text.partition(BEGIN)
+    if not found or END not in rest:
+        raise SystemExit(f"{doc} has no {BEGIN} ... {END} region")
     _, _, tail = rest.partition(END)
-    DOC.write_text(f"{head}{BEGIN}\n{generated}\n{END}{tail}")
-    sys.stdout.write(f"rewrote the examples in {DOC}\n")
+    doc.write_text(f"{head}{BEGIN}\n{generated}\n{END}{tail}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Regenerate docs/protocol.md's examples.")
+    parser.add_argument("--doc", type=Path, default=DOC, help="the document to rewrite")
+    parser.add_argument("--stdout", action="store_true", help="print the examples instead")
+    args = parser.parse_args(argv)
+    generated = build_examples()
+    if args.stdout:
+        sys.stdout.write(generated + "\n")
+        return
+    rewrite(args.doc, generated)
+    sys.stdout.write(f"rewrote the examples in {args.doc}\n")
 
 
 if __name__ == "__main__":
