@@ -29,7 +29,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from federation.errors import JoinedUpError, NotAuthenticated
-from federation.keys import MemberKeys
+from federation.keys import MemberKeys, load_retired_keys
 from federation.problems import install_problem_handlers, problem_response
 from node.api import api_router
 from node.audit.signer import tree_head_signer
@@ -69,6 +69,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         keys = await anyio.to_thread.run_sync(MemberKeys.load_or_create, settings.data_dir)
         app.state.engine = engine
         app.state.keys = keys
+        app.state.retired_keys = await anyio.to_thread.run_sync(
+            load_retired_keys, settings.data_dir
+        )
         async with httpx.AsyncClient(timeout=settings.share_deadline_s) as http:
             app.state.http = http
             async with AsyncExitStack() as stack:

@@ -32,6 +32,9 @@ class ViewContext:
     engine: Engine
     registry: Registry
     taxonomy: Taxonomy
+    # Keys retired by `joinedup keys rotate`: a partner still holding the previous
+    # registry version seals its answer to the old encryption key.
+    retired_keys: tuple[MemberKeys, ...] = ()
 
 
 def view_context(request: Request, registry: RegistryDep) -> ViewContext:
@@ -44,6 +47,7 @@ def view_context(request: Request, registry: RegistryDep) -> ViewContext:
         engine=state.engine,
         registry=registry,
         taxonomy=state.taxonomy,
+        retired_keys=tuple(getattr(state, "retired_keys", ())),
     )
 
 

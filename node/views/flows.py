@@ -88,7 +88,11 @@ async def request_joined_up_view(
         "view_id": view_id,
     }
     calls = build_share_calls(
-        registry=context.registry, keys=context.keys, me=settings.org_id, body=body
+        registry=context.registry,
+        keys=context.keys,
+        me=settings.org_id,
+        body=body,
+        retired_keys=context.retired_keys,
     )
     remaining = max(deadline_s - (time.monotonic() - started), MIN_FAN_OUT_S)
     results = await fan_out(client=context.client, calls=calls, deadline_s=remaining)
