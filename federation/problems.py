@@ -37,16 +37,66 @@ class Problem(BaseModel):
     errors: list[dict[str, Any]] | None = None
 
 
-PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": desc}
-    for code, desc in [
-        (400, "Bad request"),
-        (401, "Not authenticated"),
-        (403, "Not permitted"),
-        (404, "Not found"),
-        (409, "Conflict"),
-        (422, "Validation failed"),
+# One documented example per status (RFC 9457 §3.1 members); the ``type`` URIs are
+# those the handlers below and in each app's ``main.py`` actually send.
+_DOCUMENTED: list[tuple[int, str, str, str]] = [
+    (400, "Bad request", "bad-request", "the request body is not valid JSON"),
+    (401, "Not authenticated", "not-authenticated", "a bearer token is required"),
+    (403, "Not permitted", "not-permitted", "this role may not see personal records"),
+    (404, "Not found", "not-found", "person 999 not found"),
+    (409, "Conflict", "conflict", "the change conflicts with existing records"),
+    (413, "Payload too large", "payload-too-large", "request body too large"),
+    (422, "Validation failed", "validation-failed", "The request is not valid."),
+]
+_EXAMPLE_INSTANCE = "/persons/999"
+_EXAMPLE_ERRORS: dict[int, list[dict[str, Any]]] = {
+    422: [
+        {
+            "loc": ["body", "date_of_birth"],
+            "msg": "Value error, date must not be in the future",
+            "type": "value_error",
+        }
     ]
+}
+
+
+def problem_example(*, status: int, title: str, slug: str, detail: str) -> dict[str, Any]:
+    """An example problem+json body for the OpenAPI schema (never sent to a client)."""
+    example = Problem(
+        type=f"{PROBLEM_TYPE_BASE}{slug}",
+        title=title,
+        status=status,
+        detail=detail,
+        instance=_EXAMPLE_INSTANCE,
+        errors=_EXAMPLE_ERRORS.get(status),
+    )
+    return example.model_dump(exclude_none=True)
+
+
+def problem_doc(
+    status: int, description: str, *, title: str, slug: str, detail: str
+) -> dict[str, Any]:
+    """The OpenAPI ``responses`` entry for a problem+json answer with ``status``.
+
+    ``model`` registers the ``Problem`` component (FastAPI also lists it under
+    ``application/json``); the problem+json media type, which is what is actually
+    sent, refers to it and carries the example.
+    """
+    return {
+        "model": Problem,
+        "description": description,
+        "content": {
+            PROBLEM_MEDIA_TYPE: {
+                "schema": {"$ref": "#/components/schemas/Problem"},
+                "example": problem_example(status=status, title=title, slug=slug, detail=detail),
+            }
+        },
+    }
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: problem_doc(code, title, title=title, slug=slug, detail=detail)
+    for code, title, slug, detail in _DOCUMENTED
 }
 
 

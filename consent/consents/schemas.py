@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from consent.subjects.schemas import SubjectId
 
@@ -34,6 +34,42 @@ Category = Literal[
 Action = Literal["read", "refer", "update_plan"]
 OrgId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{1,62}$")]
 GrantorName = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+
+
+# Synthetic ids throughout: ``sub_``/``cns_`` ids as the service mints them, and
+# recipients as registry org ids. No null values: FastAPI drops them from OpenAPI.
+_SUBJECT = "sub_Q2xZ9kR4tV7mN1pA"
+_CONSENT = "cns_8fK3wL0sYb2HdJ6e"
+_PROVISION: dict[str, Any] = {
+    "purposes": ["care_coordination"],
+    "recipients": ["council-a", "gp-example"],
+    "categories": ["housing", "income"],
+    "actions": ["read"],
+}
+_GRANT: dict[str, Any] = {
+    "grantor_kind": "customer",
+    "period_start": "2024-09-02T10:15:00Z",
+    "period_end": "2025-09-02T10:15:00Z",
+    "provisions": [_PROVISION],
+}
+_CONSENT_PUBLIC: dict[str, Any] = {
+    "id": _CONSENT,
+    "subject_id": _SUBJECT,
+    "status": "active",
+    "grantor_kind": "advocate",
+    "grantor_name": "Jo Sample",
+    "recorded_by": "customer",
+    "period_start": "2024-09-02T10:15:00Z",
+    "period_end": "2025-09-02T10:15:00Z",
+    "version": 1,
+    "created_at": "2024-09-02T10:15:00Z",
+    "updated_at": "2024-09-02T10:15:00Z",
+    "provisions": [_PROVISION],
+}
+
+
+def _examples(*examples: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": list(examples)})
 
 
 def _unique(values: list[Any]) -> list[Any]:
@@ -80,6 +116,15 @@ def _check_period(start: dt.datetime | None, end: dt.datetime | None) -> None:
 class ConsentGrant(BaseModel):
     """A new consent for the caller's own subject (customer API)."""
 
+    model_config = _examples(
+        _GRANT,
+        {
+            "grantor_kind": "advocate",
+            "grantor_name": "Jo Sample",
+            "provisions": [{**_PROVISION, "purposes": ["safeguarding", "referral"]}],
+        },
+    )
+
     grantor_kind: Literal["customer", "advocate"] = "customer"
     grantor_name: GrantorName | None = None
     period_start: AwareDatetime | None = Field(default=None, description="default: now")
@@ -96,11 +141,18 @@ class ConsentGrant(BaseModel):
 class ConsentCreate(ConsentGrant):
     """A new consent recorded by a member node for ``subject_id``."""
 
+    model_config = _examples({**_GRANT, "subject_id": _SUBJECT})
+
     subject_id: SubjectId
 
 
 class ConsentUpdate(BaseModel):
     """An amendment; fields left out keep their value. Provisions, if given, replace all."""
+
+    model_config = _examples(
+        {"period_end": "2025-03-01T00:00:00Z"},
+        {"provisions": [{**_PROVISION, "categories": ["housing"]}]},
+    )
 
     grantor_kind: Literal["customer", "advocate"] | None = None
     grantor_name: GrantorName | None = None
@@ -115,6 +167,8 @@ class ConsentUpdate(BaseModel):
 
 
 class ConsentPublic(BaseModel):
+    model_config = _examples(_CONSENT_PUBLIC)
+
     id: str
     subject_id: str
     status: Literal["active", "inactive", "rejected"]
@@ -130,6 +184,8 @@ class ConsentPublic(BaseModel):
 
 
 class ConsentsPublic(BaseModel):
+    model_config = _examples({"data": [_CONSENT_PUBLIC], "count": 1})
+
     data: list[ConsentPublic]
     count: int
 
@@ -142,6 +198,21 @@ class ConsentEventPublic(BaseModel):
 
 
 class ConsentHistoryPublic(BaseModel):
+    model_config = _examples(
+        {
+            "consent_id": _CONSENT,
+            "data": [
+                {
+                    "kind": "granted",
+                    "at": "2024-09-02T10:15:00Z",
+                    "actor": "customer",
+                    "snapshot": _CONSENT_PUBLIC,
+                }
+            ],
+            "count": 1,
+        }
+    )
+
     consent_id: str
     data: list[ConsentEventPublic]
     count: int
@@ -149,5 +220,7 @@ class ConsentHistoryPublic(BaseModel):
 
 class RevokeRequest(BaseModel):
     """A member node recording a customer's revocation (signed ``revoke_consent``)."""
+
+    model_config = _examples({"consent_id": _CONSENT})
 
     consent_id: Annotated[str, StringConstraints(pattern=r"^cns_[A-Za-z0-9_-]{1,60}$")]

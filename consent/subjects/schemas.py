@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 # v{key version}.{kind}.{64 hex}: exactly what federation.linkage produces.
 LinkageTokenStr = Annotated[
@@ -14,9 +14,19 @@ SubjectId = Annotated[str, StringConstraints(pattern=r"^sub_[A-Za-z0-9_-]{1,60}$
 
 
 class EnrolRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"linkage_tokens": ["v1.nn." + "9" * 64, "v1.ndp." + "0a" * 32]}]
+        }
+    )
+
     linkage_tokens: list[LinkageTokenStr] = Field(min_length=1, max_length=20)
 
 
 class EnrolmentPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"subject_id": "sub_Q2xZ9kR4tV7mN1pA", "created": True}]}
+    )
+
     subject_id: str
     created: bool

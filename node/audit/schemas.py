@@ -29,6 +29,40 @@ Kind = Literal[
 ]
 
 
+# Synthetic values only: an opaque subject id, a staff pseudonym, a made-up hash.
+_ENTRY: dict[str, Any] = {
+    "seq": 41,
+    "recorded_at": "2024-09-02T10:15:00Z",
+    "request_id": "req_01J6Z8X4K2M9",
+    "kind": "share_decided",
+    "actor_org": "gp-example",
+    "actor_staff": "5c0ffee1d2a3b4c5",
+    "actor_role": "frontline",
+    "subject_id": "sub_Q2xZ9kR4tV7mN1pA",
+    "purpose": "care_coordination",
+    "action": "read",
+    "decision": "allow",
+    "categories": ["housing"],
+    "reason": "consent cns_8fK3wL0sYb2HdJ6e permits housing for care_coordination",
+    "emergency": False,
+    "holder_org": "council-a",
+}
+_TREE_HEAD: dict[str, Any] = {
+    "org_id": "council-a",
+    "tree_size": 42,
+    "root_hash": "9f2b" + "0" * 56 + "c0de",
+    "timestamp_ms": 1725272100000,
+    "kid": "a1b2c3d4e5f60718",
+    "jws": "eyJhbGciOiJFZERTQSJ9.eyJ0cmVlX3NpemUiOjQyfQ.c2lnbmF0dXJl",
+}
+
+
+def _examples(*examples: dict[str, Any], from_attributes: bool = False) -> ConfigDict:
+    return ConfigDict(
+        from_attributes=from_attributes, json_schema_extra={"examples": list(examples)}
+    )
+
+
 class AuditFilter(BaseModel):
     """Filters an auditor may combine; all optional, all must hold."""
 
@@ -63,7 +97,7 @@ class AuditFilter(BaseModel):
 class AuditEntryPublic(BaseModel):
     """One audit entry as stored (leaf ``seq`` of the node's Merkle tree)."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = _examples(_ENTRY, from_attributes=True)
 
     seq: int
     recorded_at: dt.datetime
@@ -83,6 +117,8 @@ class AuditEntryPublic(BaseModel):
 
 
 class AuditEntriesPublic(BaseModel):
+    model_config = _examples({"data": [_ENTRY], "count": 1})
+
     data: list[AuditEntryPublic]
     count: int
 
@@ -90,7 +126,7 @@ class AuditEntriesPublic(BaseModel):
 class TreeHeadPublic(BaseModel):
     """A signed tree head: keep the ``jws``; it is what proves the node said this."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = _examples(_TREE_HEAD, from_attributes=True)
 
     org_id: str
     tree_size: int
@@ -101,6 +137,8 @@ class TreeHeadPublic(BaseModel):
 
 
 class TreeHeadsPublic(BaseModel):
+    model_config = _examples({"latest": _TREE_HEAD, "data": [_TREE_HEAD], "count": 1})
+
     latest: TreeHeadPublic | None
     data: list[TreeHeadPublic]
     count: int

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,6 +22,23 @@ __all__ = [
 ]
 
 
+# Synthetic ids only: the consent service's opaque subject id and local row ids.
+_SUBJECT = "sub_Q2xZ9kR4tV7mN1pA"
+_REVIEW: dict[str, Any] = {
+    "id": 4,
+    "subject_id": _SUBJECT,
+    "requested_by": "gp-example",
+    "reason": "2 local persons match the linkage tokens",
+    "candidate_person_ids": [1, 2],
+    "status": "pending",
+    "created_at": "2024-09-02T10:15:00Z",
+}
+
+
+def _examples(*examples: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": list(examples)})
+
+
 class PartnerLinkOutcome(BaseModel):
     """What one partner answered to the link request sent after enrolment."""
 
@@ -31,12 +49,25 @@ class PartnerLinkOutcome(BaseModel):
 class EnrolmentPublic(BaseModel):
     """The result of enrolling a person with the consent service."""
 
+    model_config = _examples(
+        {
+            "subject_id": _SUBJECT,
+            "created": True,
+            "partners": [
+                {"org_id": "gp-example", "status": "linked"},
+                {"org_id": "police-example", "status": "no_match"},
+            ],
+        }
+    )
+
     subject_id: str
     created: bool = Field(description="False when the consent service already knew the person")
     partners: list[PartnerLinkOutcome]
 
 
 class LinkReviewPublic(BaseModel):
+    model_config = _examples(_REVIEW)
+
     id: int
     subject_id: str
     requested_by: str
@@ -50,11 +81,13 @@ class LinkReviewPublic(BaseModel):
 
 
 class LinkReviewsPublic(BaseModel):
+    model_config = _examples({"data": [_REVIEW], "count": 1})
+
     data: list[LinkReviewPublic]
     count: int
 
 
 class ReviewConfirm(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"person_id": 1}]})
 
     person_id: int = Field(ge=1, le=MAX_ROW_ID, description="The local person to link.")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from pydantic import BaseModel, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
 from sqlmodel import Field, SQLModel
 from sqlmodel._compat import SQLModelConfig
 
@@ -59,6 +59,60 @@ def _examples(*examples: dict[str, Any]) -> SQLModelConfig:
     )
 
 
+def _public_examples(*examples: dict[str, Any]) -> SQLModelConfig:
+    # Response bodies keep SQLModel's defaults (from_attributes); only examples are added.
+    return SQLModelConfig(json_schema_extra={"examples": list(examples)})
+
+
+# Synthetic people only: ZZ99 postcodes and 999-range NHS numbers are never issued.
+_WHEN = "2024-09-02T10:15:00Z"
+_LATER = "2024-09-09T14:30:00Z"
+PERSON_EXAMPLE: dict[str, Any] = {
+    "id": 1,
+    "local_ref": "CRM-000101",
+    "family_name": "Example",
+    "given_name": "Alex",
+    "date_of_birth": "1990-01-01",
+    "postcode": "ZZ99 3AA",
+    "national_number": "999 000 0018",
+    "created_at": _WHEN,
+    "updated_at": _LATER,
+}
+NEED_EXAMPLE: dict[str, Any] = {
+    "id": 7,
+    "person_id": 1,
+    "category": "housing",
+    "description": "Rent arrears after a cut in working hours; eviction notice served.",
+    "severity": "high",
+    "status": "open",
+    "since": "2024-08-15",
+    "recorded_by": "5c0ffee1d2a3b4c5",
+    "created_at": _WHEN,
+    "updated_at": _WHEN,
+}
+ACTION_EXAMPLE: dict[str, Any] = {
+    "id": 12,
+    "person_id": 1,
+    "need_id": 7,
+    "what": "Apply for discretionary housing payment",
+    "owner": "Housing options team",
+    "status": "active",
+    "due": "2024-10-15",
+    "created_at": _WHEN,
+    "updated_at": _LATER,
+}
+CONTACT_EXAMPLE: dict[str, Any] = {
+    "id": 3,
+    "person_id": 1,
+    "worker_name": "Sam Sample",
+    "role": "Housing officer",
+    "how_to_reach": "sam.sample@example.org",
+    "organisation": "Example Borough Council",
+    "created_at": _WHEN,
+    "updated_at": _WHEN,
+}
+
+
 # -- persons ------------------------------------------------------------------
 
 
@@ -91,6 +145,8 @@ class PersonUpdate(_CleanInput):
 
 
 class PersonPublic(PersonBase):
+    model_config = _public_examples(PERSON_EXAMPLE)
+
     id: int
     local_ref: str
     created_at: dt.datetime
@@ -98,6 +154,10 @@ class PersonPublic(PersonBase):
 
 
 class PersonsPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"data": [PERSON_EXAMPLE], "count": 1}]}
+    )
+
     data: list[PersonPublic]
     count: int
 
@@ -132,6 +192,8 @@ class NeedUpdate(_CleanInput):
 
 
 class NeedPublic(NeedBase):
+    model_config = _public_examples(NEED_EXAMPLE)
+
     id: int
     person_id: int
     recorded_by: str = Field(description="Pseudonym of the staff member who recorded it.")
@@ -140,6 +202,10 @@ class NeedPublic(NeedBase):
 
 
 class NeedsPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"data": [NEED_EXAMPLE], "count": 1}]}
+    )
+
     data: list[NeedPublic]
     count: int
 
@@ -174,6 +240,8 @@ class ActionUpdate(_CleanInput):
 
 
 class ActionPublic(ActionBase):
+    model_config = _public_examples(ACTION_EXAMPLE)
+
     id: int
     person_id: int
     need_id: int | None
@@ -182,6 +250,10 @@ class ActionPublic(ActionBase):
 
 
 class ActionsPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"data": [ACTION_EXAMPLE], "count": 1}]}
+    )
+
     data: list[ActionPublic]
     count: int
 
@@ -213,6 +285,8 @@ class ContactUpdate(_CleanInput):
 
 
 class ContactPublic(ContactBase):
+    model_config = _public_examples(CONTACT_EXAMPLE)
+
     id: int
     person_id: int
     created_at: dt.datetime
@@ -220,5 +294,9 @@ class ContactPublic(ContactBase):
 
 
 class ContactsPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"data": [CONTACT_EXAMPLE], "count": 1}]}
+    )
+
     data: list[ContactPublic]
     count: int

@@ -7,7 +7,7 @@ loaded per app, not a constant).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,10 +22,19 @@ ViewPurpose = Literal[
 ]
 
 
+_EMERGENCY: dict[str, Any] = {
+    "basis": "vital_interests",
+    "justification": "Found unconscious at home; GP and council history needed.",
+}
+
+
 class ViewEmergency(BaseModel):
     """Emergency access without consent: partners' policy decides whether it applies."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [_EMERGENCY]},
+    )
 
     basis: str = Field(
         min_length=1,
@@ -41,7 +50,24 @@ class ViewEmergency(BaseModel):
 class ViewRequest(BaseModel):
     """What a staff member asks for: whose needs, for which purpose, which categories."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "subject_id": "sub_Q2xZ9kR4tV7mN1pA",
+                    "purpose": "care_coordination",
+                    "categories": ["housing", "income"],
+                },
+                {
+                    "subject_id": "sub_Q2xZ9kR4tV7mN1pA",
+                    "purpose": "safeguarding",
+                    "categories": [],
+                    "emergency": _EMERGENCY,
+                },
+            ]
+        },
+    )
 
     subject_id: str = Field(
         min_length=1,
