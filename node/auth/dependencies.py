@@ -10,6 +10,8 @@ deactivated account or a changed role takes effect at once rather than at expiry
 
 from __future__ import annotations
 
+import threading
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
@@ -19,6 +21,7 @@ from pydantic import BaseModel
 
 from federation.errors import NotAuthenticated, NotPermitted
 from node.auth.models import Staff
+from node.auth.throttle import SignInThrottle
 from node.auth.tokens import verify_staff_token
 from node.db import SessionDep
 
@@ -30,6 +33,7 @@ oauth2_scheme = OAuth2PasswordBearer(
 
 # Roles that work with the organisation's own person records.
 RECORD_ROLES = ("frontline", "coordinator", "safeguarding_lead")
+_THROTTLE_LOCK = threading.Lock()
 
 
 class StaffPrincipal(BaseModel):
@@ -85,3 +89,22 @@ def RequireRole(*roles: str) -> Callable[[StaffPrincipal], Awaitable[StaffPrinci
 
 RecordStaff = Annotated[StaffPrincipal, Depends(RequireRole(*RECORD_ROLES))]
 AdminStaff = Annotated[StaffPrincipal, Depends(RequireRole("admin"))]
+
+
+def sign_in_throttle(request: Request) -> SignInThrottle:
+    """The app's failed-sign-in tally (``node.auth.throttle``), made on first use."""
+    state = request.app.state
+    with _THROTTLE_LOCK:  # two first sign-ins at once must share one tally
+        throttle: SignInThrottle | None = getattr(state, "sign_in_throttle", None)
+        if throttle is None:
+            throttle = state.sign_in_throttle = SignInThrottle()
+    return throttle
+
+
+def request_id(request: Request) -> str:
+    """The request id the middleware assigned (a fresh one if it did not run)."""
+    return getattr(request.state, "request_id", None) or uuid.uuid4().hex
+
+
+SignInThrottleDep = Annotated[SignInThrottle, Depends(sign_in_throttle)]
+RequestId = Annotated[str, Depends(request_id)]

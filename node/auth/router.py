@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
-from federation.problems import PROBLEM_RESPONSES
-from node.audit.service import record_audit
-from node.auth import service
-from node.auth.dependencies import AdminStaff, CurrentStaff
+from federation.problems import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES, Problem
+from node.auth import flows, service
+from node.auth.dependencies import AdminStaff, CurrentStaff, RequestId, SignInThrottleDep
 from node.auth.schemas import (
     StaffCreate,
     StaffPublic,
@@ -20,22 +18,41 @@ from node.auth.schemas import (
     TokenResponse,
     WhoAmI,
 )
-from node.auth.tokens import issue_staff_token, staff_pseudonym
+from node.auth.tokens import issue_staff_token
 from node.db import RowId, SessionDep
 
 router = APIRouter(tags=["auth"], responses=PROBLEM_RESPONSES)
 MAX_PAGE = 100
+TOO_MANY: dict[int | str, dict[str, Any]] = {
+    429: {
+        "model": Problem,
+        "content": {PROBLEM_MEDIA_TYPE: {}},
+        "description": "Too many failed sign-ins for this username lately",
+    }
+}
 
 
-@router.post("/auth/token", response_model=TokenResponse)
+@router.post("/auth/token", response_model=TokenResponse, responses=TOO_MANY)
 def create_token(
-    request: Request, session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]
+    request: Request,
+    session: SessionDep,
+    throttle: SignInThrottleDep,
+    request_id: RequestId,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
 ) -> TokenResponse:
     """Exchange a staff username and password for a short-lived bearer token."""
-    staff = service.authenticate_staff(
-        session=session, username=form.username, password=form.password
-    )
     settings = request.app.state.settings
+    staff = flows.sign_in_staff(
+        session=session,
+        engine=request.app.state.engine,
+        throttle=throttle,
+        username=form.username,
+        password=form.password,
+        channel="api",
+        org_id=settings.org_id,
+        keys=request.app.state.keys,
+        request_id=request_id,
+    )
     assert staff.id is not None
     token = issue_staff_token(
         staff_id=staff.id,
@@ -43,17 +60,6 @@ def create_token(
         org_id=settings.org_id,
         keys=request.app.state.keys,
         ttl_s=settings.staff_token_ttl_s,
-    )
-    # Sign-ins are audited in the same transaction that records last_login_at.
-    record_audit(
-        session=session,
-        kind="login",
-        request_id=getattr(request.state, "request_id", None) or uuid.uuid4().hex,
-        actor_org=settings.org_id,
-        actor_staff=staff_pseudonym(staff.id, request.app.state.keys),
-        actor_role=staff.role,
-        action="sign_in",
-        decision="allow",
     )
     return TokenResponse(access_token=token, expires_in=settings.staff_token_ttl_s)
 
@@ -65,9 +71,18 @@ def read_me(staff: CurrentStaff) -> WhoAmI:
 
 
 @router.post("/staff", response_model=StaffPublic, status_code=201)
-def create_staff(body: StaffCreate, session: SessionDep, _admin: AdminStaff) -> StaffPublic:
-    """Add a staff account (admins only)."""
-    staff = service.create_staff(session=session, **body.model_dump())
+def create_staff(
+    body: StaffCreate, session: SessionDep, admin: AdminStaff, request_id: RequestId
+) -> StaffPublic:
+    """Add a staff account (admins only); audited as an admin change."""
+    staff = flows.add_staff(
+        session=session,
+        org_id=admin.org_id,
+        actor_staff=admin.pseudonym,
+        actor_role=admin.role,
+        request_id=request_id,
+        **body.model_dump(),
+    )
     return StaffPublic.model_validate(staff)
 
 
@@ -85,10 +100,20 @@ def list_staff(
 
 @router.patch("/staff/{staff_id}", response_model=StaffPublic)
 def update_staff(
-    staff_id: RowId, body: StaffUpdate, session: SessionDep, _admin: AdminStaff
+    staff_id: RowId,
+    body: StaffUpdate,
+    session: SessionDep,
+    admin: AdminStaff,
+    request_id: RequestId,
 ) -> StaffPublic:
-    """Change a staff account's role, status, name or password (admins only)."""
-    staff = service.update_staff(
-        session=session, staff_id=staff_id, **body.model_dump(exclude_unset=True)
+    """Change a staff account's role, status, name or password (admins only); audited."""
+    staff = flows.change_staff(
+        session=session,
+        org_id=admin.org_id,
+        actor_staff=admin.pseudonym,
+        actor_role=admin.role,
+        request_id=request_id,
+        staff_id=staff_id,
+        **body.model_dump(exclude_unset=True),
     )
     return StaffPublic.model_validate(staff)

@@ -12,7 +12,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from federation.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
+from federation.errors import Conflict, NotFound, ValidationFailed
+from node.auth.exceptions import SignInRefused
 from node.auth.models import ROLES, Staff
 from node.db import utcnow
 
@@ -61,21 +62,33 @@ def create_staff(
     return staff
 
 
-def authenticate_staff(*, session: Session, username: str, password: str) -> Staff:
-    """The active account with this username and password; ``NotAuthenticated`` otherwise."""
+def find_staff(*, session: Session, username: str) -> Staff | None:
+    """The account with exactly this username, active or not; None if there is none."""
     # A NUL can never be in a stored username (and PostgreSQL rejects it in a query).
-    staff = (
-        None
-        if "\x00" in username or len(username) > 64
-        else session.exec(select(Staff).where(Staff.username == username)).first()
-    )
+    if "\x00" in username or len(username) > 64:
+        return None
+    return session.exec(select(Staff).where(Staff.username == username)).first()
+
+
+def authenticate_staff(*, session: Session, username: str, password: str) -> Staff:
+    """The active account with this username and password; ``SignInRefused`` otherwise.
+
+    ``SignInRefused`` is a ``NotAuthenticated`` with one message for every cause;
+    its ``cause`` and ``staff_id`` say which, for the audit entry.
+    """
+    staff = find_staff(session=session, username=username)
     stored = staff.password_hash if staff is not None else _DUMMY_HASH
     try:
         _hasher.verify(stored, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
-        raise NotAuthenticated("invalid username or password") from None
-    if staff is None or not staff.active:
-        raise NotAuthenticated("invalid username or password")
+        if staff is None:
+            raise SignInRefused("unknown account") from None
+        raise SignInRefused("wrong password", staff_id=staff.id) from None
+    if staff is None:
+        # Only if someone chose the dummy password as a username's password: still no.
+        raise SignInRefused("unknown account")
+    if not staff.active:
+        raise SignInRefused("disabled account", staff_id=staff.id)
     if _hasher.check_needs_rehash(staff.password_hash):
         staff.password_hash = hash_password(password)
     staff.last_login_at = utcnow()

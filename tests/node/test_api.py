@@ -12,8 +12,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
 
+from node.audit.models import AuditEntry
+from node.auth.throttle import MAX_FAILURES
 from tests.fixtures.auth import TEST_PASSWORD, bearer, login, make_staff, tokens_for_every_role
 from tests.fixtures.servers import RunningServer, ServerSpec, uvicorn_process
 
@@ -155,6 +159,102 @@ def test_staff_admin_is_for_admins(node: Node) -> None:
         ),
         409,
     )
+
+
+# -- audit of sign-ins and staff administration ------------------------------
+
+
+def audited(node: Node, request_id: str) -> list[AuditEntry]:
+    with Session(node.engine) as session:
+        statement = select(AuditEntry).where(AuditEntry.request_id == request_id)
+        return list(session.exec(statement.order_by(sa.asc(AuditEntry.seq))).all())
+
+
+def pseudonym(node: Node, token: str) -> str:
+    return str(node.client.get("/auth/me", headers=bearer(token)).json()["pseudonym"])
+
+
+def test_failed_api_sign_in_is_audited_and_still_401(node: Node) -> None:
+    rid = "api-test-wrong-password"
+    response = node.client.post(
+        "/auth/token",
+        data={"username": "coordinator-user", "password": "not the password"},
+        headers={"X-Request-Id": rid},
+    )
+    assert_problem(response, 401, "invalid username or password")
+    [entry] = audited(node, rid)
+    assert (entry.kind, entry.decision, entry.action) == ("login", "deny", "sign_in")
+    assert entry.actor_staff == pseudonym(node, node.tokens["coordinator"])
+    assert entry.reason == "wrong password (API token)"
+    assert "not the password" not in entry.reason
+
+
+def test_successful_api_sign_in_is_audited(node: Node) -> None:
+    rid = "api-test-good-password"
+    response = node.client.post(
+        "/auth/token",
+        data={"username": "auditor-user", "password": TEST_PASSWORD},
+        headers={"X-Request-Id": rid},
+    )
+    assert response.status_code == 200
+    [entry] = audited(node, rid)
+    assert (entry.kind, entry.decision, entry.actor_role) == ("login", "allow", "auditor")
+    assert entry.actor_staff == pseudonym(node, response.json()["access_token"])
+
+
+def test_repeated_failed_api_sign_ins_answer_429_problem(node: Node) -> None:
+    make_staff(node.engine, role="frontline", username="api-locked")
+    for _ in range(MAX_FAILURES):
+        response = node.client.post(
+            "/auth/token", data={"username": "api-locked", "password": "a wrong guess"}
+        )
+        assert_problem(response, 401)
+    rid = "api-test-locked-out"
+    response = node.client.post(
+        "/auth/token",
+        data={"username": "api-locked", "password": TEST_PASSWORD},
+        headers={"X-Request-Id": rid},
+    )
+    assert_problem(response, 429, "too many failed sign-ins")
+    [entry] = audited(node, rid)
+    assert (entry.kind, entry.decision) == ("login", "deny")
+    assert entry.reason.startswith("too many failed sign-ins")
+
+
+def test_staff_created_and_changed_by_api_are_admin_changes(node: Node) -> None:
+    admin = pseudonym(node, node.tokens["admin"])
+    created = node.client.post(
+        "/staff",
+        json={"username": "coordinator2", "role": "coordinator", "password": "long enough pw"},
+        headers={**node.as_role("admin"), "X-Request-Id": "api-test-staff-create"},
+    )
+    assert created.status_code == 201
+    staff_id = created.json()["id"]
+    [entry] = audited(node, "api-test-staff-create")
+    assert (entry.kind, entry.action, entry.decision) == ("admin_change", "staff_create", "allow")
+    assert (entry.actor_staff, entry.actor_role) == (admin, "admin")
+    assert entry.reason == f"created staff account {staff_id} with role coordinator"
+    changed = node.client.patch(
+        f"/staff/{staff_id}",
+        json={"role": "frontline", "active": False, "password": "another long one"},
+        headers={**node.as_role("admin"), "X-Request-Id": "api-test-staff-update"},
+    )
+    assert changed.status_code == 200
+    [entry] = audited(node, "api-test-staff-update")
+    assert (entry.kind, entry.action, entry.actor_staff) == ("admin_change", "staff_update", admin)
+    assert entry.reason == (
+        f"staff account {staff_id}: role coordinator -> frontline, disabled, password reset"
+    )
+    assert "another long one" not in entry.reason
+
+
+def test_the_audit_log_verifies_after_sign_ins_and_admin_changes(node: Node) -> None:
+    node.client.post("/auth/token", data={"username": "nobody", "password": "wrongpass1"})
+    response = node.client.post("/audit/verify", headers=node.as_role("auditor"))
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["ok"], report["problems"]
+    assert report["entries_checked"] == report["tree_size"] > 0
 
 
 # -- records ------------------------------------------------------------------

@@ -1,0 +1,37 @@
+"""Sign-in errors (all ``federation.errors.JoinedUpError``, so problem+json).
+
+JoinedUpError
+├── NotAuthenticated
+│   └── SignInRefused       401  wrong password, unknown or disabled account: one
+│                                message for all three, so the answer never tells a
+│                                guesser which usernames exist; the cause travels
+│                                in attributes, for the audit entry only
+└── TooManySignIns          429  the username had too many failed sign-ins lately
+"""
+
+from __future__ import annotations
+
+from federation.errors import JoinedUpError, NotAuthenticated
+
+SIGN_IN_REFUSED = "invalid username or password"
+
+
+class SignInRefused(NotAuthenticated):
+    """A refused sign-in; ``cause`` and ``staff_id`` are for the audit log, never the reply."""
+
+    def __init__(self, cause: str, staff_id: int | None = None) -> None:
+        super().__init__(SIGN_IN_REFUSED)
+        self.cause = cause
+        self.staff_id = staff_id
+
+
+class TooManySignIns(JoinedUpError):
+    status_code = 429
+    title = "Too many sign-in attempts"
+    type_slug = "too-many-sign-ins"
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(
+            f"too many failed sign-ins for this username; try again in {retry_after_s} s"
+        )
+        self.retry_after_s = retry_after_s
