@@ -28,6 +28,12 @@ from federation.consent_token import (
     issue_consent_token,
     verify_consent_token,
 )
+from federation.enrolment import (
+    ENROLMENT_STATEMENT_TTL_S,
+    ENROLMENT_TYP,
+    issue_enrolment_statement,
+    verify_enrolment_statement,
+)
 from federation.envelope import (
     MAX_REQUEST_LIFETIME_S,
     REQUEST_TYP,
@@ -44,6 +50,7 @@ from federation.errors import (
     BadRequest,
     Conflict,
     ConsentInvalid,
+    EnrolmentInvalid,
     FederationError,
     JoinedUpError,
     NotAuthenticated,
@@ -192,7 +199,10 @@ __all__ = [
     "ConsistencyProof",
     "DEFAULT_TOKEN_AGE_S",
     "EMPTY_ROOT",
+    "ENROLMENT_STATEMENT_TTL_S",
+    "ENROLMENT_TYP",
     "EmergencyBasis",
+    "EnrolmentInvalid",
     "FederationError",
     "HASH_SIZE",
     "InclusionProof",
@@ -278,6 +288,7 @@ __all__ = [
     "inclusion_proof",
     "inclusion_proof_plan",
     "issue_consent_token",
+    "issue_enrolment_statement",
     "key_id",
     "leaf_hash",
     "linkage_tokens",
@@ -309,6 +320,7 @@ __all__ = [
     "token_version",
     "verify_consent_token",
     "verify_consistency",
+    "verify_enrolment_statement",
     "verify_inclusion",
     "verify_jwt",
     "verify_registry",

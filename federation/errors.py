@@ -20,6 +20,7 @@ answer, so clients always get a machine-readable body and never a bare 500.
         ├── RequestReplayed             409  a request id seen before
         ├── WrongAudience               401  addressed to somebody else
         ├── ConsentInvalid              403  consent token bad, expired or revoked
+        ├── EnrolmentInvalid            403  link request not vouched for by the consent service
         ├── SealedResponseInvalid       502  a partner's answer that fails checks
         └── PeerUnavailable             504  a partner that did not answer in time
 """
@@ -132,6 +133,12 @@ class ConsentInvalid(FederationError):
     status_code = 403
     title = "Consent token invalid"
     type_slug = "consent-invalid"
+
+
+class EnrolmentInvalid(FederationError):
+    status_code = 403
+    title = "Enrolment statement invalid"
+    type_slug = "enrolment-invalid"
 
 
 class SealedResponseInvalid(FederationError):

@@ -140,9 +140,18 @@ class LinkRequestBody(BaseModel):
 
     subject_id: str = Field(min_length=1, max_length=128)
     linkage_tokens: list[LinkageToken] = Field(min_length=1, max_length=16)
+    enrolment: str | None = Field(
+        default=None,
+        max_length=20_000,
+        description="The consent service's signed statement binding these linkage tokens "
+        "to subject_id (federation.enrolment); a link request without one is refused.",
+    )
 
 
-LinkStatus = Literal["linked", "queued", "no_match", "already_linked"]
+# The answer is always "received": whether this node knows the person (linked,
+# queued for review, no match) is not the requester's business, and answering it
+# would let any member ask a refuge or the police whether they hold a record.
+LinkStatus = Literal["received"]
 
 
 class LinkResponse(BaseModel):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from consent.db import SessionDep
 from consent.members.dependencies import SignedBy, parse_body
 from consent.subjects.schemas import EnrolmentPublic, EnrolRequest
 from consent.subjects.service import enrol_subject
+from federation.enrolment import issue_enrolment_statement
 from federation.envelope import VerifiedRequest
 from federation.problems import PROBLEM_RESPONSES
 
@@ -18,11 +19,23 @@ router = APIRouter(tags=["federation"], responses=PROBLEM_RESPONSES)
 
 @router.post("/federation/enrol", response_model=EnrolmentPublic)
 def enrol_customer(
-    session: SessionDep, verified: Annotated[VerifiedRequest, Depends(SignedBy("enrol"))]
+    request: Request,
+    session: SessionDep,
+    verified: Annotated[VerifiedRequest, Depends(SignedBy("enrol"))],
 ) -> EnrolmentPublic:
-    """Enrol a customer by linkage tokens; the same person always gets the same subject_id."""
+    """Enrol a customer by linkage tokens; the same person always gets the same subject_id.
+
+    The answer carries a signed statement that the tokens are this subject's, which
+    the member attaches to its link requests (``federation.enrolment``).
+    """
     body = parse_body(verified, EnrolRequest)
     subject_id, created = enrol_subject(
         session=session, linkage_tokens=body.linkage_tokens, enrolled_by=verified.issuer
     )
-    return EnrolmentPublic(subject_id=subject_id, created=created)
+    statement = issue_enrolment_statement(
+        keys=request.app.state.keys,
+        subject_id=subject_id,
+        enrolled_by=verified.issuer,
+        linkage_tokens=body.linkage_tokens,
+    )
+    return EnrolmentPublic(subject_id=subject_id, created=created, enrolment=statement)

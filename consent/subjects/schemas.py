@@ -25,8 +25,21 @@ class EnrolRequest(BaseModel):
 
 class EnrolmentPublic(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"subject_id": "sub_Q2xZ9kR4tV7mN1pA", "created": True}]}
+        json_schema_extra={
+            "examples": [
+                {
+                    "subject_id": "sub_Q2xZ9kR4tV7mN1pA",
+                    "created": True,
+                    "enrolment": "eyJhbGciOiJFZDI1NTE5IiwidHlwIjoiam9pbmVkdXAtZW5yb2xtZW50K2p3dCJ9"
+                    ".eyJzdWIiOiJzdWJfUTJ4WjlrUjR0VjdtTjFwQSJ9.c2lnbmF0dXJl",
+                }
+            ]
+        }
     )
 
     subject_id: str
     created: bool
+    enrolment: str = Field(
+        description="Signed statement (JWS, typ joinedup-enrolment+jwt) that the enrolled "
+        "linkage tokens are this subject's; attach it to link requests."
+    )

@@ -60,6 +60,10 @@ from federation.consent_token import (  # noqa: E402
     issue_consent_token,
     verify_consent_token,
 )
+from federation.enrolment import (  # noqa: E402
+    issue_enrolment_statement,
+    verify_enrolment_statement,
+)
 from federation.jose import read_unverified_claims, read_unverified_header  # noqa: E402
 from federation.keys import MemberKeys  # noqa: E402
 from federation.share_schema import LinkResponse, ShareRequestBody  # noqa: E402
@@ -150,7 +154,25 @@ class Story:
 
     def enrolment(self) -> None:
         tokens = linkage_example()
-        enrolled = EnrolmentPublic(subject_id=SUBJECT, created=True).model_dump()
+        statement = issue_enrolment_statement(
+            keys=self.fed.keys["consent"],
+            subject_id=SUBJECT,
+            enrolled_by="council",
+            linkage_tokens=tokens,
+            now=NOW,
+        )
+        # The GP checks it as it would a real link request.
+        verify_enrolment_statement(
+            statement,
+            registry=self.fed.registry,
+            subject_id=SUBJECT,
+            requester="council",
+            linkage_tokens=tokens,
+            now=NOW + 1,
+        )
+        enrolled = EnrolmentPublic(
+            subject_id=SUBJECT, created=True, enrolment=statement
+        ).model_dump()
         self.request(
             "Enrolment",
             "Staff at the council enrol Grace (`POST /persons/{person_id}/enrol`); the "
@@ -165,21 +187,28 @@ class Story:
                 200,
                 enrolled,
                 " (plain JSON, `EnrolmentPublic`; `created` is false when the consent "
-                "service already knew her):",
-            ),
+                "service already knew her; `enrolment` is the consent service's signed "
+                "statement that these tokens are this subject's, typ "
+                "`joinedup-enrolment+jwt`, valid 300 s):",
+            )
+            + "\nthe enrolment statement decoded:\n"
+            + block("json", pretty(decoded(statement))),
         )
         self.request(
             "Link request",
             "The council's node then asks every other organisation to link the new "
-            "subject to its own record of the same person.",
+            "subject to its own record of the same person, attaching the consent "
+            "service's enrolment statement; a partner refuses a link request without a "
+            "valid one (403 `enrolment-invalid`).",
             route=("council", "gp", "link"),
-            body={"subject_id": SUBJECT, "linkage_tokens": tokens},
+            body={"subject_id": SUBJECT, "linkage_tokens": tokens, "enrolment": statement},
             jti="req_L1nk9x",
             at=NOW + 1,
             answer=answer_json(
                 200,
-                LinkResponse(status="linked").model_dump(),
-                ' (plain JSON, no personal data; or `"queued"`, `"no_match"`, `"already_linked"`):',
+                LinkResponse(status="received").model_dump(),
+                " (plain JSON, always `received`: whether the GP linked, queued or matched "
+                "nobody is in its own audit log, never told to the requester):",
             ),
         )
         self.gp_log.append(at=NOW + 1, **LINK_ENTRY)

@@ -8,10 +8,11 @@
    request (docs/protocol.md, "Consent service contract" §1): the same person always
    gets the same subject id;
 3. sends every other organisation member a signed ``link`` request
-   (``{subject_id, linkage_tokens}``) concurrently through the app's one
-   ``httpx.AsyncClient``, each bounded by the share deadline, and reports each
-   partner's answer; a partner that fails is reported ``unavailable`` / ``error``,
-   never a failed enrolment;
+   (``{subject_id, linkage_tokens, enrolment}``, the last the consent service's
+   signed statement that these tokens are that subject's) concurrently through the
+   app's one ``httpx.AsyncClient``, each bounded by the share deadline, and reports
+   each partner's answer: ``received`` (never whether the partner knows the
+   person), or ``unavailable`` / ``error``, never a failed enrolment;
 4. stores ``SubjectLink(method="enrolment")`` and audits it (last, so the local
    write transaction never spans network round trips).
 
@@ -29,8 +30,9 @@ import anyio
 import httpx
 from sqlmodel import Session
 
+from federation.enrolment import verify_enrolment_statement
 from federation.envelope import new_request_id, sign_request
-from federation.errors import PeerUnavailable, SealedResponseInvalid
+from federation.errors import EnrolmentInvalid, PeerUnavailable, SealedResponseInvalid
 from federation.keys import MemberKeys
 from federation.linkage import LinkageKey, linkage_tokens
 from federation.registry import CONSENT_SERVICE_ID, Member, Registry
@@ -45,7 +47,7 @@ from node.records.service import get_person
 log = logging.getLogger("joinedup.node.links")
 
 ENROL_ACTION = "enrol"
-LINK_STATUSES = frozenset({"linked", "queued", "no_match", "already_linked"})
+LINK_STATUSES = frozenset({"received"})
 
 
 @dataclass(frozen=True)
@@ -78,9 +80,18 @@ def person_tokens(*, session: Session, person_id: int, key: LinkageKey | None) -
     return tokens
 
 
+@dataclass(frozen=True)
+class Enrolment:
+    """The consent service's answer: the subject and its signed enrolment statement."""
+
+    subject_id: str
+    created: bool
+    statement: str
+
+
 async def request_subject_id(
     *, http: httpx.AsyncClient, registry: Registry, who: Enrolling, tokens: list[str]
-) -> tuple[str, bool]:
+) -> Enrolment:
     """Ask the consent service for the subject id of the person these tokens describe."""
     consent = registry.consent_service
     signed = sign_request(
@@ -103,11 +114,23 @@ async def request_subject_id(
     try:
         answer = response.json()
         subject_id, created = answer["subject_id"], answer.get("created", False)
+        statement = answer["enrolment"]
     except (ValueError, KeyError, TypeError):
         raise SealedResponseInvalid("consent service answer is malformed") from None
     if not isinstance(subject_id, str) or not 0 < len(subject_id) <= 128:
         raise SealedResponseInvalid("consent service answer has no usable subject id")
-    return subject_id, bool(created)
+    try:
+        # Partners will check it; a statement that would not convince them is useless.
+        verify_enrolment_statement(
+            statement,
+            registry=registry,
+            subject_id=subject_id,
+            requester=who.org_id,
+            linkage_tokens=tokens,
+        )
+    except EnrolmentInvalid as exc:
+        raise SealedResponseInvalid(f"consent service answer: {exc.message}") from None
+    return Enrolment(subject_id=subject_id, created=bool(created), statement=statement)
 
 
 def store_enrolment(
@@ -138,7 +161,7 @@ async def _ask_partner(
     http: httpx.AsyncClient,
     member: Member,
     who: Enrolling,
-    subject_id: str,
+    enrolment: Enrolment,
     tokens: list[str],
 ) -> PartnerLinkOutcome:
     signed = sign_request(
@@ -146,7 +169,11 @@ async def _ask_partner(
         issuer=who.org_id,
         audience=member.org_id,
         action=LINK_ACTION,
-        body={"subject_id": subject_id, "linkage_tokens": tokens},
+        body={
+            "subject_id": enrolment.subject_id,
+            "linkage_tokens": tokens,
+            "enrolment": enrolment.statement,
+        },
     )
     try:
         with anyio.fail_after(who.deadline_s):
@@ -174,14 +201,14 @@ async def notify_partners(
     http: httpx.AsyncClient,
     registry: Registry,
     who: Enrolling,
-    subject_id: str,
+    enrolment: Enrolment,
     tokens: list[str],
 ) -> list[PartnerLinkOutcome]:
     """Send the link request to every other organisation at once."""
     partners = [m for m in registry.organisations() if m.org_id != who.org_id]
     outcomes = await asyncio.gather(
         *[
-            _ask_partner(http=http, member=m, who=who, subject_id=subject_id, tokens=tokens)
+            _ask_partner(http=http, member=m, who=who, enrolment=enrolment, tokens=tokens)
             for m in partners
         ]
     )
@@ -203,15 +230,14 @@ async def enrol_person(
         return tokens, link_for_person(session=session, person_id=person_id)
 
     tokens, existing = await anyio.to_thread.run_sync(read_person)
-    subject_id, created = await request_subject_id(
-        http=http, registry=registry, who=who, tokens=tokens
-    )
+    enrolment = await request_subject_id(http=http, registry=registry, who=who, tokens=tokens)
+    subject_id = enrolment.subject_id
     if existing is not None and existing.subject_id != subject_id:
         raise LinkConflict("this person is already linked to another subject")
     # Partners first, then the local write: the node's write transaction stays short
     # instead of spanning the partners' round trips (SQLite has one writer at a time).
     partners = await notify_partners(
-        http=http, registry=registry, who=who, subject_id=subject_id, tokens=tokens
+        http=http, registry=registry, who=who, enrolment=enrolment, tokens=tokens
     )
     request_id = new_request_id()
     await anyio.to_thread.run_sync(
@@ -223,4 +249,4 @@ async def enrol_person(
             request_id=request_id,
         )
     )
-    return EnrolmentPublic(subject_id=subject_id, created=created, partners=partners)
+    return EnrolmentPublic(subject_id=subject_id, created=enrolment.created, partners=partners)

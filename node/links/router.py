@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from federation.enrolment import verify_enrolment_statement
 from federation.envelope import VerifiedRequest
 from federation.errors import BadRequest
 from federation.problems import PROBLEM_RESPONSES
@@ -70,14 +71,23 @@ async def enrol_person(
     openapi_extra=SIGNED_REQUEST_OPENAPI,
     responses={503: _UNAVAILABLE[503]},
 )
-def receive_link(request: Request, verified: LinkRequest, session: SessionDep) -> LinkResponse:
-    """Match a partner's linkage tokens against this node's persons: link, queue or no match."""
+def receive_link(
+    request: Request, verified: LinkRequest, session: SessionDep, registry: RegistryDep
+) -> LinkResponse:
+    """Match a consent-service-vouched link request here; the answer never says how."""
     try:
         body = LinkRequestBody.model_validate(verified.body)
     except ValueError:
         raise BadRequest("link request body is malformed") from None
+    verify_enrolment_statement(
+        body.enrolment,
+        registry=registry,
+        subject_id=body.subject_id,
+        requester=verified.issuer,
+        linkage_tokens=body.linkage_tokens,
+    )
     settings = request.app.state.settings
-    status = service.receive_link_request(
+    service.receive_link_request(
         session=session,
         subject_id=body.subject_id,
         tokens=body.linkage_tokens,
@@ -86,7 +96,7 @@ def receive_link(request: Request, verified: LinkRequest, session: SessionDep) -
         request_id=verified.request_id,
         holder_org=settings.org_id,
     )
-    return LinkResponse(status=status)
+    return LinkResponse(status="received")
 
 
 @router.get("/links/reviews", response_model=LinkReviewsPublic, tags=["links"])

@@ -43,7 +43,10 @@ class PartnerLinkOutcome(BaseModel):
     """What one partner answered to the link request sent after enrolment."""
 
     org_id: str
-    status: str = Field(description="linked, queued, no_match, already_linked, unavailable, error")
+    status: str = Field(
+        description="received, unavailable or error; whether the partner knows the person "
+        "is recorded only in its own audit log"
+    )
 
 
 class EnrolmentPublic(BaseModel):
@@ -54,8 +57,8 @@ class EnrolmentPublic(BaseModel):
             "subject_id": _SUBJECT,
             "created": True,
             "partners": [
-                {"org_id": "gp-example", "status": "linked"},
-                {"org_id": "police-example", "status": "no_match"},
+                {"org_id": "gp-example", "status": "received"},
+                {"org_id": "police-example", "status": "unavailable"},
             ],
         }
     )

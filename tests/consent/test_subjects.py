@@ -1,6 +1,8 @@
 import datetime as dt
 
+from federation.enrolment import ENROLMENT_TYP
 from federation.envelope import sign_request
+from federation.jose import read_unverified_header, verify_jwt
 from federation.keys import MemberKeys
 
 
@@ -26,7 +28,20 @@ def test_first_enrolment_reports_created(world):
     first = world.signed("/federation/enrol", "enrol", body)
     second = world.signed("/federation/enrol", "enrol", body)
     assert first.json()["created"] is True
-    assert second.json() == {"subject_id": first.json()["subject_id"], "created": False}
+    assert second.json()["subject_id"] == first.json()["subject_id"]
+    assert second.json()["created"] is False
+
+
+def test_enrolment_answers_with_a_statement_binding_the_tokens_to_the_subject(world):
+    tokens = ["v1.nn." + "c1" * 32, "v1.ndp." + "c2" * 32]
+    answer = world.signed("/federation/enrol", "enrol", {"linkage_tokens": tokens}).json()
+    header = read_unverified_header(answer["enrolment"])
+    claims = verify_jwt(answer["enrolment"], world.keys["consent"].verify_key, typ=ENROLMENT_TYP)
+    assert header["typ"] == ENROLMENT_TYP
+    assert claims["sub"] == answer["subject_id"]
+    assert claims["aud"] == "council"
+    assert claims["tokens"] == sorted(tokens)
+    assert 0 < claims["exp"] - claims["iat"] <= 300
 
 
 def test_tokens_of_two_subjects_are_a_conflict_not_a_merge(world):

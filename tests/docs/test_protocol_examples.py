@@ -37,6 +37,7 @@ from consent.main import create_app as create_consent_app
 from consent.subjects.schemas import EnrolRequest
 from consent.tokens.schemas import ConsentTokenRequest
 from federation.consent_token import verify_consent_token
+from federation.enrolment import ENROLMENT_TYP, verify_enrolment_statement
 from federation.envelope import ReplayCache, open_response, verify_request
 from federation.errors import PeerSignatureInvalid
 from federation.jose import read_unverified_claims, read_unverified_header
@@ -178,9 +179,23 @@ def verify_examples(text: str) -> dict[str, list[dict[str, Any]]]:
                 assert entries, "an audit answer example proves at least one entry"
         elif typ == "joinedup-sth+jwt":
             verify_tree_head(token, registry.verify_keys(claims["iss"]), org_id=claims["iss"])
+        elif typ == ENROLMENT_TYP:
+            verify_enrolment_statement(
+                token,
+                registry=registry,
+                subject_id=claims["sub"],
+                requester=claims["aud"],
+                linkage_tokens=claims["tokens"],
+                now=claims["iat"] + 1,
+            )
         else:
             pytest.fail(f"a token of unknown typ {typ!r} in the examples")
-        if typ in ("joinedup-request+jwt", "joinedup-response+jwt", "joinedup-consent+jwt"):
+        if typ in (
+            "joinedup-request+jwt",
+            "joinedup-response+jwt",
+            "joinedup-consent+jwt",
+            ENROLMENT_TYP,
+        ):
             assert _decoded(token) in blocks, f"a {typ} is printed without its decoded form"
         verified.setdefault(typ, []).append(claims)
     shown = {json.dumps(b, sort_keys=True) for b in blocks if set(b) == {"header", "claims"}}
@@ -298,6 +313,7 @@ def test_committed_examples_verify_with_the_project_code(doc_text: str) -> None:
         "joinedup-consent+jwt",
         "joinedup-response+jwt",
         "joinedup-sth+jwt",
+        ENROLMENT_TYP,
     }
 
 

@@ -85,7 +85,7 @@ def story(e2e: Driver) -> Story:
     e2e.add_contact("gp", grace_ids["gp"], "Dr Amir Patel", "Named GP")
     enrolment = e2e.enrol("council", grace_ids["council"])
     assert {p["org_id"]: p["status"] for p in enrolment["partners"]} == {
-        org: "linked" for org in GRACE_NEEDS if org != "council"
+        org: "received" for org in GRACE_NEEDS if org != "council"
     }
     grace = enrolment["subject_id"]
     customer = e2e.customer("council", grace, "grace")

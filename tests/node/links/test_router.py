@@ -15,6 +15,10 @@ import httpx
 import pytest
 from sqlmodel import select
 
+from federation.enrolment import issue_enrolment_statement
+from federation.keys import MemberKeys
+from federation.linkage import linkage_tokens
+from federation.registry import CONSENT_SERVICE_ID
 from node.audit.models import AuditEntry
 from node.links.models import LinkReview, SubjectLink
 from tests.fixtures.federation import (
@@ -81,9 +85,11 @@ def test_enrolment_links_a_unique_match_and_queues_an_ambiguous_one(
     result = response.json()
     subject_id = result["subject_id"]
     assert subject_id.startswith("sub_")
+    # The requester learns only that each partner received the request, never
+    # whether it knows the person; the outcome is in the partner's own audit log.
     assert {p["org_id"]: p["status"] for p in result["partners"]} == {
-        "gp": "linked",
-        "police": "queued",
+        "gp": "received",
+        "police": "received",
     }
     council_link = subject_link(fed, "council", subject_id)
     assert council_link is not None
@@ -104,7 +110,13 @@ def test_enrolment_links_a_unique_match_and_queues_an_ambiguous_one(
     again = enrol(fed, council_person, token).json()
     assert again["subject_id"] == subject_id
     assert again["created"] is False
-    assert {p["org_id"]: p["status"] for p in again["partners"]}["gp"] == "already_linked"
+    assert {p["org_id"]: p["status"] for p in again["partners"]}["gp"] == "received"
+    with fed.session("gp") as session:
+        gp_audit = session.exec(select(AuditEntry).where(AuditEntry.kind == "link")).all()
+    assert [e.reason.split(":")[0] for e in gp_audit if e.subject_id == subject_id] == [
+        "linked",
+        "already_linked",
+    ]
 
     # A police coordinator resolves the queued review.
     police_token = fed.staff_token("police", "reviewer", "coordinator")
@@ -133,7 +145,9 @@ def test_enrolment_links_a_unique_match_and_queues_an_ambiguous_one(
     assert twice.status_code == 409
 
 
-def test_enrolment_of_someone_unknown_elsewhere_reports_no_match(fed: RunningFederation) -> None:
+def test_enrolment_of_someone_unknown_elsewhere_looks_like_any_other(
+    fed: RunningFederation,
+) -> None:
     person = fed.add_person(
         "council",
         family_name="Lindqvist",
@@ -144,7 +158,14 @@ def test_enrolment_of_someone_unknown_elsewhere_reports_no_match(fed: RunningFed
     token = fed.staff_token("council", "enroller", "frontline")
     response = enrol(fed, person, token)
     assert response.status_code == 200, response.text
-    assert {p["status"] for p in response.json()["partners"]} == {"no_match"}
+    subject_id = response.json()["subject_id"]
+    assert {p["status"] for p in response.json()["partners"]} == {"received"}
+    for org in ("gp", "police"):
+        with fed.session(org) as session:
+            entries = session.exec(
+                select(AuditEntry).where(AuditEntry.subject_id == subject_id)
+            ).all()
+        assert [e.reason.split(":")[0] for e in entries] == ["no_match"]
 
 
 def test_no_raw_identifier_leaves_the_enrolling_node(fed: RunningFederation) -> None:
@@ -185,8 +206,6 @@ def test_frontline_staff_may_not_decide_reviews(fed: RunningFederation) -> None:
 
 
 def test_link_request_from_a_non_member_is_refused(fed: RunningFederation) -> None:
-    from federation.keys import MemberKeys
-
     signed = fed.sign(
         "stranger",
         "gp",
@@ -195,6 +214,78 @@ def test_link_request_from_a_non_member_is_refused(fed: RunningFederation) -> No
         keys=MemberKeys.generate(),
     )
     assert fed.post("gp", "/federation/link", signed).status_code == 403
+
+
+def _statement(
+    fed: RunningFederation,
+    subject_id: str,
+    tokens: list[str],
+    *,
+    keys: MemberKeys | None = None,
+    enrolled_by: str = "council",
+    now: float | None = None,
+) -> str:
+    return issue_enrolment_statement(
+        keys=keys or fed.keys[CONSENT_SERVICE_ID],
+        subject_id=subject_id,
+        enrolled_by=enrolled_by,
+        linkage_tokens=tokens,
+        now=now,
+    )
+
+
+def test_a_link_request_must_be_vouched_for_by_the_consent_service(
+    fed: RunningFederation,
+) -> None:
+    # A member that knew someone's identifiers must not be able to attach the
+    # partner's record of them to a subject of its choosing.
+    person = {**GRACE, "given_name": "Hester", "family_name": "Vouch"}
+    person["national_number"] = "9990001234"
+    gp_person = fed.add_person("gp", **person)
+    tokens = linkage_tokens(key=fed.linkage_key, **person)
+    assert len(tokens) == 2  # national number, and names + date of birth + postcode
+    # The subject ids are syntactically fine; no consent service statement binds them.
+    refusals = {
+        "no statement": {"subject_id": "sub_victim", "linkage_tokens": tokens},
+        "forged by a member": {
+            "subject_id": "sub_victim",
+            "linkage_tokens": tokens,
+            "enrolment": _statement(fed, "sub_victim", tokens, keys=MemberKeys.generate()),
+        },
+        "another subject": {
+            "subject_id": "sub_victim",
+            "linkage_tokens": tokens,
+            "enrolment": _statement(fed, "sub_other", tokens),
+        },
+        "another member": {
+            "subject_id": "sub_victim",
+            "linkage_tokens": tokens,
+            "enrolment": _statement(fed, "sub_victim", tokens, enrolled_by="police"),
+        },
+        "tokens it does not name": {
+            "subject_id": "sub_victim",
+            "linkage_tokens": tokens,
+            "enrolment": _statement(fed, "sub_victim", tokens[:1]),
+        },
+        "expired": {
+            "subject_id": "sub_victim",
+            "linkage_tokens": tokens,
+            "enrolment": _statement(fed, "sub_victim", tokens, now=1_000_000),
+        },
+    }
+    for label, body in refusals.items():
+        response = fed.post("gp", "/federation/link", fed.sign("council", "gp", "link", body))
+        assert response.status_code == 403, label
+        assert response.json()["type"].endswith("enrolment-invalid"), label
+    assert subject_link(fed, "gp", "sub_victim") is None
+    # The same request with the consent service's statement links.
+    good = {**refusals["no statement"], "enrolment": _statement(fed, "sub_victim", tokens)}
+    response = fed.post("gp", "/federation/link", fed.sign("council", "gp", "link", good))
+    assert response.status_code == 200, response.text
+    assert response.json() == {"status": "received"}
+    link = subject_link(fed, "gp", "sub_victim")
+    assert link is not None
+    assert link.person_id == gp_person
 
 
 def test_malformed_link_body_is_a_400(fed: RunningFederation) -> None:
