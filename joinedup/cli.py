@@ -85,7 +85,8 @@ def add_staff(
     from sqlmodel import Session
 
     from federation.errors import JoinedUpError
-    from node.auth.service import create_staff
+    from node.auth.flows import add_staff as add_staff_audited
+    from node.auth.flows import cli_request_id
     from node.db import make_engine, upgrade_database
 
     settings = _settings(org_id, data_dir, database_url)
@@ -98,8 +99,13 @@ def add_staff(
     try:
         upgrade_database(engine)
         with Session(engine) as session:
-            staff = create_staff(
+            # Audited as an admin_change by the command line (no staff actor).
+            staff = add_staff_audited(
                 session=session,
+                org_id=settings.org_id,
+                actor_staff=None,
+                actor_role=None,
+                request_id=cli_request_id(),
                 username=username,
                 password=password,
                 role=role,

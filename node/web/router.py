@@ -1,10 +1,12 @@
 """The staff pages under ``/ui``: sign-in, sign-out, the stylesheet, and the page routers.
 
 Server-rendered HTML (Jinja2), one stylesheet, inline SVG; every flow works with
-scripts off. Sign-in checks the username and password with the node's own staff
-auth service (``node.auth.service``) in-process and keeps the resulting JWT in an
-``HttpOnly``, ``SameSite=Strict`` cookie. The pages are left out of the OpenAPI
-schema: they are for people, and their JSON twins are the real API.
+scripts off. Sign-in checks the username and password with the node's own audited
+sign-in flow (``node.auth.flows``, the one ``POST /auth/token`` uses) in-process,
+so every attempt, allowed or refused, has its ``login`` audit entry; it keeps the
+resulting JWT in an ``HttpOnly``, ``SameSite=Strict`` cookie. The pages are left
+out of the OpenAPI schema: they are for people, and their JSON twins are the real
+API.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from federation.errors import NotAuthenticated, NotFound
-from node.auth import service as auth_service
-from node.auth.dependencies import RECORD_ROLES
+from node.auth.dependencies import RECORD_ROLES, RequestId, SignInThrottleDep
+from node.auth.exceptions import TooManySignIns
+from node.auth.flows import sign_in_staff
 from node.auth.tokens import issue_staff_token
 from node.db import SessionDep
 from node.web.audit import router as audit_router
@@ -64,8 +67,14 @@ def show_login(request: Request, next_page: Annotated[str, Query(alias="next")] 
 
 
 @router.post("/login")
-def sign_in(request: Request, session: SessionDep, form: CsrfForm) -> Response:
-    """Check the username and password, then set the session cookie."""
+def sign_in(
+    request: Request,
+    session: SessionDep,
+    form: CsrfForm,
+    throttle: SignInThrottleDep,
+    request_id: RequestId,
+) -> Response:
+    """Check the username and password (audited either way), then set the session cookie."""
     username, password = form.get("username"), form.get("password")
     target = safe_next(form.get("next"))
     if not isinstance(username, str) or not isinstance(password, str):
@@ -75,14 +84,28 @@ def sign_in(request: Request, session: SessionDep, form: CsrfForm) -> Response:
     if not username or not password:
         context["error"] = "Enter your username and your password."
         return render(request, "login.html", context, status_code=422)
+    settings = request.app.state.settings
     try:
-        staff = auth_service.authenticate_staff(
-            session=session, username=username, password=password[:1024]
+        staff = sign_in_staff(
+            session=session,
+            engine=request.app.state.engine,
+            throttle=throttle,
+            username=username,
+            password=password[:1024],
+            channel="web",
+            org_id=settings.org_id,
+            keys=request.app.state.keys,
+            request_id=request_id,
         )
     except NotAuthenticated:
         context["error"] = "That username and password did not match an active account."
         return render(request, "login.html", context, status_code=401)
-    settings = request.app.state.settings
+    except TooManySignIns as exc:
+        context["error"] = (
+            "Too many failed sign-ins for this username. "
+            f"Wait {exc.retry_after_s} seconds and try again."
+        )
+        return render(request, "login.html", context, status_code=429)
     assert staff.id is not None
     token = issue_staff_token(
         staff_id=staff.id,

@@ -39,12 +39,18 @@ def audited(web_node: WebNode) -> WebNode:
     return web_node
 
 
+def logged(node: WebNode) -> int:
+    """Entries in the log: the 60 share decisions plus a login entry per sign-in."""
+    with node.app.state.engine.connect() as connection:
+        return int(connection.execute(sa.text("SELECT count(*) FROM audit_entry")).scalar_one())
+
+
 def test_audit_page_shows_entries_newest_first_with_head(audited: WebNode) -> None:
     client = audited.as_role("auditor")
     page = client.get("/ui/audit")
     assert page.status_code == 200
     html = page.text
-    assert "60 entries" in html
+    assert f"{logged(audited)} entries" in html
     assert html.index('data-testid="audit-entry-59"') < html.index('data-testid="audit-entry-58"')
     assert 'data-testid="audit-entry-9"' not in html  # page size 50: seq 9 is on page 2
     assert "Entries covered</dt><dd>60" in html
@@ -62,7 +68,7 @@ def test_audit_page_shows_entries_newest_first_with_head(audited: WebNode) -> No
         ({"purpose": "safeguarding"}, 15),
         ({"actor_staff": "staff1"}, 20),
         ({"actor_org": "gp-riverside", "decision": "allow"}, 20),
-        ({"since": "2000-01-01T00:00", "until": "2999-01-01T00:00"}, 60),
+        ({"since": "2000-01-01T00:00", "until": "2999-01-01T00:00", "kind": "share_decided"}, 60),
         ({"until": "2000-01-01T00:00"}, 0),
     ],
 )
@@ -141,7 +147,7 @@ def test_verify_reports_an_intact_log_then_the_first_tampered_entry(audited: Web
     page = client.post("/ui/audit/verify", data={"csrf_token": token})
     assert page.status_code == 200
     assert 'data-testid="audit-verify-result" data-ok="true"' in page.text
-    assert "Intact: 60 entries" in page.text
+    assert f"Intact: {logged(audited)} entries" in page.text
 
     with audited.app.state.engine.begin() as connection:
         connection.execute(sa.text("UPDATE audit_entry SET decision = 'allow' WHERE seq = 42"))

@@ -1,9 +1,20 @@
-"""Sign-in, sign-out, CSRF and the role matrix of the staff pages."""
+"""Sign-in (audited, braked), sign-out, CSRF and the role matrix of the staff pages."""
 
 from __future__ import annotations
 
-import pytest
+import uuid
 
+import httpx
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from node.audit.models import AuditEntry
+from node.audit.verify import verify_log
+from node.auth.models import Staff
+from node.auth.throttle import MAX_FAILURES
+from node.auth.tokens import staff_pseudonym
+from tests.fixtures.auth import TEST_PASSWORD, make_staff
 from tests.node.web.conftest import WebNode, csrf_from, sign_in
 
 PAGES_BY_ROLE = {
@@ -203,3 +214,98 @@ def test_unknown_static_file_is_404(web_node: WebNode) -> None:
 def test_frontline_cannot_open_audit_pages(web_node: WebNode) -> None:
     sign_in(web_node.client, "web-frontline")
     assert web_node.client.get("/ui/audit").status_code == 403
+
+
+def post_sign_in(web_node: WebNode, username: str, password: str) -> tuple[httpx.Response, str]:
+    """Post the sign-in form under a request id of our own; returns (response, request id)."""
+    client = web_node.client
+    client.cookies.clear()
+    token = csrf_from(client.get("/ui/login").text)
+    request_id = f"web-test-{uuid.uuid4().hex}"
+    response = client.post(
+        "/ui/login",
+        data={"username": username, "password": password, "csrf_token": token},
+        headers={"X-Request-Id": request_id},
+        follow_redirects=False,
+    )
+    return response, request_id
+
+
+def audit_entries(web_node: WebNode, request_id: str) -> list[AuditEntry]:
+    with Session(web_node.app.state.engine) as session:
+        statement = select(AuditEntry).where(AuditEntry.request_id == request_id)
+        return list(session.exec(statement).all())
+
+
+def pseudonym_of(web_node: WebNode, username: str) -> str:
+    with Session(web_node.app.state.engine) as session:
+        staff = session.exec(select(Staff).where(Staff.username == username)).one()
+        assert staff.id is not None
+        return staff_pseudonym(staff.id, web_node.app.state.keys)
+
+
+def test_sign_in_through_the_form_is_audited_as_a_login(web_node: WebNode) -> None:
+    response, request_id = post_sign_in(web_node, "web-coordinator", TEST_PASSWORD)
+    assert response.status_code == 303
+    [entry] = audit_entries(web_node, request_id)
+    assert (entry.kind, entry.decision, entry.action) == ("login", "allow", "sign_in")
+    assert entry.actor_org == "council-a"
+    assert entry.actor_staff == pseudonym_of(web_node, "web-coordinator")
+    assert entry.actor_role == "coordinator"
+    assert entry.reason == "signed in (staff pages)"
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "reason", "known"),
+    [
+        ("web-analyst", "wrong password!", "wrong password (staff pages)", True),
+        ("nobody-here", TEST_PASSWORD, "unknown account (staff pages)", False),
+    ],
+)
+def test_failed_sign_in_through_the_form_is_audited_and_answers_401(
+    web_node: WebNode, username: str, password: str, reason: str, known: bool
+) -> None:
+    response, request_id = post_sign_in(web_node, username, password)
+    assert response.status_code == 401
+    assert 'data-testid="login-error"' in response.text
+    [entry] = audit_entries(web_node, request_id)
+    assert (entry.kind, entry.decision, entry.action) == ("login", "deny", "sign_in")
+    assert entry.actor_staff == (pseudonym_of(web_node, username) if known else None)
+    assert entry.actor_role is None
+    assert entry.reason == reason
+    stored = " ".join(str(v) for v in entry.canonical().values())
+    assert password not in stored
+    assert username not in stored
+
+
+def test_repeated_failures_lock_the_form_for_that_username(web_node: WebNode) -> None:
+    make_staff(web_node.app.state.engine, role="frontline", username="web-locked")
+    for _ in range(MAX_FAILURES):
+        response, _rid = post_sign_in(web_node, "web-locked", "a wrong guess")
+        assert response.status_code == 401
+    response, request_id = post_sign_in(web_node, "web-locked", TEST_PASSWORD)
+    assert response.status_code == 429
+    assert "Too many failed sign-ins" in response.text
+    assert "joinedup_staff" not in web_node.client.cookies
+    [entry] = audit_entries(web_node, request_id)
+    assert entry.decision == "deny"
+    assert entry.reason.startswith("too many failed sign-ins")
+    # Other accounts still sign in.
+    assert post_sign_in(web_node, "web-auditor", TEST_PASSWORD)[0].status_code == 303
+
+
+def test_the_log_verifies_after_sign_ins(web_node: WebNode) -> None:
+    post_sign_in(web_node, "web-frontline", TEST_PASSWORD)
+    post_sign_in(web_node, "web-frontline", "not it at all")
+    app = web_node.app
+    with app.state.engine.connect() as connection:
+        report = verify_log(
+            connection=connection,
+            verify_keys=[app.state.keys.verify_key],
+            org_id=app.state.settings.org_id,
+        )
+        logins = connection.execute(
+            sa.text("SELECT count(*) FROM audit_entry WHERE kind = 'login'")
+        ).scalar_one()
+    assert report.ok, report.problems
+    assert logins >= 2
