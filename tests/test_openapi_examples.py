@@ -41,29 +41,7 @@ RFC9457_FIELDS = ("type", "title", "status", "detail")
 
 Gap = tuple[str, str, str, str]  # (app, METHOD, path, what is missing)
 _SIGNED = "request body (SignedRequest)"
-KNOWN_GAPS: dict[Gap, str] = {
-    # node/auth/router.py (another change is editing it): an OAuth2 password form
-    # and its own 429 entry that does not use federation.problems.problem_doc.
-    ("node", "POST", "/auth/token", "request body"): "node/auth/router.py",
-    ("node", "POST", "/auth/token", "429"): "node/auth/router.py TOO_MANY",
-    # Partner endpoints document the signed envelope by hand.
-    ("node", "POST", "/federation/revocations", _SIGNED): "node/federation/dependencies.py",
-    ("node", "POST", "/federation/share", _SIGNED): "node/federation/dependencies.py",
-    ("node", "POST", "/federation/link", _SIGNED): "node/federation/dependencies.py",
-    ("node", "POST", "/federation/audit/trace", _SIGNED): "node/federation/dependencies.py",
-    ("node", "POST", "/federation/audit/subject-report", _SIGNED): (
-        "node/federation/dependencies.py"
-    ),
-    ("consent", "POST", "/federation/enrol", _SIGNED): "consent/members/dependencies.py",
-    ("consent", "POST", "/federation/consent-token", _SIGNED): "consent/members/dependencies.py",
-    ("consent", "POST", "/federation/grants", _SIGNED): "consent/members/dependencies.py",
-    ("consent", "POST", "/federation/consents/revoke", _SIGNED): "consent/members/dependencies.py",
-    ("consent", "POST", "/federation/customers", _SIGNED): "consent/members/dependencies.py",
-    # The 503 entries copy PROBLEM_RESPONSES[403] (and so its 403 example); they
-    # should be problem_doc(503, ...).
-    ("node", "POST", "/views", "503"): "node/views/router.py",
-    ("node", "POST", "/federation/share", "503"): "node/share/router.py",
-}
+KNOWN_GAPS: dict[Gap, str] = {}
 
 
 @pytest.fixture(scope="module")

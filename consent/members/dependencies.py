@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from fastapi import Request
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from federation.envelope import VerifiedRequest, verify_request
 from federation.errors import UnknownMember, ValidationFailed
@@ -23,8 +23,18 @@ from federation.registry import CONSENT_SERVICE_ID, Registry
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
+# Shape only (header.claims.signature, base64url); docs/protocol.md has a real one.
+_EXAMPLE_JWS = (
+    "eyJhbGciOiJFZDI1NTE5IiwidHlwIjoiam9pbmVkdXAtcmVxdWVzdCtqd3QiLCJraWQiOiI1ZTM0NGU0MyJ9"
+    ".eyJpc3MiOiJjb3VuY2lsIiwiYXVkIjoiZ3AiLCJhY3QiOiJzaGFyZSJ9"
+    ".c2lnbmF0dXJlLWJ5dGVzLW9mLXRoZS1zZW5kZXJzLUVkMjU1MTkta2V5"
+)
+
+
 class SignedRequest(BaseModel):
     """The envelope a member node posts: one compact JWS."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"request": _EXAMPLE_JWS}]})
 
     request: str = Field(min_length=1, max_length=100_000)
 

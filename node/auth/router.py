@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
-from federation.problems import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES, Problem
+from federation.problems import PROBLEM_RESPONSES, problem_doc
 from node.auth import flows, service
 from node.auth.dependencies import AdminStaff, CurrentStaff, RequestId, SignInThrottleDep
 from node.auth.schemas import (
@@ -24,15 +24,28 @@ from node.db import RowId, SessionDep
 router = APIRouter(tags=["auth"], responses=PROBLEM_RESPONSES)
 MAX_PAGE = 100
 TOO_MANY: dict[int | str, dict[str, Any]] = {
-    429: {
-        "model": Problem,
-        "content": {PROBLEM_MEDIA_TYPE: {}},
-        "description": "Too many failed sign-ins for this username lately",
+    429: problem_doc(
+        429,
+        "Too many failed sign-ins for this username lately",
+        title="Too many sign-in attempts",
+        slug="too-many-sign-ins",
+        detail="too many failed sign-ins for this username; try again in a minute",
+    )
+}
+SIGN_IN_EXAMPLE: dict[str, Any] = {
+    "requestBody": {
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "example": {"username": "coordinator", "password": "correct horse battery"}
+            }
+        }
     }
 }
 
 
-@router.post("/auth/token", response_model=TokenResponse, responses=TOO_MANY)
+@router.post(
+    "/auth/token", response_model=TokenResponse, responses=TOO_MANY, openapi_extra=SIGN_IN_EXAMPLE
+)
 def create_token(
     request: Request,
     session: SessionDep,

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from federation.envelope import VerifiedRequest, verify_request
 from federation.errors import PeerSignatureInvalid
@@ -36,8 +36,18 @@ from node.federation.exceptions import MalformedPartnerRequest, NotInFederation
 MAX_TOKEN_CHARS = 200_000
 
 
+# Shape only (header.claims.signature, base64url); docs/protocol.md has a real one.
+_EXAMPLE_JWS = (
+    "eyJhbGciOiJFZDI1NTE5IiwidHlwIjoiam9pbmVkdXAtcmVxdWVzdCtqd3QiLCJraWQiOiI1ZTM0NGU0MyJ9"
+    ".eyJpc3MiOiJjb3VuY2lsIiwiYXVkIjoiZ3AiLCJhY3QiOiJzaGFyZSJ9"
+    ".c2lnbmF0dXJlLWJ5dGVzLW9mLXRoZS1zZW5kZXJzLUVkMjU1MTkta2V5"
+)
+
+
 class SignedRequest(BaseModel):
     """The body of every partner request: one signed JWT (docs/protocol.md)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"request": _EXAMPLE_JWS}]})
 
     request: str = Field(
         max_length=MAX_TOKEN_CHARS, description="Compact JWS, typ joinedup-request+jwt"
@@ -49,7 +59,12 @@ class SignedRequest(BaseModel):
 SIGNED_REQUEST_OPENAPI: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": SignedRequest.model_json_schema()}},
+        "content": {
+            "application/json": {
+                "schema": SignedRequest.model_json_schema(),
+                "example": {"request": _EXAMPLE_JWS},
+            }
+        },
     }
 }
 

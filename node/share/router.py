@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 
 from federation.envelope import VerifiedRequest
-from federation.problems import PROBLEM_RESPONSES
+from federation.problems import PROBLEM_RESPONSES, problem_doc
 from federation.share_schema import SHARE_ACTION
 from node.db import SessionDep
 from node.federation.dependencies import SIGNED_REQUEST_OPENAPI, RegistryDep, verified_request
@@ -24,7 +24,15 @@ ShareRequest = Annotated[VerifiedRequest, Depends(verified_request(SHARE_ACTION)
     "/federation/share",
     response_model=ShareResponse,
     openapi_extra=SIGNED_REQUEST_OPENAPI,
-    responses={503: PROBLEM_RESPONSES[403] | {"description": "Not in a federation"}},
+    responses={
+        503: problem_doc(
+            503,
+            "Not in a federation",
+            title="Not in a federation",
+            slug="not-in-federation",
+            detail="this node is not configured with a federation registry",
+        )
+    },
 )
 def share_section(
     request: Request,

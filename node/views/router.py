@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from federation.problems import PROBLEM_RESPONSES
+from federation.problems import PROBLEM_RESPONSES, problem_doc
 from federation.view import JoinedUpView
 from node.views.dependencies import ViewContextDep, ViewStaff
 from node.views.flows import request_joined_up_view
@@ -16,7 +16,15 @@ router = APIRouter(tags=["views"], responses=PROBLEM_RESPONSES)
 @router.post(
     "/views",
     response_model=JoinedUpView,
-    responses={503: PROBLEM_RESPONSES[403] | {"description": "Not in a federation, or audit down"}},
+    responses={
+        503: problem_doc(
+            503,
+            "Not in a federation, or audit down",
+            title="Not in a federation",
+            slug="not-in-federation",
+            detail="this node is not configured with a federation registry",
+        )
+    },
 )
 async def request_view(
     body: ViewRequest, staff: ViewStaff, context: ViewContextDep, response: Response
