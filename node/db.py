@@ -5,7 +5,8 @@ Alembic (``upgrade_database`` upgrades to *heads*: every domain adds its own
 revision on top of ``0001_records``), never by ``create_all``. A request gets one
 ``Session`` through ``SessionDep``: services may ``flush()`` but never commit; the
 dependency commits once after the handler (before the response is sent, so a failed
-commit is an error answer, not a lost write) or rolls back.
+commit is an error answer, not a lost write) or rolls back. ``run_in_session`` keeps
+the same contract in a single worker-thread hop, for the partner share endpoint.
 
 Table classes live in ``node/<domain>/models.py``; ``import_node_models`` imports
 every such module so Alembic and the schema test see all of them.
@@ -14,13 +15,16 @@ every such module so Alembic and the schema test see all of them.
 from __future__ import annotations
 
 import importlib
+import logging
 import pkgutil
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import anyio
+import psycopg
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -31,8 +35,10 @@ from sqlmodel import Session, SQLModel
 
 import node
 from node import NAMING_CONVENTION
+from node.audit.exceptions import AuditUnavailable
 
 __all__ = [
+    "DATABASE_ERRORS",
     "NAMING_CONVENTION",
     "RowId",
     "SessionDep",
@@ -41,12 +47,21 @@ __all__ = [
     "get_session",
     "import_node_models",
     "make_engine",
+    "run_in_session",
     "node_metadata",
     "upgrade_database",
     "utcnow",
 ]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+T = TypeVar("T")
+# SQLAlchemy's errors and the raw DB-API ones (the audit append uses the cursor).
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    sa.exc.SQLAlchemyError,
+    sqlite3.Error,
+    psycopg.Error,
+)
+log = logging.getLogger("joinedup.node.db")
 
 
 def utcnow() -> datetime:
@@ -172,6 +187,33 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         await anyio.to_thread.run_sync(_rollback_and_close, session)
         raise
     await anyio.to_thread.run_sync(_commit_and_close, session)
+
+
+async def run_in_session(engine: Engine, work: Callable[[Session], T]) -> T:
+    """``work(session)`` in one worker thread and one transaction: commit, or roll back.
+
+    The same contract as ``SessionDep`` (commit once, before the answer is sent;
+    roll back on any error) with one thread hop instead of two, for the partner
+    share endpoint, whose answers per second are a DESIGN bar. Its work ends with
+    the audit entry, so a database failure means the answer was not recorded: it
+    becomes ``AuditUnavailable`` (503) and nothing is released.
+    """
+
+    def run() -> T:
+        session = Session(engine, expire_on_commit=False)
+        try:
+            result = work(session)
+        except BaseException:
+            _rollback_and_close(session)
+            raise
+        _commit_and_close(session)
+        return result
+
+    try:
+        return await anyio.to_thread.run_sync(run)
+    except DATABASE_ERRORS as exc:
+        log.error("request not recorded", extra={"exc_type": type(exc).__name__})
+        raise AuditUnavailable("the answer could not be recorded, so it is not released") from exc
 
 
 def _commit_and_close(session: Session) -> None:

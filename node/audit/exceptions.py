@@ -1,16 +1,19 @@
 """Audit domain errors (all ``federation.errors.JoinedUpError``, so problem+json).
 
-BadRequest
-├── ProofUnavailable        400  a proof for a size or index the log does not have
-└── ValidationFailed
-    └── AuditEntryInvalid   422  an entry record_audit refuses (also a ValueError):
-                                 the transaction it belongs to fails, nothing is
-                                 released without its audit entry
+JoinedUpError
+├── BadRequest
+│   ├── ProofUnavailable        400  a proof for a size or index the log does not have
+│   └── ValidationFailed
+│       └── AuditEntryInvalid   422  an entry record_audit refuses (also a ValueError):
+│                                    the transaction it belongs to fails, nothing is
+│                                    released without its audit entry
+└── AuditUnavailable            503  the audit entry could not be written, so what it
+                                     records (a view, a share answer) is withheld
 """
 
 from __future__ import annotations
 
-from federation.errors import BadRequest, ValidationFailed
+from federation.errors import BadRequest, JoinedUpError, ValidationFailed
 
 
 class ProofUnavailable(BadRequest):
@@ -21,3 +24,9 @@ class ProofUnavailable(BadRequest):
 class AuditEntryInvalid(ValidationFailed, ValueError):
     title = "Audit entry invalid"
     type_slug = "audit-entry-invalid"
+
+
+class AuditUnavailable(JoinedUpError):
+    status_code = 503
+    title = "Audit unavailable"
+    type_slug = "audit-unavailable"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -9,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from federation.envelope import VerifiedRequest
 from federation.problems import PROBLEM_RESPONSES, problem_doc
 from federation.share_schema import SHARE_ACTION
-from node.db import SessionDep
+from node.db import run_in_session
 from node.federation.dependencies import SIGNED_REQUEST_OPENAPI, RegistryDep, verified_request
 from node.share.dependencies import PolicyDep, RevocationsDep
 from node.share.schemas import ShareResponse
@@ -27,26 +28,24 @@ ShareRequest = Annotated[VerifiedRequest, Depends(verified_request(SHARE_ACTION)
     responses={
         503: problem_doc(
             503,
-            "Not in a federation",
+            "Not in a federation, or the answer could not be audited (so is not released)",
             title="Not in a federation",
             slug="not-in-federation",
             detail="this node is not configured with a federation registry",
         )
     },
 )
-def share_section(
+async def share_section(
     request: Request,
     verified: ShareRequest,
-    session: SessionDep,
     registry: RegistryDep,
     policy: PolicyDep,
     revocations: RevocationsDep,
 ) -> ShareResponse:
     """Answer a signed share request with this node's sealed, policy-checked section."""
-    state = request.app.state
-    settings = state.settings
-    token = answer_share_request(
-        session=session,
+    state, settings = request.app.state, request.app.state.settings
+    answer = partial(
+        answer_share_request,
         request=verified,
         registry=registry,
         policy=policy,
@@ -55,4 +54,5 @@ def share_section(
         keys=state.keys,
         all_categories=sorted(state.taxonomy.categories),
     )
+    token = await run_in_session(state.engine, lambda session: answer(session=session))
     return ShareResponse(response=token)

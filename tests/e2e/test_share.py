@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import select
 
 from federation.consent_token import ConsentProvisionClaim
@@ -477,3 +478,36 @@ def test_key_rotation_overlap_then_retirement(seeded: Seeded) -> None:
     finally:
         publish(old, keep_old_key=False)  # leave the federation as the fixture made it
         assert _accepted_with(fed, old, 200)
+
+
+def test_an_answer_whose_audit_entry_cannot_be_written_is_not_released(seeded: Seeded) -> None:
+    # DESIGN "Audit": no release without its audit entry. The GP's database refuses
+    # audit rows for a moment; the share must fail closed with a problem answer.
+    fed = seeded.fed
+    token = fed.consent_token(
+        requester="council",
+        subject_id=SUBJECT,
+        purpose=PURPOSE,
+        provisions=[provision("cns_audit", ["physical_health"])],
+    )
+    with fed.session("gp") as session:
+        session.exec(  # type: ignore[call-overload]
+            sa.text(
+                "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_entry "
+                "BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END"
+            )
+        )
+        session.commit()
+    try:
+        request_id, response = ask(fed, "gp", share_body(fed, consent_token=token))
+    finally:
+        with fed.session("gp") as session:
+            session.exec(sa.text("DROP TRIGGER refuse_audit"))  # type: ignore[call-overload]
+            session.commit()
+    assert response.status_code == 503, response.text
+    assert "response" not in response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert audit_for(fed, "gp", request_id) == []
+    # And the node answers the same request (a new id) normally again.
+    request_id, response = ask(fed, "gp", share_body(fed, consent_token=token))
+    assert opened(fed, "gp", request_id, response).decision.allow is True
