@@ -276,7 +276,11 @@ def test_a_hung_node_is_cut_off_at_the_deadline(e2e, story):
     assert police["status"] == "unavailable"
     assert police["reason"] == "no answer within the deadline"
     assert released(view) == GRACE_EXPECTED - {("police", "safety")}
-    assert elapsed < DEADLINE_S + 10
+    # The node cut the hung partner off at its deadline (measured by the node, so
+    # not inflated by this test client), and the whole view came back soon after.
+    deadline_ms = DEADLINE_S * 1000
+    assert deadline_ms * 0.9 <= police["latency_ms"] <= deadline_ms + 500
+    assert elapsed < DEADLINE_S + 10  # client side: generous slack for a loaded machine
 
 
 def test_without_the_consent_service_the_view_says_so_and_releases_nothing_by_consent(e2e, story):
