@@ -15,8 +15,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-WIDTH = 760
-HEIGHT = 600
+# Wide enough that the longest label ("Northdale Council · In progress") beside the
+# ring at 3 or 9 o'clock is not clipped; low enough to leave no empty band above.
+WIDTH = 920
+HEIGHT = 540
 CX = WIDTH / 2
 CY = HEIGHT / 2
 RING_R = 170.0
