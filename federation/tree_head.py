@@ -19,6 +19,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import httpx
@@ -42,6 +43,8 @@ __all__ = [
     "check_proven_entries",
     "collect_proven_entries",
     "subject_access_report",
+    "AccessReport",
+    "MissingPart",
     "ProvenSection",
     "SUBJECT_REPORT_ACTION",
     "TRACE_ACTION",
@@ -317,6 +320,26 @@ async def _ask(
     )
 
 
+@dataclass(frozen=True)
+class MissingPart:
+    """A member whose part of a report could not be fetched, and why."""
+
+    org_id: str
+    status: str  # unavailable, refused or invalid (ProvenSection.status)
+
+
+@dataclass(frozen=True)
+class AccessReport:
+    """Proof-checked entries about one subject, and the members that are missing."""
+
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    missing: list[MissingPart] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+
 async def subject_access_report(
     *,
     client: httpx.AsyncClient,
@@ -325,13 +348,15 @@ async def subject_access_report(
     me: str,
     subject_id: str,
     deadline_s: float,
-) -> list[dict[str, Any]]:
+) -> AccessReport:
     """A customer's access report across the federation, as the consent service needs it.
 
     One item per proof-checked entry about ``subject_id``: the entry's fields, plus
     ``org_id`` (who accessed: the entry's actor), ``logged_by`` (the node whose log
-    holds it) and ``proof_ok`` (always true: unchecked entries are dropped). Members
-    that did not answer, or whose answers failed their checks, are logged by id.
+    holds it) and ``proof_ok`` (always true: unchecked entries are dropped). A member
+    that did not answer, refused, or sent an answer that failed its checks gives no
+    entries and is listed in ``missing``, so a report never looks more complete
+    than it is.
     """
     sections = await collect_proven_entries(
         client=client,
@@ -342,16 +367,19 @@ async def subject_access_report(
         body={"subject_id": subject_id},
         deadline_s=deadline_s,
     )
-    report: list[dict[str, Any]] = []
+    report = AccessReport()
     for section in sections:
         if section.status != "ok":
+            # Ids and a status only: the subject is personal data and stays out of logs.
             log.warning(
                 "access report incomplete", extra={"org": section.org_id, "status": section.status}
             )
+            report.missing.append(MissingPart(org_id=section.org_id, status=section.status))
+            continue
         for entry in section.entries:
             if entry.get("subject_id") != subject_id:
                 continue  # a node answering for someone else is ignored, never shown
-            report.append(
+            report.entries.append(
                 {
                     **entry,
                     "org_id": entry.get("actor_org"),

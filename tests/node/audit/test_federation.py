@@ -165,14 +165,15 @@ async def test_a_customers_access_report_is_assembled_from_every_node(
             subject_id=GRACE,
             deadline_s=10,
         )
-    seen = sorted((item["logged_by"], item["kind"], item["org_id"]) for item in report)
+    assert report.complete
+    seen = sorted((item["logged_by"], item["kind"], item["org_id"]) for item in report.entries)
     assert seen == [
         ("council", "view_requested", "council"),
         ("gp", "referral", "police"),
         ("gp", "share_decided", "council"),
     ]
-    assert all(item["proof_ok"] is True for item in report)
-    assert all(item["subject_id"] == GRACE for item in report)
+    assert all(item["proof_ok"] is True for item in report.entries)
+    assert all(item["subject_id"] == GRACE for item in report.entries)
 
 
 async def test_a_report_from_forged_keys_keeps_nothing(fed: RunningFederation) -> None:
