@@ -123,7 +123,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=300)
     args = parser.parse_args()
 
-    root = Path(tempfile.mkdtemp(prefix="bench-share-"))
+    # Keys, databases and logs of the run: removed afterwards (they hold secrets).
+    with tempfile.TemporaryDirectory(prefix="bench-share-") as tmp:
+        _run(Path(tmp), args)
+
+
+def _run(root: Path, args: argparse.Namespace) -> None:
     gp = MemberSpec("gp", "Riverside GP", "gp", free_port())
     council = MemberSpec("council", "Riverside Council", "council", free_port())
     fed = prepare_federation(root, [council, gp])
@@ -154,7 +159,7 @@ def main() -> None:
                 ],
                 max_age_s=300,
             )
-            body = {
+            body: dict[str, object] = {
                 "subject_id": SUBJECT,
                 "purpose": PURPOSE,
                 "categories": [],

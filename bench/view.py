@@ -357,7 +357,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
 
-    root = Path(tempfile.mkdtemp(prefix="bench-view-"))
+    # Keys, databases and logs of the run: removed afterwards (they hold secrets).
+    with tempfile.TemporaryDirectory(prefix="bench-view-") as tmp:
+        _run(Path(tmp), args)
+
+
+def _run(root: Path, args: argparse.Namespace) -> None:
     specs = [MemberSpec(org, name, kind, free_port()) for org, kind, name, _ in ORGS]
     fed = prepare_federation(root, specs, extra_env={"JOINEDUP_NODE_LOG_JSON": "false"})
     create_coordinator(fed)
