@@ -48,7 +48,7 @@ def _member(org_id: str, kind: str, keys: MemberKeys, url: str) -> Member:
     return Member(
         org_id=org_id,
         name=org_id.title(),
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         base_url=url,
         verify_keys=[keys.verify_key_b64],
         encryption_key=keys.public_key_b64,
