@@ -30,6 +30,7 @@ MODEL_MODULES = (
     "consent.subjects.models",
     "consent.consents.models",
     "consent.customers.models",
+    "consent.notices.models",
 )
 
 

@@ -85,6 +85,10 @@ class AccessEntry:
             return f"Told {self.logged_by_name or 'a member'} that you withdrew a consent"
         if self.kind == "admin_change":
             return "Changed an administrative setting about you"
+        if self.kind == "customer_notice":
+            if self.decision == "error":
+                return "Tried to tell you about its emergency access, but the notice was lost"
+            return "Told you about its emergency access to your records"
         return self.kind.replace("_", " ").capitalize()
 
 

@@ -18,13 +18,15 @@ from consent.consents.service import list_consents
 from consent.customers.service import authenticate_customer
 from consent.customers.tokens import issue_customer_token
 from consent.db import SessionDep
+from consent.notices.router import NoticeId
+from consent.notices.service import list_notices, mark_read
 from consent.portal.access import router as access_router
 from consent.portal.consents import org_names
 from consent.portal.consents import router as consents_router
 from consent.portal.dependencies import CsrfForm, PortalCustomer
 from consent.portal.labels import load_labels
 from consent.portal.pages import PORTAL_PREFIX, SESSION_COOKIE, STATIC_DIR, PortalRoute, render
-from consent.portal.wording import consent_sentences
+from consent.portal.wording import consent_sentences, notice_sentence
 from federation.errors import NotAuthenticated, NotFound
 
 router = APIRouter(prefix=PORTAL_PREFIX, route_class=PortalRoute, include_in_schema=False)
@@ -124,7 +126,21 @@ def show_my_consents(
         {"consent": c, "sentences": consent_sentences(c.model_dump(), names=names, labels=labels)}
         for c in consents
     ]
-    return render(request, "consents.html", {"items": items, "done": done})
+    notices = [
+        notice_sentence(n, names=names, labels=labels)
+        for n in list_notices(session=session, subject_id=customer.subject_id).data
+        if not n.read
+    ]
+    return render(request, "consents.html", {"items": items, "done": done, "notices": notices})
+
+
+@router.post("/notices/{notice_id}/read")
+def read_notice_page(
+    session: SessionDep, customer: PortalCustomer, notice_id: NoticeId, form: CsrfForm
+) -> Response:
+    """Mark an emergency-access notice read; back to "my consents"."""
+    mark_read(session=session, subject_id=customer.subject_id, notice_id=notice_id)
+    return RedirectResponse(f"{PORTAL_PREFIX}/?done=read", status_code=303)
 
 
 router.include_router(consents_router)

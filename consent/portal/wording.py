@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from consent.notices.schemas import NoticePublic
 from consent.portal.labels import Labels
 from consent.portal.pages import long_date
 
@@ -58,3 +59,28 @@ def consent_sentences(
         for p in consent.get("provisions", []) or []
         if isinstance(p, Mapping)
     ]
+
+
+EMERGENCY_BASES = {
+    "vital_interests": "because your life or health was thought to be at risk",
+    "safeguarding": "to protect you or someone at risk (safeguarding)",
+}
+
+
+def notice_sentence(
+    notice: NoticePublic, *, names: Mapping[str, str], labels: Labels
+) -> dict[str, str]:
+    """An emergency-access notice as one plain sentence, with its id and date."""
+    who = org_name(notice.from_org, names)
+    # Category labels read "your housing records"; the sender holding some is "itself".
+    others = [org_name(o, names) for o in notice.holders if o != notice.from_org]
+    if notice.from_org in notice.holders:
+        others.append("itself")
+    records = join_words([labels.word("customer_categories", c) for c in notice.categories])
+    why = EMERGENCY_BASES.get(notice.basis, f"on the basis of {notice.basis.replace('_', ' ')}")
+    what = f"{records or 'your records'} held by {join_words(others)}"
+    return {
+        "id": notice.id,
+        "when": long_date(notice.occurred_at),
+        "sentence": f"{who} saw {what} without asking your consent, {why}.",
+    }

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from consent.consents.schemas import ConsentCreate, RevokeRequest
 from consent.customers.schemas import CustomerCreate
+from consent.notices.schemas import NoticeCreate
 from consent.subjects.schemas import EnrolRequest
 from consent.tokens.schemas import ConsentTokenRequest
 from federation.envelope import (
@@ -62,6 +63,7 @@ ENDPOINTS = {
     "revoke": "/federation/revocations",
     "audit_trace": "/federation/audit/trace",
     "audit_subject_report": "/federation/audit/subject-report",
+    "notify_customer": "/federation/notices",
 }
 # What each action's receiver validates its ``body`` with (None: the receiver reads
 # single fields and lets the audit policy decide, node/audit/flows.py).
@@ -76,6 +78,7 @@ BODY_SCHEMAS: dict[str, type[BaseModel] | None] = {
     "revoke": RevocationPush,
     "audit_trace": None,
     "audit_subject_report": None,
+    "notify_customer": NoticeCreate,
 }
 
 

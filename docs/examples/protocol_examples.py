@@ -52,6 +52,7 @@ from nacl.public import PrivateKey  # noqa: E402
 
 from consent.consents.schemas import ConsentCreate  # noqa: E402
 from consent.customers.schemas import ActivationPublic  # noqa: E402
+from consent.notices.schemas import NoticeCreate, NoticePublic  # noqa: E402
 from consent.subjects.schemas import EnrolmentPublic  # noqa: E402
 from consent.tokens.schemas import ConsentTokenPublic  # noqa: E402
 from federation.consent_token import (  # noqa: E402
@@ -361,6 +362,43 @@ class Story:
         )
         self.gp_log.append(at=NOW + 91, **REVOCATION_ENTRY)
 
+    def emergency_notice(self) -> None:
+        body = {
+            "subject_id": SUBJECT,
+            "kind": "emergency_access",
+            "view_id": "view_Em3rgencyV1ew0000000x",
+            "basis": "vital_interests",
+            "purpose": "care_coordination",
+            "holders": ["gp"],
+            "categories": ["physical_health"],
+            "occurred_at": "2026-11-24T06:01:40Z",
+        }
+        notice = NoticePublic(
+            id="ntc_Qm4xV8rT2kLp",
+            from_org="council",
+            created_at=NOW + 101,
+            read=False,
+            **NoticeCreate.model_validate(body).model_dump(),
+        ).model_dump(mode="json")
+        self.request(
+            "Emergency-access notice",
+            "Another day a council coordinator asks for Grace's records on the emergency "
+            "path (vital interests, no consent asked). The GP's policy releases her "
+            "physical health with the `notify_customer` obligation, so after the view "
+            "the council tells the consent service, which shows Grace the notice in the "
+            "portal until she marks it read.",
+            route=("council", "consent", "notify_customer"),
+            body=body,
+            jti="req_N0t1fy",
+            at=NOW + 100,
+            answer=answer_json(
+                201,
+                notice,
+                " (plain JSON, `NoticePublic`; the same sender and `view_id` again "
+                "answers 200 with the same notice):",
+            ),
+        )
+
     def access_report(self) -> None:
         report = self.request(
             "Customer access report",
@@ -387,7 +425,8 @@ def build_examples() -> str:
         "`tests/docs/test_protocol_examples.py` re-verifies every token on this page. "
         "They follow one customer, Grace Okafor, through the Riverside federation: the "
         "council enrols her, she consents, a coordinator views her GP's records, an "
-        "auditor traces that view, she revokes, and she reads who accessed her data. "
+        "auditor traces that view, she revokes, she is told of an emergency access, "
+        "and she reads who accessed her data. "
         f"Times are epoch seconds from `{NOW}` (2026-11-24T06:00:00Z).\n"
     )
     story.registry()
@@ -395,6 +434,7 @@ def build_examples() -> str:
     story.view()
     story.trace()
     story.revocation()
+    story.emergency_notice()
     story.access_report()
     return "\n".join(story.parts)
 

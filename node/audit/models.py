@@ -35,6 +35,7 @@ KINDS = (
     "admin_change",
     "link",
     "revocation_received",
+    "customer_notice",
 )
 DECISIONS = ("allow", "deny", "error", "info")
 ENTRY_FORMAT = 1  # the "v" field of the canonical entry; bump on any change of shape

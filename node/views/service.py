@@ -134,3 +134,38 @@ def record_view_audit(
     except Exception as exc:  # any failure (SQLAlchemy, raw DB-API, ValueError): fail closed
         log.error("view audit failed", extra={"exc_type": type(exc).__name__})
         raise AuditUnavailable("the view could not be audited, so it is not shown") from exc
+
+
+def record_notice_audit(
+    *,
+    engine: Engine,
+    org_id: str,
+    staff: StaffPrincipal,
+    view: JoinedUpView,
+    holders: Sequence[str],
+    delivered: bool,
+) -> None:
+    """Audit whether the customer was told of an emergency view (blocking: use a thread).
+
+    The view was already shown; a failure here is logged, never raised.
+    """
+    outcome = "delivered to the consent service" if delivered else "NOT delivered"
+    try:
+        with Session(engine) as session:
+            record_audit(
+                session=session,
+                kind="customer_notice",
+                request_id=view.view_id,
+                actor_org=org_id,
+                actor_staff=staff.pseudonym,
+                actor_role=staff.role,
+                subject_id=view.subject_id,
+                purpose=view.purpose,
+                action="notify_customer",
+                decision="info" if delivered else "error",
+                reason=f"emergency access notice for {', '.join(holders)}: {outcome}",
+                emergency=True,
+            )
+            session.commit()
+    except Exception as exc:  # the view is out; an auditor sees the gap in the log
+        log.error("notice audit failed", extra={"exc_type": type(exc).__name__})

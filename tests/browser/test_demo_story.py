@@ -159,6 +159,7 @@ def test_emergency_view_is_flagged_to_staff_and_auditors(
     police_url = demo.url(POLICE)
     staff = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
     auditor = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
+    customer = chromium_browser.new_context(viewport={"width": 390, "height": 844})
     try:
         page = staff.new_page()
         _staff_sign_in(page, police_url, "safeguarding", password)
@@ -182,6 +183,17 @@ def test_emergency_view_is_flagged_to_staff_and_auditors(
         flagged = audit.locator("[data-testid^='audit-entry-']", has_text="view requested")
         expect(flagged.get_by_test_id("emergency-flag")).to_have_count(1)
         _shot(audit, artifacts, "02-emergency-audited")
+
+        # The notify_customer obligation: Morgan is told, and can mark it read.
+        portal = customer.new_page()
+        _customer_sign_in(portal, demo.url("consent"), "morgan", password)
+        notice = portal.get_by_test_id("emergency-notice").filter(has_text="Northdale Police")
+        expect(notice).to_have_count(1)
+        expect(notice).to_contain_text("without asking your consent")
+        _shot(portal, artifacts, "03-emergency-notice")
+        notice.get_by_role("button", name="I have read this").click()
+        expect(portal.get_by_test_id("flash")).to_contain_text("marked as read")
+        expect(portal.get_by_test_id("emergency-notice")).to_have_count(0)
     finally:
-        for context in (staff, auditor):
+        for context in (staff, auditor, customer):
             context.close()

@@ -34,6 +34,7 @@ from consent.config import ConsentSettings
 from consent.consents.schemas import ConsentCreate, RevokeRequest
 from consent.customers.schemas import CustomerCreate
 from consent.main import create_app as create_consent_app
+from consent.notices.schemas import NoticeCreate
 from consent.subjects.schemas import EnrolRequest
 from consent.tokens.schemas import ConsentTokenRequest
 from federation.consent_token import verify_consent_token
@@ -83,6 +84,7 @@ RECEIVER_BODY: dict[str, type[BaseModel] | None] = {
     "revoke": RevocationPush,
     "audit_trace": None,
     "audit_subject_report": None,
+    "notify_customer": NoticeCreate,
 }
 
 

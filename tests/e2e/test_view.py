@@ -247,6 +247,38 @@ def test_revoked_consent_releases_nothing_from_its_holders(e2e, story):
     assert section["decision"]["categories"] == []
 
 
+def test_an_emergency_view_tells_the_customer_and_audits_it(e2e, story):
+    # The policy's notify_customer obligation is discharged: the consent service
+    # holds a notice the customer sees, and the requester's log says it was sent.
+    emergency = {
+        "basis": "vital_interests",
+        "justification": "Collapsed at the housing office; paramedics need his history",
+    }
+    response = e2e.view(story.thomas, emergency=emergency)
+    assert response.status_code == 200, response.text
+    view = response.json()
+    assert {"obligation": "notify_customer", "org_id": "gp"} in view["obligations"]
+    notices = httpx.get(
+        f"{e2e.url('consent')}/me/notices",
+        headers={"Authorization": f"Bearer {story.thomas_customer}"},
+        timeout=10,
+    ).json()
+    (notice,) = [n for n in notices["data"] if n["view_id"] == view["view_id"]]
+    assert notice["from_org"] == REQUESTER
+    assert notice["basis"] == "vital_interests"
+    assert "gp" in notice["holders"]
+    assert "physical_health" in notice["categories"]
+    with e2e.fed.session(REQUESTER) as session:
+        (entry,) = session.exec(
+            select(AuditEntry).where(
+                AuditEntry.request_id == view["view_id"], AuditEntry.kind == "customer_notice"
+            )
+        ).all()
+    assert entry.decision == "info"
+    assert entry.emergency is True
+    assert "delivered" in entry.reason
+
+
 def test_a_stopped_node_is_unavailable_and_the_rest_of_the_view_is_intact(e2e, story):
     e2e.stop("school")
     try:

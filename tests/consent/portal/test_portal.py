@@ -452,3 +452,28 @@ def test_access_entry_reader_tolerates_other_spellings() -> None:
     assert entry.org_name == "Riverside GP"
     assert entry.proof_ok is True
     assert entry.at is not None
+
+
+def test_an_emergency_access_notice_is_shown_until_read(portal: Portal) -> None:
+    notice = {
+        "subject_id": portal.subject_id,
+        "kind": "emergency_access",
+        "view_id": f"view_{uuid.uuid4().hex}",
+        "basis": "safeguarding",
+        "purpose": "safeguarding",
+        "holders": ["gp"],
+        "categories": ["safety"],
+        "occurred_at": "2026-11-23T19:52:00Z",
+    }
+    recorded = portal.world.signed("/federation/notices", "notify_customer", notice, "police")
+    assert recorded.status_code == 201, recorded.text
+    home = portal.client.get("/portal/")
+    assert 'data-testid="emergency-notice"' in home.text
+    assert "without asking your consent" in home.text
+    assert "23 November 2026" in home.text
+    notice_id = recorded.json()["id"]
+    refused = portal.client.post(f"/portal/notices/{notice_id}/read", data={})
+    assert refused.status_code == 403  # no CSRF token
+    read = portal.post_form(f"/portal/notices/{notice_id}/read", {}, page="/portal/")
+    assert read.status_code == 303
+    assert 'data-testid="emergency-notice"' not in portal.client.get("/portal/").text
