@@ -45,6 +45,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from loopback import fire  # noqa: E402  (bench/loopback.py, beside this script)
+
 from federation.envelope import open_response, sign_request  # noqa: E402
 from federation.linkage import LinkageKey, linkage_tokens  # noqa: E402
 from federation.registry import CONSENT_SERVICE_ID, load_registry  # noqa: E402
@@ -283,45 +285,6 @@ def measure_latency(bench: Bench, rounds: int, warmup: int) -> dict[str, Any]:
     }
 
 
-async def fire(
-    host: str, port: int, path: str, tokens: list[str], concurrency: int
-) -> tuple[float, list[int]]:
-    """Send pre-signed requests over ``concurrency`` keep-alive HTTP/1.1 connections.
-
-    A minimal asyncio client (pre-built request bytes, Content-Length framing): httpx
-    costs ~2.5 ms of CPU per request here, which on two cores would starve the server.
-    """
-    statuses: list[int] = []
-    pending = [
-        (
-            f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n"
-        ).encode()
-        + body
-        for body in (json.dumps({"request": token}).encode() for token in reversed(tokens))
-    ]
-
-    async def worker() -> None:
-        reader, writer = await asyncio.open_connection(host, port)
-        try:
-            while pending:
-                writer.write(pending.pop())
-                status = int((await reader.readline()).split()[1])
-                length = 0
-                while (line := await reader.readline()) not in (b"\r\n", b""):
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                await reader.readexactly(length)
-                statuses.append(status)
-        finally:
-            writer.close()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return time.perf_counter() - started, statuses
-
-
 def process_cpu_s(pid: int) -> float:
     """User + system CPU seconds of a process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -341,12 +304,12 @@ def measure_throughput(
     asyncio.run(fire(host, port, path, warm, concurrency))
     tokens = [bench.signed(THROUGHPUT_NODE, "share", body) for _ in range(requests)]
     cpu_before = process_cpu_s(pid)
-    elapsed, statuses = asyncio.run(fire(host, port, path, tokens, concurrency))
-    cpu_ms = (process_cpu_s(pid) - cpu_before) * 1000 / len(statuses)
-    bad = [s for s in statuses if s != 200]
+    fired = asyncio.run(fire(host, port, path, tokens, concurrency))
+    cpu_ms = (process_cpu_s(pid) - cpu_before) * 1000 / len(fired.statuses)
+    bad = [s for s in fired.statuses if s != 200]
     if bad:
         raise SystemExit(f"{len(bad)} share answers were not 200, e.g. {bad[:5]}")
-    return len(statuses) / elapsed, cpu_ms
+    return len(fired.statuses) / fired.elapsed_s, cpu_ms
 
 
 def main() -> None:
