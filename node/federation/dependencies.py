@@ -99,20 +99,22 @@ def parse_signed_body(raw: bytes) -> str:
     return token
 
 
+async def verify_partner_body(request: Request, registry: Registry, action: str) -> VerifiedRequest:
+    """Verify the signed partner request in ``request``'s body for ``action``."""
+    token = parse_signed_body(await request.body())
+    return verify_request(
+        token,
+        registry=registry,
+        audience=request.app.state.settings.org_id,
+        replay_cache=request.app.state.replay_cache,
+        expected_action=action,
+    )
+
+
 def verified_request(action: str) -> Callable[..., Awaitable[VerifiedRequest]]:
     """A dependency that verifies a signed partner request for ``action``."""
 
-    async def verify_partner_request(
-        request: Request,
-        registry: RegistryDep,
-    ) -> VerifiedRequest:
-        token = parse_signed_body(await request.body())
-        return verify_request(
-            token,
-            registry=registry,
-            audience=request.app.state.settings.org_id,
-            replay_cache=request.app.state.replay_cache,
-            expected_action=action,
-        )
+    async def verify_partner_request(request: Request, registry: RegistryDep) -> VerifiedRequest:
+        return await verify_partner_body(request, registry, action)
 
     return verify_partner_request

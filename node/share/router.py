@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
-from federation.envelope import VerifiedRequest
 from federation.problems import PROBLEM_RESPONSES, problem_doc
-from federation.share_schema import SHARE_ACTION
 from node.db import run_in_session
-from node.federation.dependencies import SIGNED_REQUEST_OPENAPI, RegistryDep, verified_request
-from node.share.dependencies import PolicyDep, RevocationsDep
+from node.federation.dependencies import SIGNED_REQUEST_OPENAPI
+from node.share.dependencies import ShareContextDep
 from node.share.schemas import ShareResponse
 from node.share.service import Holder, answer_share_request
 
 router = APIRouter(tags=["federation"], responses=PROBLEM_RESPONSES)
-
-ShareRequest = Annotated[VerifiedRequest, Depends(verified_request(SHARE_ACTION))]
 
 
 @router.post(
@@ -35,21 +30,15 @@ ShareRequest = Annotated[VerifiedRequest, Depends(verified_request(SHARE_ACTION)
         )
     },
 )
-async def share_section(
-    request: Request,
-    verified: ShareRequest,
-    registry: RegistryDep,
-    policy: PolicyDep,
-    revocations: RevocationsDep,
-) -> ShareResponse:
+async def share_section(request: Request, context: ShareContextDep) -> ShareResponse:
     """Answer a signed share request with this node's sealed, policy-checked section."""
     state, settings = request.app.state, request.app.state.settings
     answer = partial(
         answer_share_request,
-        request=verified,
-        registry=registry,
-        policy=policy,
-        revocations=revocations,
+        request=context.verified,
+        registry=context.registry,
+        policy=context.policy,
+        revocations=context.revocations,
         holder=Holder(settings.org_id, settings.org_name or settings.org_id, settings.org_kind),
         keys=state.keys,
         all_categories=sorted(state.taxonomy.categories),
