@@ -148,10 +148,13 @@ def issue_consent_token(
 
 
 class RevocationSet:
-    """Consent ids revoked so far, as pushed by the consent service (thread-safe).
+    """Consents revoked or narrowed, and as of when, as pushed by the consent service.
 
-    In memory for speed; a node backs it with its ``revocation`` table and reloads it
-    at start-up, so a restart does not forget a revocation.
+    A push says "consent X changed at T": revoked, or amended to give less. Every
+    token issued at or before T that lists X is refused, whatever its expiry; a token
+    issued after T reflects the change already (a revoked consent is listed by no
+    later token). Thread-safe; in memory for speed, backed by the node's
+    ``revocation`` table and reloaded at start-up, so a restart forgets nothing.
     """
 
     def __init__(self, items: Iterable[tuple[str, int]] = ()) -> None:
@@ -160,14 +163,21 @@ class RevocationSet:
 
     def add(self, consent_id: str, revoked_at: int) -> None:
         with self._lock:
-            # Keep the earliest time seen: a repeated push never moves revocation later.
+            # Keep the latest change: it refuses every token an earlier one refuses.
             current = self._revoked.get(consent_id)
-            if current is None or revoked_at < current:
+            if current is None or revoked_at > current:
                 self._revoked[consent_id] = revoked_at
 
     def is_revoked(self, consent_id: str) -> bool:
+        """Whether the consent was ever revoked or narrowed."""
         with self._lock:
             return consent_id in self._revoked
+
+    def refuses(self, consent_id: str, issued_at: int) -> bool:
+        """Whether a token issued at ``issued_at`` listing this consent is out of date."""
+        with self._lock:
+            changed = self._revoked.get(consent_id)
+        return changed is not None and issued_at <= changed
 
     def revoked_at(self, consent_id: str) -> int | None:
         with self._lock:
@@ -283,8 +293,8 @@ def verify_consent_token(
         raise _fail("has expired")
     if revocations is not None:
         for provision in claims.provisions:
-            if revocations.is_revoked(provision.consent_id):
-                raise _fail("covers a revoked consent")
+            if revocations.refuses(provision.consent_id, claims.issued_at):
+                raise _fail("covers a consent revoked or narrowed since it was issued")
     # A consent's period end is exclusive, as where the consent service issues tokens.
     live = [p for p in claims.provisions if p.period_end is None or p.period_end > current]
     return claims.model_copy(update={"provisions": live})

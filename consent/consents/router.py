@@ -85,9 +85,17 @@ def read_my_consent(session: SessionDep, consent: OwnedConsent) -> ConsentPublic
 
 @router.patch("/me/consents/{consent_id}", response_model=ConsentPublic, tags=["customer"])
 def amend_my_consent(
-    request: Request, session: SessionDep, consent: OwnedConsent, body: ConsentUpdate
+    request: Request,
+    session: SessionDep,
+    consent: OwnedConsent,
+    body: ConsentUpdate,
+    background: BackgroundTasks,
 ) -> ConsentPublic:
-    """Amend an active consent; the previous version stays in its history."""
+    """Amend an active consent; the previous version stays in its history.
+
+    Every member node is told, as for a revocation, so that tokens issued under the
+    previous version stop working at once rather than when they expire.
+    """
     amended = amend_consent(
         session=session,
         consent=consent,
@@ -95,6 +103,7 @@ def amend_my_consent(
         actor="customer",
         known_orgs=_known_orgs(request),
     )
+    schedule_revocation_push(request, background, amended)
     return to_public(session=session, consent=amended)
 
 

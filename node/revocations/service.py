@@ -33,9 +33,25 @@ def record_revocation(
     request_id: str,
     actor_org: str,
 ) -> bool:
-    """Store a revocation; returns False if this consent was already recorded."""
-    if session.exec(select(Revocation).where(Revocation.consent_id == consent_id)).first():
-        return False
+    """Store a revocation or narrowing; False if nothing newer than what is recorded.
+
+    One row per consent keeps the latest change time: a later push (the consent was
+    amended again, or revoked after an amendment) moves it on; a repeat is a no-op.
+    """
+    existing = session.exec(select(Revocation).where(Revocation.consent_id == consent_id)).first()
+    if existing is not None:
+        if int(existing.revoked_at.timestamp()) >= revoked_at:
+            return False
+        existing.revoked_at = datetime.fromtimestamp(revoked_at, UTC)
+        session.add(existing)
+        _audit(
+            session,
+            consent_id=consent_id,
+            subject_id=subject_id,
+            request_id=request_id,
+            actor_org=actor_org,
+        )
+        return True
     try:
         with session.begin_nested():
             session.add(
@@ -71,7 +87,7 @@ def _audit(
         actor_org=actor_org,
         subject_id=subject_id,
         decision="info",
-        reason=f"consent {consent_id} revoked",
+        reason=f"consent {consent_id} revoked or narrowed: earlier tokens listing it refused",
     )
 
 

@@ -1,10 +1,12 @@
 """Consents through the customer API: grant, amend, revoke, history, and who may see what."""
 
+import datetime as dt
 import uuid
 
 import pytest
 
 from federation.consent_token import verify_consent_token
+from federation.jose import read_unverified_claims
 from tests.consent.conftest import bearer, provision
 
 
@@ -135,6 +137,22 @@ def test_amendment_is_appended_and_history_keeps_every_version(world, ann):
         world.token(subject), verify_keys=[world.keys["consent"].verify_key], requester="council"
     )
     assert claims.provisions[0].categories == ["education"]
+
+
+def test_an_amendment_is_pushed_to_every_node_like_a_revocation(world, ann):
+    _, token = ann
+    consent_id = _grant(world, token).json()["id"]
+    before = len(world.pushes)
+    amended = world.client.patch(
+        f"/me/consents/{consent_id}",
+        json={"provisions": [provision(categories=["income"])]},
+        headers=bearer(token),
+    ).json()
+    pushed = [read_unverified_claims(p["request"])["body"] for p in world.pushes[before:]]
+    assert len(pushed) == 3  # council, gp and police
+    assert {p["consent_id"] for p in pushed} == {consent_id}
+    changed_at = int(dt.datetime.fromisoformat(amended["updated_at"]).timestamp())
+    assert {p["revoked_at"] for p in pushed} == {changed_at}
 
 
 def test_amending_only_the_period_keeps_the_provisions(world, shared_customer):

@@ -196,3 +196,69 @@ def test_node_refuses_a_revocation_not_from_the_consent_service(fed: RunningFede
     body = {"consent_id": "cns_forged", "subject_id": "sub_x", "revoked_at": 1}
     forged = fed.sign("council", "gp", "revoke", body)
     assert fed.post("gp", "/federation/revocations", forged).status_code == 403
+
+
+def test_narrowing_a_consent_stops_earlier_tokens_at_once(fed: RunningFederation) -> None:
+    # An amendment is pushed like a revocation: a token issued under the broader
+    # version is refused at once, a token issued afterwards carries the new one.
+    consent_url = fed.url("consent")
+    person = {**PERSON, "given_name": "Nadia", "family_name": "Narrow"}
+    tokens = linkage_tokens(key=fed.linkage_key, **person)
+    subject_id = _consent_call(
+        fed, "/federation/enrol", "enrol", {"linkage_tokens": tokens}
+    ).json()["subject_id"]
+    person_id = fed.add_person("gp", **person)
+    fed.link("gp", subject_id, person_id)
+    fed.add_need("gp", person_id, category="physical_health", description="asthma review")
+    code = _consent_call(
+        fed,
+        "/federation/customers",
+        "create_customer",
+        {"subject_id": subject_id, "username": "nadia"},
+    ).json()["activation_code"]
+    httpx.post(
+        f"{consent_url}/customer/activate",
+        json={"activation_code": code, "password": "another passphrase"},
+    )
+    credentials = {"username": "nadia", "password": "another passphrase"}
+    login = httpx.post(f"{consent_url}/customer/login", json=credentials)
+    auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+    def provision(categories: list[str]) -> dict:
+        return {
+            "purposes": ["care_coordination"],
+            "recipients": ["council"],
+            "categories": categories,
+            "actions": ["read"],
+        }
+
+    granted = httpx.post(
+        f"{consent_url}/me/consents",
+        json={"provisions": [provision(["physical_health", "contact_details"])]},
+        headers=auth,
+    )
+    consent_id = granted.json()["id"]
+
+    def token() -> str:
+        body = {"subject_id": subject_id, "purpose": "care_coordination"}
+        issued = _consent_call(fed, "/federation/consent-token", "consent_token", body)
+        return str(issued.json()["token"])
+
+    broad = token()
+    assert _share(fed, subject_id, broad)["decision"]["categories"] == ["physical_health"]
+    time.sleep(1.1)  # token times are whole seconds: the amendment comes strictly after
+    narrowed = httpx.patch(
+        f"{consent_url}/me/consents/{consent_id}",
+        json={"provisions": [provision(["contact_details"])]},
+        headers=auth,
+    )
+    assert narrowed.status_code == 200, narrowed.text
+    _wait_for_revocation_at(fed, "gp", consent_id)
+
+    refused = _share(fed, subject_id, broad)
+    assert refused["decision"]["allow"] is False
+    assert refused["needs"] == []
+    time.sleep(1.1)
+    current = _share(fed, subject_id, token())
+    assert "physical_health" not in current["decision"]["categories"]
+    assert current["needs"] == []

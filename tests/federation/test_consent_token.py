@@ -180,14 +180,27 @@ def test_issue_refuses_an_out_of_range_max_age(federation):
         _issue(federation, max_age_s=301)
 
 
-def test_revocation_set_keeps_the_earliest_time():
+def test_revocation_set_keeps_the_latest_change_and_refuses_tokens_up_to_it():
     revocations = RevocationSet([("cns_1", 50)])
-    revocations.add("cns_1", 100)
-    revocations.add("cns_1", 10)
-    assert revocations.revoked_at("cns_1") == 10
+    revocations.add("cns_1", 100)  # amended again later
+    revocations.add("cns_1", 10)  # an old push arriving late changes nothing
+    assert revocations.revoked_at("cns_1") == 100
+    assert revocations.refuses("cns_1", issued_at=100)
+    assert not revocations.refuses("cns_1", issued_at=101)
+    assert not revocations.refuses("cns_2", issued_at=0)
     assert "cns_1" in revocations
     assert "cns_2" not in revocations
     assert len(revocations) == 1
+
+
+def test_a_token_issued_before_an_amendment_is_refused_and_one_after_is_accepted(federation):
+    # The consent service pushes "cns_1 changed at T" when a consent is narrowed.
+    narrowed = RevocationSet([("cns_1", 2_000_010)])
+    before = _issue(federation, now=2_000_005, provisions=[_provision("cns_1")])
+    after = _issue(federation, now=2_000_011, provisions=[_provision("cns_1")])
+    with pytest.raises(ConsentInvalid, match="revoked or narrowed"):
+        _verify(federation, before, now=2_000_012, revocations=narrowed)
+    assert _verify(federation, after, now=2_000_012, revocations=narrowed).provisions
 
 
 _ids = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_", min_size=1, max_size=24)

@@ -19,13 +19,15 @@ def _record(session, consent_id, revoked_at=1_700_000_000):
     )
 
 
-def test_a_revocation_is_stored_once(db_session):
+def test_a_revocation_is_stored_once_and_moves_only_to_a_later_change(db_session):
     consent_id = f"cns_{uuid.uuid4().hex}"
     assert _record(db_session, consent_id) is True
-    assert _record(db_session, consent_id, revoked_at=1_800_000_000) is False
+    assert _record(db_session, consent_id) is False  # the same push again
+    assert _record(db_session, consent_id, revoked_at=1_600_000_000) is False  # older
+    assert _record(db_session, consent_id, revoked_at=1_800_000_000) is True  # amended later
     rows = db_session.exec(select(Revocation).where(Revocation.consent_id == consent_id)).all()
     assert len(rows) == 1
-    assert int(rows[0].revoked_at.timestamp()) == 1_700_000_000
+    assert int(rows[0].revoked_at.timestamp()) == 1_800_000_000
 
 
 def test_a_revocation_is_audited_in_the_same_transaction(db_session):
