@@ -82,7 +82,8 @@ class AccessEntry:
         if self.kind == "link":
             return f"Matched your records held by {self.logged_by_name or 'a member'}"
         if self.kind == "revocation_received":
-            return f"Told {self.logged_by_name or 'a member'} that you withdrew a consent"
+            member = self.logged_by_name or "a member"
+            return f"Told {member} that you withdrew or narrowed a consent"
         if self.kind == "admin_change":
             return "Changed an administrative setting about you"
         if self.kind == "customer_notice":
