@@ -38,31 +38,21 @@ def record_revocation(
     One row per consent keeps the latest change time: a later push (the consent was
     amended again, or revoked after an amendment) moves it on; a repeat is a no-op.
     """
+    changed_at = datetime.fromtimestamp(revoked_at, UTC)
     existing = session.exec(select(Revocation).where(Revocation.consent_id == consent_id)).first()
     if existing is not None:
         if int(existing.revoked_at.timestamp()) >= revoked_at:
             return False
-        existing.revoked_at = datetime.fromtimestamp(revoked_at, UTC)
+        existing.revoked_at = changed_at
         session.add(existing)
-        _audit(
-            session,
-            consent_id=consent_id,
-            subject_id=subject_id,
-            request_id=request_id,
-            actor_org=actor_org,
-        )
-        return True
-    try:
-        with session.begin_nested():
-            session.add(
-                Revocation(
-                    consent_id=consent_id,
-                    subject_id=subject_id,
-                    revoked_at=datetime.fromtimestamp(revoked_at, UTC),
+    else:
+        try:
+            with session.begin_nested():
+                session.add(
+                    Revocation(consent_id=consent_id, subject_id=subject_id, revoked_at=changed_at)
                 )
-            )
-    except IntegrityError:
-        return False  # a concurrent push of the same revocation won; same outcome
+        except IntegrityError:
+            return False  # a concurrent push of the same revocation won; same outcome
     _audit(
         session,
         consent_id=consent_id,

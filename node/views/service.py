@@ -18,6 +18,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from sqlalchemy.engine import Engine
@@ -114,26 +115,31 @@ def record_view_audit(
     consent = view.consent.status if view.consent else "unknown"
     asked = ",".join(requested_categories) or "all"
     try:
-        with Session(engine) as session:
-            record_audit(
-                session=session,
-                kind="view_requested",
-                request_id=view.view_id,
-                actor_org=org_id,
-                actor_staff=staff.pseudonym,
-                actor_role=staff.role,
-                subject_id=view.subject_id,
-                purpose=view.purpose,
-                action="read",
-                decision="allow" if any(s.status == "ok" for s in view.sources) else "deny",
-                categories=released,
-                reason=f"requested {asked}; consent {consent}; sources {summary}",
-                emergency=view.emergency,
-            )
-            session.commit()
+        _append_audit(
+            engine,
+            kind="view_requested",
+            request_id=view.view_id,
+            actor_org=org_id,
+            actor_staff=staff.pseudonym,
+            actor_role=staff.role,
+            subject_id=view.subject_id,
+            purpose=view.purpose,
+            action="read",
+            decision="allow" if any(s.status == "ok" for s in view.sources) else "deny",
+            categories=released,
+            reason=f"requested {asked}; consent {consent}; sources {summary}",
+            emergency=view.emergency,
+        )
     except Exception as exc:  # any failure (SQLAlchemy, raw DB-API, ValueError): fail closed
         log.error("view audit failed", extra={"exc_type": type(exc).__name__})
         raise AuditUnavailable("the view could not be audited, so it is not shown") from exc
+
+
+def _append_audit(engine: Engine, **entry: Any) -> None:
+    """One audit entry in a transaction of its own (blocking)."""
+    with Session(engine) as session:
+        record_audit(session=session, **entry)
+        session.commit()
 
 
 def record_notice_audit(
@@ -151,21 +157,19 @@ def record_notice_audit(
     """
     outcome = "delivered to the consent service" if delivered else "NOT delivered"
     try:
-        with Session(engine) as session:
-            record_audit(
-                session=session,
-                kind="customer_notice",
-                request_id=view.view_id,
-                actor_org=org_id,
-                actor_staff=staff.pseudonym,
-                actor_role=staff.role,
-                subject_id=view.subject_id,
-                purpose=view.purpose,
-                action="notify_customer",
-                decision="info" if delivered else "error",
-                reason=f"emergency access notice for {', '.join(holders)}: {outcome}",
-                emergency=True,
-            )
-            session.commit()
+        _append_audit(
+            engine,
+            kind="customer_notice",
+            request_id=view.view_id,
+            actor_org=org_id,
+            actor_staff=staff.pseudonym,
+            actor_role=staff.role,
+            subject_id=view.subject_id,
+            purpose=view.purpose,
+            action="notify_customer",
+            decision="info" if delivered else "error",
+            reason=f"emergency access notice for {', '.join(holders)}: {outcome}",
+            emergency=True,
+        )
     except Exception as exc:  # the view is out; an auditor sees the gap in the log
         log.error("notice audit failed", extra={"exc_type": type(exc).__name__})
