@@ -25,6 +25,8 @@ from node.policy import PolicyEngine
 
 @dataclass(frozen=True)
 class ShareContext:
+    """A verified share request and what this node needs to answer it."""
+
     verified: VerifiedRequest
     registry: Registry
     policy: PolicyEngine
