@@ -197,3 +197,63 @@ def test_emergency_view_is_flagged_to_staff_and_auditors(
     finally:
         for context in (staff, auditor, customer):
             context.close()
+
+
+def _tab_to(page: Any, selector: str, limit: int = 40) -> None:
+    """Press Tab until ``selector`` has the focus (a keyboard user's way there)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement?.matches(s) ?? false", selector):
+            # Keyboard focus must be visible (joinedup.css :focus-visible).
+            style = page.evaluate(
+                "() => { const c = getComputedStyle(document.activeElement);"
+                " return [c.outlineStyle, c.boxShadow]; }"
+            )
+            assert style != ["none", "none"], f"{selector} has no visible focus"
+            return
+    raise AssertionError(f"{limit} presses of Tab never reached {selector}")
+
+
+def test_staff_reach_a_joined_up_view_by_keyboard_on_a_phone(
+    chromium_browser: Any, demo: DemoFederation, artifacts: Path
+) -> None:
+    council_url = demo.url(COUNCIL)
+    phone = chromium_browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        page = phone.new_page()
+        page.goto(f"{council_url}/ui/login")
+        page.keyboard.type("coordinator")  # the username field has the focus on arrival
+        _tab_to(page, "#password")
+        page.keyboard.type(demo.scenario.password)
+        page.keyboard.press("Enter")
+        expect(page.get_by_test_id("nav-persons")).to_be_visible()
+        _tab_to(page, "[data-testid='nav-persons']")
+        page.keyboard.press("Enter")
+        expect(page.locator("#q")).to_be_visible()
+        _tab_to(page, "#q")
+        page.keyboard.type("Sample")
+        page.keyboard.press("Enter")
+        expect(page.get_by_test_id("person-results")).to_be_visible()
+        _tab_to(page, "[data-testid='person-results'] a")
+        page.keyboard.press("Enter")
+        expect(page.get_by_test_id("request-view-link")).to_be_visible()
+        _tab_to(page, "[data-testid='request-view-link']")
+        page.keyboard.press("Enter")
+        expect(page.locator("#purpose")).to_be_visible()
+        _tab_to(page, "#purpose")
+        for _ in range(10):  # a closed <select> steps through its options with the arrows
+            if page.eval_on_selector("#purpose", "e => e.value") == "care_coordination":
+                break
+            page.keyboard.press("ArrowDown")
+        assert page.eval_on_selector("#purpose", "e => e.value") == "care_coordination"
+        _tab_to(page, "[data-testid='request-view-submit']")
+        page.keyboard.press("Enter")
+        expect(page.get_by_test_id("circle-of-need")).to_be_visible()
+        # Readable on a phone: the page does not scroll sideways.
+        overflow = page.evaluate(
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 1, f"the view scrolls sideways by {overflow}px at 390px wide"
+        _shot(page, artifacts, "01-view-on-a-phone")
+    finally:
+        phone.close()
