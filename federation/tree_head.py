@@ -240,6 +240,7 @@ class ProvenSection(BaseModel):
     detail: str | None = None
     tree_size: int | None = Field(default=None, description="signed head the proofs used")
     entries: list[dict[str, Any]] = Field(default_factory=list)
+    truncated: bool = Field(default=False, description="the member had more entries to give")
 
 
 async def collect_proven_entries(
@@ -317,6 +318,7 @@ async def _ask(
         status="ok",
         tree_size=size if isinstance(size, int) else None,
         entries=entries,
+        truncated=opened.get("truncated") is True,
     )
 
 
@@ -334,10 +336,11 @@ class AccessReport:
 
     entries: list[dict[str, Any]] = field(default_factory=list)
     missing: list[MissingPart] = field(default_factory=list)
+    truncated: list[str] = field(default_factory=list)  # members with more than they sent
 
     @property
     def complete(self) -> bool:
-        return not self.missing
+        return not self.missing and not self.truncated
 
 
 async def subject_access_report(
@@ -376,6 +379,8 @@ async def subject_access_report(
             )
             report.missing.append(MissingPart(org_id=section.org_id, status=section.status))
             continue
+        if section.truncated:
+            report.truncated.append(section.org_id)
         for entry in section.entries:
             if entry.get("subject_id") != subject_id:
                 continue  # a node answering for someone else is ignored, never shown

@@ -166,6 +166,7 @@ async def show_access_report(request: Request, customer: PortalCustomer) -> Resp
     report = await _fetch_report(request, customer.subject_id)
     entries: list[AccessEntry] | None = None
     missing: list[MissingOrg] = []
+    truncated: list[str] = []
     if report is not None:
         names = member_names(request)
         entries = [to_entry(item, names) for item in report.entries]
@@ -174,4 +175,6 @@ async def show_access_report(request: Request, customer: PortalCustomer) -> Resp
             MissingOrg(m.org_id, names.get(m.org_id, m.org_id), m.status, MISSING_REASONS[m.status])
             for m in sorted(report.missing, key=lambda m: names.get(m.org_id, m.org_id))
         ]
-    return render(request, "access.html", {"entries": entries, "missing": missing})
+        truncated = sorted(names.get(org, org) for org in report.truncated)
+    page = {"entries": entries, "missing": missing, "truncated": truncated}
+    return render(request, "access.html", page)

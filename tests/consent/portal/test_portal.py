@@ -421,6 +421,16 @@ def test_organisations_that_did_not_answer_make_the_report_incomplete(portal: Po
     assert "None of the organisations that answered" in html
 
 
+def test_a_member_with_more_entries_than_it_sent_is_named(portal: Portal) -> None:
+    async def report(app: Any, subject_id: str) -> AccessReport:
+        return AccessReport(entries=[], truncated=["gp"])
+
+    html = _with_report(portal, report).text
+    assert 'data-testid="access-truncated"' in html
+    assert "Gp recorded more about you than one report can hold" in html
+    assert "No organisation has looked at your records" in html  # nobody is missing
+
+
 def test_a_failing_report_flow_says_the_report_cannot_be_put_together(portal: Portal) -> None:
     async def report(app: Any, subject_id: str) -> AccessReport:
         raise PeerUnavailable("registry unreadable")
