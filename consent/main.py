@@ -17,13 +17,13 @@ only when there is a registry of nodes to ask.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
 import httpx
 import sqlalchemy as sa
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -31,6 +31,7 @@ from consent.api import api_router
 from consent.config import ConsentSettings
 from consent.db import make_engine, upgrade_database
 from consent.portal.flows import report_for_app
+from federation.body_limit import install_body_limit
 from federation.envelope import ReplayCache
 from federation.errors import JoinedUpError, NotAuthenticated
 from federation.keys import MemberKeys
@@ -112,23 +113,8 @@ def create_app(settings: ConsentSettings) -> FastAPI:
         response.headers["WWW-Authenticate"] = 'Bearer realm="joinedup-consent"'
         return response
 
-    @app.middleware("http")
-    async def limit_body(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        # Refuse oversized bodies by their declared length before parsing anything.
-        declared = request.headers.get("content-length")
-        if declared is not None and (
-            not declared.isdigit() or int(declared) > settings.max_body_bytes
-        ):
-            return problem_response(
-                status=413,
-                title="Payload too large",
-                detail="request body too large",
-                slug="payload-too-large",
-                instance=request.url.path,
-            )
-        return await call_next(request)
+    # Declared or streamed without a length: either way no unbounded body is read.
+    install_body_limit(app, settings.max_body_bytes)
 
     @app.get("/health", response_model=Health, tags=["ops"])
     def read_health(request: Request) -> Health:

@@ -28,6 +28,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from federation.body_limit import install_body_limit
 from federation.errors import JoinedUpError, NotAuthenticated
 from federation.keys import MemberKeys, load_retired_keys
 from federation.problems import install_problem_handlers, problem_response
@@ -37,7 +38,7 @@ from node.config import NodeSettings
 from node.db import make_engine, upgrade_database
 from node.federation.state import federation_state
 from node.logs import configure_logging
-from node.middleware import AccessLogMiddleware, BodyLimitMiddleware, BodyTooLarge
+from node.middleware import AccessLogMiddleware
 from node.records.taxonomy import load_taxonomy
 from node.revocations.service import revocation_state
 
@@ -110,16 +111,6 @@ def create_app(settings: NodeSettings) -> FastAPI:
         response.headers["WWW-Authenticate"] = 'Bearer realm="joinedup"'
         return response
 
-    @app.exception_handler(BodyTooLarge)
-    async def handle_body_too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
-        return problem_response(
-            status=413,
-            title="Payload too large",
-            detail=str(exc.detail),
-            slug="payload-too-large",
-            instance=request.url.path,
-        )
-
     @app.exception_handler(sa.exc.IntegrityError)
     async def handle_integrity_error(request: Request, exc: sa.exc.IntegrityError) -> JSONResponse:
         # A safety net: services check constraints first; a race still must not 500.
@@ -155,7 +146,7 @@ def create_app(settings: NodeSettings) -> FastAPI:
 
     app.include_router(api_router)
     # Outermost first: the access log sees the 413s the body limit gives.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    install_body_limit(app, settings.max_body_bytes)
     app.add_middleware(AccessLogMiddleware)
     return app
 

@@ -1,10 +1,11 @@
 """ASGI middleware for the node: request body limit and privacy-safe access logging.
 
-``BodyLimitMiddleware`` refuses bodies over ``max_body_bytes`` with a 413
-problem+json, by Content-Length up front or, for chunked bodies, while reading.
-``AccessLogMiddleware`` logs one structured line per request with the *route
-template* (``/persons/{person_id}``), never the raw path or query string, which
-may carry names (``GET /persons?q=...``); it also sets ``X-Request-ID``.
+``BodyLimitMiddleware`` (``federation.body_limit``, shared with the consent service)
+refuses bodies over ``max_body_bytes`` with a 413 problem+json, by Content-Length up
+front or, for chunked bodies, while reading. ``AccessLogMiddleware`` logs one
+structured line per request with the *route template* (``/persons/{person_id}``),
+never the raw path or query string, which may carry names (``GET /persons?q=...``);
+it also sets ``X-Request-ID``.
 """
 
 from __future__ import annotations
@@ -15,78 +16,15 @@ import time
 import uuid
 from typing import Any
 
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from federation.problems import problem_response
+from federation.body_limit import BodyLimitMiddleware, BodyTooLarge
+from federation.body_limit import header_value as _header
+
+__all__ = ["AccessLogMiddleware", "BodyLimitMiddleware", "BodyTooLarge"]
 
 access_log = logging.getLogger("joinedup.node.access")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
-
-
-class BodyTooLarge(StarletteHTTPException):
-    """Raised while streaming a body past the limit; an HTTPException so FastAPI's
-    body parsing re-raises it as is (it wraps other errors in a 400)."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(413, detail)
-
-
-class BodyLimitMiddleware:
-    """Answer 413 to any request body larger than ``max_bytes``."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = _header(scope, b"content-length")
-        if declared is not None:
-            if not declared.isdigit():
-                await self._reject(scope, send, 400, "Content-Length is not a number")
-                return
-            if int(declared) > self.max_bytes:
-                await self._reject(scope, send, 413, self._too_large())
-                return
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge(self._too_large())
-            return message
-
-        await self.app(scope, limited_receive, send)
-
-    def _too_large(self) -> str:
-        return f"request body exceeds the limit of {self.max_bytes} bytes"
-
-    async def _reject(self, scope: Scope, send: Send, status: int, detail: str) -> None:
-        response = problem_response(
-            status=status,
-            title="Payload too large" if status == 413 else "Bad request",
-            detail=detail,
-            slug="payload-too-large" if status == 413 else "bad-request",
-            instance=scope.get("path"),
-        )
-        await response(scope, _drain, send)
-
-
-async def _drain() -> Message:
-    return {"type": "http.disconnect"}
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return str(value.decode("latin-1").strip())
-    return None
 
 
 class AccessLogMiddleware:
