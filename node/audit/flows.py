@@ -89,10 +89,13 @@ def answer_subject_report(
     )
     if scope.forced.get("subject_id") != subject:
         raise NotPermitted("a customer report must be scoped to that customer")
-    return _prove(request, session, scope)
+    # Past MAX_ENTRIES a customer is best served by the most recent accesses.
+    return _prove(request, session, scope, newest_first=True)
 
 
-def _prove(request: Request, session: Session, scope: AuditScope) -> ProvenEntries:
+def _prove(
+    request: Request, session: Session, scope: AuditScope, *, newest_first: bool = False
+) -> ProvenEntries:
     state = request.app.state
     return entries_with_proofs(
         session=session,
@@ -101,6 +104,7 @@ def _prove(request: Request, session: Session, scope: AuditScope) -> ProvenEntri
         scope=scope,
         keys=state.keys,
         limit=MAX_ENTRIES,
+        newest_first=newest_first,
     )
 
 

@@ -97,21 +97,25 @@ def list_entries(
 
 
 def iter_entries(
-    *, session: Session, filters: AuditFilter, scope: AuditScope, batch: int = 1000
+    *,
+    session: Session,
+    filters: AuditFilter,
+    scope: AuditScope,
+    batch: int = 1000,
+    newest_first: bool = False,
 ) -> Iterator[AuditEntry]:
-    """Every matching entry in log order, fetched in keyset-paginated batches."""
+    """Every matching entry in log order (or newest first), in keyset-paginated batches."""
     where = _conditions(filters, scope)
-    after = -1
+    seq = col(AuditEntry.seq)
+    last: int | None = None
     while True:
-        rows = session.exec(
-            select(AuditEntry)
-            .where(col(AuditEntry.seq) > after, *where)
-            .order_by(col(AuditEntry.seq))
-            .limit(batch)
-        ).all()
+        query = select(AuditEntry).where(*where)
+        if last is not None:
+            query = query.where(seq < last if newest_first else seq > last)
+        rows = session.exec(query.order_by(seq.desc() if newest_first else seq).limit(batch)).all()
         if not rows:
             return
-        after = rows[-1].seq
+        last = rows[-1].seq
         for row in rows:
             # Keep memory flat on long exports; the caller's other objects stay put.
             session.expunge(row)
@@ -156,8 +160,12 @@ def entries_with_proofs(
     scope: AuditScope,
     keys: MemberKeys | None = None,
     limit: int = 1000,
+    newest_first: bool = False,
 ) -> ProvenEntries:
     """Matching entries, each with its inclusion proof against the latest signed head.
+
+    ``newest_first`` keeps the newest ``limit`` entries when there are more (a
+    customer's report); otherwise the oldest, in log order (a trace).
 
     With ``keys``, a fresh head is signed first when a matching entry is newer than
     the latest head (so a trace or report is complete the moment it is asked for);
@@ -177,8 +185,11 @@ def entries_with_proofs(
         return ProvenEntries(org_id=org_id, tree_head=None, entries=[])
     proven: list[ProvenEntry] = []
     truncated = False
-    for entry in iter_entries(session=session, filters=filters, scope=scope):
+    entries = iter_entries(session=session, filters=filters, scope=scope, newest_first=newest_first)
+    for entry in entries:
         if entry.seq >= head.tree_size:
+            if newest_first:
+                continue  # newer than the signed head: not provable yet
             break
         if len(proven) >= limit:
             truncated = True

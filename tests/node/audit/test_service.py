@@ -136,3 +136,33 @@ def test_tree_heads_are_signed_every_n_entries_and_not_when_idle(
     later = maybe_sign_tree_head(session=db_session, keys=node_keys, org_id=ORG, every=5, seconds=0)
     assert later is not None
     assert latest_tree_head(db_session).tree_size == 6
+
+
+def test_a_capped_answer_keeps_the_oldest_for_a_trace_and_the_newest_for_a_customer(
+    db_session: Session, node_keys
+) -> None:
+    from federation.tree_head import check_proven_entries
+    from node.audit.queries import AuditScope, entries_with_proofs
+    from node.audit.schemas import AuditFilter
+
+    entries = append_entries(db_session, 12)
+    subject_seqs = [e.seq for e in entries if e.subject_id == "subj-1"]  # 1, 5, 9
+    scope = AuditScope(forced={"subject_id": "subj-1"})
+
+    def proven(newest_first: bool):
+        answer = entries_with_proofs(
+            session=db_session,
+            org_id=ORG,
+            filters=AuditFilter(),
+            scope=scope,
+            keys=node_keys,
+            limit=2,
+            newest_first=newest_first,
+        )
+        checked = check_proven_entries(
+            answer.model_dump(mode="json"), node_keys.verify_key, org_id=ORG
+        )
+        return answer.truncated, sorted(e["seq"] for e in checked)
+
+    assert proven(newest_first=False) == (True, subject_seqs[:2])
+    assert proven(newest_first=True) == (True, subject_seqs[-2:])
