@@ -137,6 +137,7 @@ from federation.registry import (
 )
 from federation.share_schema import (
     LINK_ACTION,
+    NOTIFY_ACTION,
     SHARE_ACTION,
     EmergencyBasis,
     LinkRequestBody,
@@ -224,6 +225,7 @@ __all__ = [
     "MemberKeys",
     "MemberKind",
     "MissingPart",
+    "NOTIFY_ACTION",
     "NeedGroup",
     "NodeKey",
     "NodeSource",

@@ -21,6 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 SHARE_ACTION = "share"
 LINK_ACTION = "link"
+# After an emergency view: tell the customer through the consent service.
+NOTIFY_ACTION = "notify_customer"
 
 MAX_CATEGORIES = 32
 MAX_TEXT = 4000

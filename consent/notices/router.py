@@ -13,8 +13,7 @@ from consent.notices.schemas import NoticeCreate, NoticePublic, NoticesPublic
 from consent.notices.service import list_notices, mark_read, record_notice, to_public
 from federation.envelope import VerifiedRequest
 from federation.problems import PROBLEM_RESPONSES
-
-NOTIFY_ACTION = "notify_customer"
+from federation.share_schema import NOTIFY_ACTION
 
 router = APIRouter(responses=PROBLEM_RESPONSES)
 

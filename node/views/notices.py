@@ -20,10 +20,10 @@ import httpx
 from federation.envelope import sign_request
 from federation.keys import MemberKeys
 from federation.registry import CONSENT_SERVICE_ID, Registry
+from federation.share_schema import NOTIFY_ACTION
 from federation.view import JoinedUpView
 
-NOTIFY_ACTION = "notify_customer"
-NOTIFY_OBLIGATION = "notify_customer"
+NOTIFY_OBLIGATION = "notify_customer"  # the share policy's obligation name
 NOTICES_PATH = "/federation/notices"
 
 log = logging.getLogger("joinedup.node.views")
