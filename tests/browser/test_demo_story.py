@@ -222,7 +222,10 @@ def test_staff_reach_a_joined_up_view_by_keyboard_on_a_phone(
     try:
         page = phone.new_page()
         page.goto(f"{council_url}/ui/login")
-        page.keyboard.type("coordinator")  # the username field has the focus on arrival
+        # The username field has the focus on arrival (autofocus); wait for it, or the
+        # first keystrokes can land before the browser has applied it.
+        expect(page.locator("#username")).to_be_focused()
+        page.keyboard.type("coordinator")
         _tab_to(page, "#password")
         page.keyboard.type(demo.scenario.password)
         page.keyboard.press("Enter")
