@@ -4,7 +4,9 @@ A thin typer shell over ``node.audit`` (STYLE "The CLI"): ``verify`` runs the sa
 full recomputation as ``POST /audit/verify`` (RFC 9162 Merkle tree, every signed
 tree head checked against the node's current and retired keys) and exits 1 when the
 log has been tampered with, naming the first bad entry; ``export`` writes CSV or
-JSON Lines with the auditor API's filters; ``sign-head`` signs a tree head now.
+JSON Lines with the auditor API's filters; ``sign-head`` signs a tree head now;
+``resume-signing`` clears a tamper alarm (``node.audit.guard``) once the log checks
+out again.
 They read the node's settings like the node does (options or ``JOINEDUP_NODE_*``).
 
 ``monitor`` is for anyone *outside* the node — a partner, an auditor, a customer's
@@ -18,13 +20,19 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
+from sqlmodel import Session
 
+from federation.keys import MemberKeys
+from node.audit.exceptions import AuditSigningHalted
 from node.config import NodeSettings
+from node.db import make_engine
 
 audit_app = typer.Typer(no_args_is_help=True, help="Verify, export and sign the audit log.")
 
@@ -159,28 +167,61 @@ def export(
         engine.dispose()
 
 
-@audit_app.command("sign-head")
-def sign_head(
-    org_id: OrgId = None, data_dir: DataDir = None, database_url: DatabaseUrl = None
-) -> None:
-    """Sign a tree head for the log as it is now and print it."""
-    from sqlmodel import Session
-
-    from federation.keys import MemberKeys
-    from node.audit.service import sign_tree_head_now
-    from node.db import make_engine
-
+@contextmanager
+def _signing_session(
+    org_id: str | None, data_dir: Path | None, database_url: str | None
+) -> Iterator[tuple[NodeSettings, MemberKeys, Session]]:
+    """The node's settings, keys and a session; a tamper alarm exits 1 with its message."""
     settings = _settings(org_id, data_dir, database_url)
     keys = MemberKeys.load_or_create(settings.data_dir)
     engine = make_engine(settings.effective_database_url)
     try:
         with Session(engine) as session:
-            record = sign_tree_head_now(session=session, keys=keys, org_id=settings.org_id)
-            session.commit()
-            typer.echo(f"tree size {record.tree_size}, root {record.root_hash}")
-            typer.echo(record.jws)
+            yield settings, keys, session
+    except AuditSigningHalted as exc:
+        typer.echo(f"SIGNING HALTED: {exc.message}", err=True)
+        raise typer.Exit(1) from None
     finally:
         engine.dispose()
+
+
+@audit_app.command("sign-head")
+def sign_head(
+    org_id: OrgId = None, data_dir: DataDir = None, database_url: DatabaseUrl = None
+) -> None:
+    """Sign a tree head for the log as it is now and print it."""
+    from node.audit.service import sign_tree_head_now
+
+    with _signing_session(org_id, data_dir, database_url) as (settings, keys, session):
+        record = sign_tree_head_now(session=session, keys=keys, org_id=settings.org_id)
+        session.commit()
+        typer.echo(f"tree size {record.tree_size}, root {record.root_hash}")
+        typer.echo(record.jws)
+
+
+@audit_app.command("resume-signing")
+def resume_signing(
+    note: Annotated[str, typer.Option(help="What was found and done (kept in the audit log).")],
+    org_id: OrgId = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """After a tamper alarm: re-check the log and, if it matches again, let signing resume.
+
+    Exits 1 while the entries since the last signed head still do not match their
+    hashes: restore the audit tables from a backup first (docs/operations.md).
+    """
+    from node.audit import service
+
+    with _signing_session(org_id, data_dir, database_url) as (settings, keys, session):
+        cleared = service.resume_signing(
+            session=session, keys=keys, org_id=settings.org_id, operator_note=note
+        )
+        session.commit()
+    if cleared:
+        typer.echo(f"{settings.org_id}: the log checks out again; tree head signing resumed")
+    else:
+        typer.echo(f"{settings.org_id}: no tamper alarm was open; nothing to do")
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:

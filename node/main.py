@@ -26,13 +26,14 @@ import httpx
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from federation.body_limit import install_body_limit
 from federation.errors import JoinedUpError, NotAuthenticated
 from federation.keys import MemberKeys, load_retired_keys
 from federation.problems import install_problem_handlers, problem_response
 from node.api import api_router
+from node.audit.guard import alarm_message
 from node.audit.signer import tree_head_signer
 from node.config import NodeSettings
 from node.db import make_engine, upgrade_database
@@ -50,8 +51,11 @@ LIFESPAN_HOOKS: list[LifespanHook] = [federation_state, revocation_state, tree_h
 
 
 class Health(BaseModel):
-    status: str
+    status: str = Field(description='"ok", or "audit_alarm" while tree head signing is halted')
     org_id: str
+    audit_alarm: str | None = Field(
+        default=None, description="why signing stopped (node.audit.guard); operators act on it"
+    )
 
 
 class ServiceUnavailable(JoinedUpError):
@@ -140,8 +144,12 @@ def create_app(settings: NodeSettings) -> FastAPI:
         try:
             with request.app.state.engine.connect() as connection:
                 connection.execute(sa.text("SELECT 1"))
+                alarm = alarm_message(connection)
         except sa.exc.SQLAlchemyError as exc:
             raise ServiceUnavailable("database unreachable") from exc
+        # Still 200: the node serves, but monitoring must see that it stopped signing.
+        if alarm is not None:
+            return Health(status="audit_alarm", org_id=settings.org_id, audit_alarm=alarm)
         return Health(status="ok", org_id=settings.org_id)
 
     app.include_router(api_router)

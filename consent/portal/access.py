@@ -31,6 +31,7 @@ from fastapi.responses import Response
 from consent.portal.dependencies import PortalCustomer
 from consent.portal.flows import AccessReport
 from consent.portal.pages import PortalRoute, render
+from consent.portal.wording import EMERGENCY_BASES
 from federation.errors import JoinedUpError
 
 router = APIRouter(route_class=PortalRoute)
@@ -55,11 +56,20 @@ class AccessEntry:
     categories: list[str] = field(default_factory=list)
     decision: str = "allow"
     emergency: bool = False
+    emergency_basis: str = ""
     proof_ok: bool | None = None
     request_id: str = ""
     kind: str = ""
     holder_name: str = ""
     logged_by_name: str = ""
+
+    @property
+    def emergency_why(self) -> str:
+        """The emergency basis in plain words ("" when the entry does not name one)."""
+        if not self.emergency_basis:
+            return ""
+        plain = self.emergency_basis.replace("_", " ")
+        return EMERGENCY_BASES.get(self.emergency_basis, f"on the basis of {plain}")
 
     @property
     def what_happened(self) -> str:
@@ -131,6 +141,7 @@ def to_entry(item: Any, names: Mapping[str, str]) -> AccessEntry:
         categories=[str(c) for c in data.get("categories") or []],
         decision=str(data.get("decision") or "allow"),
         emergency=bool(data.get("emergency")),
+        emergency_basis=str(data.get("emergency_basis") or ""),
         proof_ok=proof if isinstance(proof, bool) else None,
         request_id=str(data.get("request_id") or ""),
         kind=str(data.get("kind") or ""),

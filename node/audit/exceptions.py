@@ -7,8 +7,10 @@ JoinedUpError
 │       └── AuditEntryInvalid   422  an entry record_audit refuses (also a ValueError):
 │                                    the transaction it belongs to fails, nothing is
 │                                    released without its audit entry
-└── AuditUnavailable            503  the audit entry could not be written, so what it
-                                     records (a view, a share answer) is withheld
+├── AuditUnavailable            503  the audit entry could not be written, so what it
+│                                    records (a view, a share answer) is withheld
+└── AuditSigningHalted          503  the log was tampered with since the last signed
+                                     tree head: no head is signed until an operator acts
 """
 
 from __future__ import annotations
@@ -30,3 +32,9 @@ class AuditUnavailable(JoinedUpError):
     status_code = 503
     title = "Audit unavailable"
     type_slug = "audit-unavailable"
+
+
+class AuditSigningHalted(JoinedUpError):
+    status_code = 503
+    title = "Audit signing halted"
+    type_slug = "audit-signing-halted"

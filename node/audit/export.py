@@ -35,6 +35,8 @@ CSV_COLUMNS = (
     "reason",
     "emergency",
     "holder_org",
+    "emergency_basis",
+    "justification",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -60,7 +62,8 @@ def csv_lines(entries: Iterable[AuditEntry]) -> Iterator[str]:
         buffer.seek(0)
         buffer.truncate()
         canonical = entry.canonical()
-        writer.writerow([_cell(canonical[c]) for c in CSV_COLUMNS])
+        # Format-1 entries have no emergency basis or justification: empty cells.
+        writer.writerow([_cell(canonical.get(c)) for c in CSV_COLUMNS])
         yield buffer.getvalue()
 
 

@@ -38,7 +38,11 @@ KINDS = (
     "customer_notice",
 )
 DECISIONS = ("allow", "deny", "error", "info")
-ENTRY_FORMAT = 1  # the "v" field of the canonical entry; bump on any change of shape
+# The "v" field of the canonical entry; bump on any change of shape. Format 2 adds the
+# emergency basis and the written justification (issue 11); an entry with neither keeps
+# format 1's exact bytes, so every entry written before it still verifies.
+ENTRY_FORMAT = 2
+ENTRY_FORMAT_PLAIN = 1
 
 
 def format_time(value: dt.datetime) -> str:
@@ -55,8 +59,14 @@ _TEMPLATE = (
     '{"action":%s,"actor_org":%s,"actor_role":%s,"actor_staff":%s,"at":%s,'
     '"categories":[%s],"decision":%s,"emergency":%s,"holder_org":%s,"kind":%s,'
     '"purpose":%s,"reason":%s,"request_id":%s,"seq":%d,"subject_id":%s,"v":'
-    + str(ENTRY_FORMAT)
+    + str(ENTRY_FORMAT_PLAIN)
     + "}"
+)
+_TEMPLATE_EMERGENCY = (
+    '{"action":%s,"actor_org":%s,"actor_role":%s,"actor_staff":%s,"at":%s,'
+    '"categories":[%s],"decision":%s,"emergency":%s,"emergency_basis":%s,"holder_org":%s,'
+    '"justification":%s,"kind":%s,"purpose":%s,"reason":%s,"request_id":%s,"seq":%d,'
+    '"subject_id":%s,"v":' + str(ENTRY_FORMAT) + "}"
 )
 
 
@@ -77,6 +87,8 @@ def canonical_entry_json(
     reason: str,
     emergency: bool,
     holder_org: str | None,
+    emergency_basis: str | None = None,
+    justification: str | None = None,
 ) -> bytes:
     """The canonical JSON of an entry, spelled out field by field for speed.
 
@@ -101,6 +113,8 @@ def canonical_entry_json(
         request_id,
         seq,
         subject_id,
+        emergency_basis,
+        justification,
     )
 
 
@@ -120,31 +134,40 @@ def encode_entry(
     request_id: str,
     seq: int,
     subject_id: str | None,
+    emergency_basis: str | None = None,
+    justification: str | None = None,
 ) -> bytes:
-    """``canonical_entry_json`` with positional arguments in key order (the hot path)."""
+    """``canonical_entry_json`` with positional arguments in key order (the hot path).
+
+    The two format-2 fields come last; when both are None the entry is format 1.
+    """
     if type(seq) is not int or type(emergency) is not bool:
         raise TypeError("seq must be an int and emergency a bool")
     q = _quote
-    return (
-        _TEMPLATE
-        % (
-            "null" if action is None else q(action),
-            q(actor_org),
-            "null" if actor_role is None else q(actor_role),
-            "null" if actor_staff is None else q(actor_staff),
-            q(at),
-            ",".join([q(c) for c in categories]),
-            q(decision),
-            "true" if emergency else "false",
-            "null" if holder_org is None else q(holder_org),
-            q(kind),
-            "null" if purpose is None else q(purpose),
-            q(reason),
-            q(request_id),
-            seq,
-            "null" if subject_id is None else q(subject_id),
-        )
-    ).encode("utf-8")
+    head = (
+        "null" if action is None else q(action),
+        q(actor_org),
+        "null" if actor_role is None else q(actor_role),
+        "null" if actor_staff is None else q(actor_staff),
+        q(at),
+        ",".join([q(c) for c in categories]),
+        q(decision),
+        "true" if emergency else "false",
+    )
+    holder = "null" if holder_org is None else q(holder_org)
+    tail = (
+        q(kind),
+        "null" if purpose is None else q(purpose),
+        q(reason),
+        q(request_id),
+        seq,
+        "null" if subject_id is None else q(subject_id),
+    )
+    if emergency_basis is None and justification is None:
+        return (_TEMPLATE % (*head, holder, *tail)).encode("utf-8")
+    basis = "null" if emergency_basis is None else q(emergency_basis)
+    written = "null" if justification is None else q(justification)
+    return (_TEMPLATE_EMERGENCY % (*head, basis, holder, written, *tail)).encode("utf-8")
 
 
 class AuditEntry(SQLModel, table=True):
@@ -170,6 +193,9 @@ class AuditEntry(SQLModel, table=True):
     reason: str = Field(default="", sa_type=sa.Text)
     emergency: bool = Field(default=False)
     holder_org: str | None = Field(default=None, max_length=64)
+    # Emergency access only (entry format 2): the basis invoked and the written reason.
+    emergency_basis: str | None = Field(default=None, max_length=64)
+    justification: str | None = Field(default=None, sa_type=sa.Text)
 
     def canonical(self) -> dict[str, Any]:
         """The mapping whose canonical JSON is this entry's leaf (see docs/audit.md)."""
@@ -189,6 +215,8 @@ class AuditEntry(SQLModel, table=True):
             reason=self.reason,
             emergency=self.emergency,
             holder_org=self.holder_org,
+            emergency_basis=self.emergency_basis,
+            justification=self.justification,
         )
 
 
@@ -209,10 +237,16 @@ def canonical_fields(
     reason: str,
     emergency: bool,
     holder_org: str | None,
+    emergency_basis: str | None = None,
+    justification: str | None = None,
 ) -> dict[str, Any]:
-    """Build the canonical entry mapping from column values (verification uses this too)."""
-    return {
-        "v": ENTRY_FORMAT,
+    """Build the canonical entry mapping from column values (verification uses this too).
+
+    Format 2 (an emergency basis or justification present) adds both keys; otherwise
+    the mapping is format 1, exactly as entries were written before format 2.
+    """
+    fields: dict[str, Any] = {
+        "v": ENTRY_FORMAT_PLAIN,
         "seq": seq,
         "at": format_time(recorded_at),
         "request_id": request_id,
@@ -229,6 +263,9 @@ def canonical_fields(
         "emergency": bool(emergency),
         "holder_org": holder_org,
     }
+    if emergency_basis is not None or justification is not None:
+        fields.update(v=ENTRY_FORMAT, emergency_basis=emergency_basis, justification=justification)
+    return fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +291,8 @@ class AuditRecord:
     reason: str
     emergency: bool
     holder_org: str | None
+    emergency_basis: str | None
+    justification: str | None
     leaf_hash: bytes
 
     def canonical(self) -> dict[str, Any]:
@@ -294,3 +333,17 @@ class SignedTreeHeadRecord(SQLModel, table=True):
     kid: str = Field(max_length=16)
     jws: str = Field(sa_type=sa.Text)
     signed_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class AuditAlarm(SQLModel, table=True):
+    """Tampering found before signing a head (``node.audit.guard``); open while not cleared."""
+
+    __tablename__ = "audit_alarm"
+
+    id: int | None = Field(default=None, primary_key=True)
+    raised_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    tree_size: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    first_bad_index: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    detail: str = Field(max_length=200)
+    cleared_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    cleared_note: str | None = Field(default=None, max_length=500)

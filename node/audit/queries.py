@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from federation.keys import MemberKeys
+from node.audit.exceptions import AuditSigningHalted
 from node.audit.models import AuditEntry, SignedTreeHeadRecord
 from node.audit.schemas import AuditFilter, ProvenEntries, ProvenEntry, TreeHeadPublic
 from node.audit.service import (
@@ -169,7 +170,8 @@ def entries_with_proofs(
 
     With ``keys``, a fresh head is signed first when a matching entry is newer than
     the latest head (so a trace or report is complete the moment it is asked for);
-    without, such entries are left out until the signer's next head.
+    without, such entries are left out until the signer's next head (and so they are
+    while a tamper alarm stops signing).
     """
     head = latest_tree_head(session)
     covered = head.tree_size if head else 0
@@ -180,7 +182,10 @@ def entries_with_proofs(
             .limit(1)
         ).first()
         if newer is not None:
-            head = sign_tree_head_now(session=session, keys=keys, org_id=org_id)
+            try:
+                head = sign_tree_head_now(session=session, keys=keys, org_id=org_id)
+            except AuditSigningHalted:
+                pass  # tampered since the last head: prove against that head only
     if head is None or head.tree_size == 0:
         return ProvenEntries(org_id=org_id, tree_head=None, entries=[])
     proven: list[ProvenEntry] = []

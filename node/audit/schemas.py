@@ -114,6 +114,12 @@ class AuditEntryPublic(BaseModel):
     reason: str
     emergency: bool
     holder_org: str | None
+    emergency_basis: str | None = Field(
+        default=None, description="emergency access only: the basis invoked, e.g. vital_interests"
+    )
+    justification: str | None = Field(
+        default=None, description="emergency access only: the staff member's written reason"
+    )
 
 
 class AuditEntriesPublic(BaseModel):

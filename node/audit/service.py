@@ -42,8 +42,10 @@ from federation.merkle import (
     proof_from_nodes,
     subtree_position,
 )
+from federation.share_schema import MAX_TEXT
 from federation.tree_head import ConsistencyProof, InclusionProof, sign_tree_head
-from node.audit.exceptions import AuditEntryInvalid, ProofUnavailable
+from node.audit.exceptions import AuditEntryInvalid, AuditSigningHalted, ProofUnavailable
+from node.audit.guard import check_unsigned_entries, clear_alarm, open_alarm, raise_alarm
 from node.audit.models import (
     DECISIONS,
     KINDS,
@@ -62,14 +64,17 @@ __all__ = [
     "get_consistency_proof",
     "get_inclusion_proof",
     "latest_tree_head",
+    "guard_signing",
     "maybe_sign_tree_head",
     "read_tree_state",
     "record_audit",
+    "resume_signing",
     "sign_tree_head_now",
     "subtree_source",
 ]
 
 _MAX_REASON = 2000
+_MAX_JUSTIFICATION = MAX_TEXT  # what a share request may carry; never cut (it is evidence)
 _LIMITS = {
     "request_id": 128,
     "actor_org": 64,
@@ -79,6 +84,8 @@ _LIMITS = {
     "purpose": 64,
     "action": 32,
     "holder_org": 64,
+    "emergency_basis": 64,
+    "justification": _MAX_JUSTIFICATION,
 }
 
 _state: sa.Table = AuditTreeState.__table__  # type: ignore[attr-defined]
@@ -101,8 +108,14 @@ def record_audit(
     reason: str = "",
     emergency: bool = False,
     holder_org: str | None = None,
+    emergency_basis: str | None = None,
+    justification: str | None = None,
 ) -> AuditRecord:
     """Append one entry to the log in the caller's transaction; flush, never commit.
+
+    ``emergency_basis`` and ``justification`` record an emergency access: the legal
+    basis invoked and the staff member's written reason, hashed into the entry like
+    every other field, so an auditor can read them and nobody can quietly edit them.
 
     Raises ``AuditEntryInvalid`` (a ``ValueError``, answered 422) for an unknown
     kind or decision or an over-long field: an audit entry that cannot be written
@@ -121,6 +134,8 @@ def record_audit(
         "purpose": purpose,
         "action": action,
         "holder_org": holder_org,
+        "emergency_basis": emergency_basis,
+        "justification": justification,
     }
     for name, value in fields.items():
         if value is not None and (not isinstance(value, str) or len(value) > _LIMITS[name]):
@@ -202,8 +217,13 @@ def latest_tree_head(session: Session) -> SignedTreeHeadRecord | None:
 def sign_tree_head_now(
     *, session: Session, keys: MemberKeys, org_id: str, now: dt.datetime | None = None
 ) -> SignedTreeHeadRecord:
-    """Sign the current (size, root, time) with the node's key and store it."""
-    state = read_tree_state(session)
+    """Sign the current (size, root, time) with the node's key and store it.
+
+    Refuses (``AuditSigningHalted``) while a tamper alarm is open, and raises one
+    when the entries since the last head no longer match their hashes
+    (``node.audit.guard``): a head must never vouch for a doctored log.
+    """
+    state = guard_signing(session=session, keys=keys, org_id=org_id)
     moment = now or utcnow()
     timestamp_ms = int(moment.timestamp() * 1000)
     sth = sign_tree_head(
@@ -226,14 +246,89 @@ def sign_tree_head_now(
     return record
 
 
+def guard_signing(*, session: Session, keys: MemberKeys, org_id: str) -> TreeState:
+    """The tree state to sign, checked; ``AuditSigningHalted`` unless the log is intact."""
+    alarm = open_alarm(session)
+    if alarm is not None:
+        raise AuditSigningHalted(
+            f"the audit log was tampered with from entry {alarm.first_bad_index}; "
+            "no tree head is signed until an operator resumes signing"
+        )
+    head = latest_tree_head(session)  # before the state: see check_unsigned_entries
+    state = read_tree_state(session)
+    problem = check_unsigned_entries(
+        session=session,
+        head=head,
+        verify_key=keys.verify_key,
+        org_id=org_id,
+        tree_size=state.tree_size,
+        root_hash=state.root_hash,
+    )
+    if problem is None:
+        return state
+    first_bad, detail = problem
+    # The alarm outlives the caller's transaction, which the refusal rolls back.
+    with Session(session.get_bind()) as own:
+        raise_alarm(
+            session=own,
+            first_bad_index=first_bad,
+            detail=detail,
+            tree_size=read_tree_state(own).tree_size,
+        )
+        own.commit()
+    raise AuditSigningHalted(f"the audit log was tampered with from entry {first_bad}: {detail}")
+
+
+def resume_signing(*, session: Session, keys: MemberKeys, org_id: str, operator_note: str) -> int:
+    """An operator's action after a tamper alarm: clear it once the log checks out again.
+
+    The entries since the last signed head are re-checked first; if they still do
+    not match (the damage was not undone, e.g. by restoring a backup) the alarm stays
+    and ``AuditSigningHalted`` is raised. Clearing is itself audited. Returns the
+    number of alarms cleared (0 when none was open).
+    """
+    head = latest_tree_head(session)
+    state = read_tree_state(session)
+    problem = check_unsigned_entries(
+        session=session,
+        head=head,
+        verify_key=keys.verify_key,
+        org_id=org_id,
+        tree_size=state.tree_size,
+        root_hash=state.root_hash,
+    )
+    if problem is not None:
+        raise AuditSigningHalted(
+            f"the log still does not match its hashes from entry {problem[0]}: {problem[1]}"
+        )
+    cleared = 0
+    while (alarm := open_alarm(session)) is not None:
+        clear_alarm(session=session, alarm=alarm, note=operator_note[:500])
+        cleared += 1
+    if cleared:
+        record_audit(
+            session=session,
+            kind="admin_change",
+            request_id=f"resume-signing-{utcnow():%Y%m%dT%H%M%S}",
+            actor_org=org_id,
+            action="resume_signing",
+            decision="info",
+            reason=f"tree head signing resumed after a tamper alarm: {operator_note}",
+        )
+    return cleared
+
+
 def maybe_sign_tree_head(
     *, session: Session, keys: MemberKeys, org_id: str, every: int, seconds: float
 ) -> SignedTreeHeadRecord | None:
     """Sign when ``every`` entries or ``seconds`` have passed since the last head.
 
     The very first head is signed at once (even for the empty log), so a node has
-    something to publish from its first minute; an idle log is not re-signed.
+    something to publish from its first minute; an idle log is not re-signed. While
+    a tamper alarm is open nothing is signed (the alarm was logged when raised).
     """
+    if open_alarm(session) is not None:
+        return None
     latest = latest_tree_head(session)
     state = read_tree_state(session)
     if latest is None:

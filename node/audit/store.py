@@ -42,6 +42,8 @@ _ENTRY_COLUMNS = (
     "reason",
     "emergency",
     "holder_org",
+    "emergency_basis",
+    "justification",
 )
 
 # The no-op UPDATE takes the lock before anything is read: PostgreSQL holds the row

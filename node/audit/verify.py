@@ -49,7 +49,7 @@ from node.audit.models import (
     format_time,
 )
 
-__all__ = ["VerificationProblem", "VerificationReport", "verify_log"]
+__all__ = ["VerificationProblem", "VerificationReport", "entry_leaf_hashes", "verify_log"]
 
 _MAX_PROBLEMS = 50
 _MAX_RANGES = 1000
@@ -61,7 +61,8 @@ _head: sa.Table = SignedTreeHeadRecord.__table__  # type: ignore[attr-defined]
 # processing cost more than the hashing), converted exactly as the column types would.
 _ENTRY_COLUMNS = (
     "seq, recorded_at, request_id, kind, actor_org, actor_staff, actor_role, subject_id,"
-    " purpose, action, decision, categories, reason, emergency, holder_org"
+    " purpose, action, decision, categories, reason, emergency, holder_org, emergency_basis,"
+    " justification"
 )
 _ENTRIES_SQL = {
     "sqlite": f"SELECT {_ENTRY_COLUMNS} FROM audit_entry WHERE seq > ? ORDER BY seq LIMIT ?",
@@ -101,6 +102,8 @@ def _leaf_of(row: Sequence[Any], time_of: Callable[[object], str]) -> bytes:
         reason,
         emergency,
         holder_org,
+        emergency_basis,
+        justification,
     ) = row
     if type(categories) is str:
         categories = _categories(categories)
@@ -130,8 +133,49 @@ def _leaf_of(row: Sequence[Any], time_of: Callable[[object], str]) -> bytes:
             request_id,
             seq,
             subject_id,
+            emergency_basis,
+            justification,
         )
     ).digest()
+
+
+def _time_reader(connection: sa.Connection) -> Callable[[object], str]:
+    time_processor = _entry.c.recorded_at.type.result_processor(connection.dialect, None)
+
+    def time_of(raw: object) -> str:
+        if type(raw) is str and len(raw) == 26 and _SQLITE_TIME.fullmatch(raw):
+            return raw[:10] + "T" + raw[11:] + "Z"
+        value = time_processor(raw) if time_processor else raw
+        if not isinstance(value, dt.datetime):
+            raise TypeError("recorded_at is not a timestamp")
+        return format_time(value)
+
+    return time_of
+
+
+def entry_leaf_hashes(
+    connection: sa.Connection, *, after: int, limit: int
+) -> list[tuple[int, bytes | None]]:
+    """``(seq, recomputed leaf hash)`` of up to ``limit`` entries after ``after``.
+
+    None for an entry that cannot be encoded canonically. The tamper guard
+    (``node.audit.guard``) re-checks the entries since the last signed head with it.
+    """
+    dialect = "sqlite" if connection.dialect.name == "sqlite" else "postgresql"
+    time_of = _time_reader(connection)
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(_ENTRIES_SQL[dialect], (after, limit))
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    out: list[tuple[int, bytes | None]] = []
+    for row in rows:
+        try:
+            out.append((int(row[0]), _leaf_of(row, time_of)))
+        except (ValueError, TypeError):
+            out.append((int(row[0]), None))
+    return out
 
 
 class VerificationProblem(BaseModel):
@@ -234,15 +278,7 @@ def verify_log(
             found.add(state_size, "log_truncated", f"a signed head covers {size} entries")
 
     dialect = "sqlite" if connection.dialect.name == "sqlite" else "postgresql"
-    time_processor = _entry.c.recorded_at.type.result_processor(connection.dialect, None)
-
-    def time_of(raw: object) -> str:
-        if type(raw) is str and len(raw) == 26 and _SQLITE_TIME.fullmatch(raw):
-            return raw[:10] + "T" + raw[11:] + "Z"
-        value = time_processor(raw) if time_processor else raw
-        if not isinstance(value, dt.datetime):
-            raise TypeError("recorded_at is not a timestamp")
-        return format_time(value)
+    time_of = _time_reader(connection)
 
     frontier: list[bytes] = []  # the compact range of the recomputed tree
     checked = 0

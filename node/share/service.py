@@ -330,6 +330,8 @@ def answer_share_request(
         reason="; ".join(decision.reasons),
         emergency=body.emergency is not None,
         holder_org=holder.org_id,
+        emergency_basis=body.emergency.basis if body.emergency else None,
+        justification=body.emergency.justification if body.emergency else None,
     )
     return seal_response(
         keys=keys,

@@ -119,6 +119,7 @@ async def request_joined_up_view(
             staff=staff,
             view=view,
             requested_categories=categories,
+            emergency=request.emergency,
         )
     )
     lap("audit")
@@ -151,5 +152,6 @@ async def _notify_customer(
             view=view,
             holders=notice["holders"],
             delivered=delivered,
+            emergency_basis=basis.basis,
         )
     )

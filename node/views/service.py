@@ -33,6 +33,7 @@ from federation.view import JoinedUpView
 from node.audit.service import record_audit
 from node.auth.dependencies import StaffPrincipal
 from node.views.exceptions import AuditUnavailable
+from node.views.schemas import ViewEmergency
 
 log = logging.getLogger("joinedup.node.views")
 
@@ -108,8 +109,13 @@ def record_view_audit(
     staff: StaffPrincipal,
     view: JoinedUpView,
     requested_categories: Sequence[str],
+    emergency: ViewEmergency | None = None,
 ) -> None:
-    """Append the ``view_requested`` entry in its own transaction (blocking: use a thread)."""
+    """Append the ``view_requested`` entry in its own transaction (blocking: use a thread).
+
+    On the emergency path the basis and the written justification go into the entry,
+    so the requester's auditor can review them (every holder records them too).
+    """
     released = sorted({g.category for g in view.needs} | {a.category for a in view.actions})
     summary = " ".join(f"{s.org_id}={s.status}" for s in view.sources)
     consent = view.consent.status if view.consent else "unknown"
@@ -129,6 +135,8 @@ def record_view_audit(
             categories=released,
             reason=f"requested {asked}; consent {consent}; sources {summary}",
             emergency=view.emergency,
+            emergency_basis=emergency.basis if emergency else None,
+            justification=emergency.justification if emergency else None,
         )
     except Exception as exc:  # any failure (SQLAlchemy, raw DB-API, ValueError): fail closed
         log.error("view audit failed", extra={"exc_type": type(exc).__name__})
@@ -150,6 +158,7 @@ def record_notice_audit(
     view: JoinedUpView,
     holders: Sequence[str],
     delivered: bool,
+    emergency_basis: str | None = None,
 ) -> None:
     """Audit whether the customer was told of an emergency view (blocking: use a thread).
 
@@ -170,6 +179,7 @@ def record_notice_audit(
             decision="info" if delivered else "error",
             reason=f"emergency access notice for {', '.join(holders)}: {outcome}",
             emergency=True,
+            emergency_basis=emergency_basis,
         )
     except Exception as exc:  # the view is out; an auditor sees the gap in the log
         log.error("notice audit failed", extra={"exc_type": type(exc).__name__})

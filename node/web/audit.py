@@ -59,6 +59,8 @@ EXPORT_COLUMNS = [
     "reason",
     "emergency",
     "holder_org",
+    "emergency_basis",
+    "justification",
 ]
 FILTER_KEYS = (
     "since",

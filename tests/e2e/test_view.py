@@ -279,6 +279,49 @@ def test_an_emergency_view_tells_the_customer_and_audits_it(e2e, story):
     assert "delivered" in entry.reason
 
 
+def test_an_emergency_justification_is_hashed_into_the_log_at_the_requester_and_every_holder(
+    e2e, story
+):
+    # Issue 11 item 1: an auditor at any node can read who invoked which basis and why.
+    why = "Threatened self-harm at the housing office; crisis team needs history now"
+    emergency = {"basis": "vital_interests", "justification": why}
+    response = e2e.view(story.thomas, emergency=emergency)
+    assert response.status_code == 200, response.text
+    view_id = response.json()["view_id"]
+    for org in (REQUESTER, *THOMAS_NEEDS):
+        with e2e.fed.session(org) as session:
+            entries = session.exec(
+                select(AuditEntry).where(
+                    AuditEntry.request_id == view_id, AuditEntry.kind != "customer_notice"
+                )
+            ).all()
+        assert entries, org
+        for entry in entries:
+            assert (entry.emergency_basis, entry.justification) == ("vital_interests", why)
+            canonical = entry.canonical()
+            assert (canonical["v"], canonical["justification"]) == (2, why)
+        found = e2e.api(
+            org, "GET", "/audit/entries", role="auditor", params={"request_id": view_id}
+        )
+        assert {e["justification"] for e in found["data"] if e["kind"] != "customer_notice"} == {
+            why
+        }
+        report = e2e.api(org, "POST", "/audit/verify", role="auditor")
+        assert report["ok"], report["problems"]
+    token = e2e.staff(REQUESTER, "auditor")
+    headers = {"Authorization": f"Bearer {token}"}
+    params = {"request_id": view_id}
+    csv_text = e2e.client.get(
+        f"{e2e.url(REQUESTER)}/audit/entries.csv", headers=headers, params=params
+    ).text
+    assert "emergency_basis,justification" in csv_text.splitlines()[0]
+    assert f"vital_interests,{why}" in csv_text
+    lines = e2e.client.get(
+        f"{e2e.url(REQUESTER)}/audit/entries.jsonl", headers=headers, params=params
+    ).text.splitlines()
+    assert any(json.loads(line).get("justification") == why for line in lines)
+
+
 def test_a_stopped_node_is_unavailable_and_the_rest_of_the_view_is_intact(e2e, story):
     e2e.stop("school")
     try:
