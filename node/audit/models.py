@@ -36,6 +36,7 @@ KINDS = (
     "link",
     "revocation_received",
     "customer_notice",
+    "staff_lookup",
 )
 DECISIONS = ("allow", "deny", "error", "info")
 # The "v" field of the canonical entry; bump on any change of shape. Format 2 adds the

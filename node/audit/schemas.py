@@ -26,6 +26,8 @@ Kind = Literal[
     "admin_change",
     "link",
     "revocation_received",
+    "customer_notice",
+    "staff_lookup",
 ]
 
 

@@ -9,6 +9,11 @@ either "intact" or the first entry from which the log can no longer be trusted.
 
 The exports are served here rather than linked to the JSON API because the API
 wants a bearer token and the browser holds a cookie; both read the same table.
+
+Rows read in words (``node.web.audit_rows``); an emergency entry shows its basis
+and written justification. "Who is this?" (a POST, audited by
+``node.audit.lookup``) resolves one of this organisation's staff pseudonyms. While
+the tamper guard has stopped signing (``node.audit.guard``) the page says so first.
 """
 
 from __future__ import annotations
@@ -26,8 +31,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlmodel import Session
 
+from federation.keys import load_retired_keys
 from node.audit import queries
 from node.audit.dependencies import decide_audit_scope
+from node.audit.guard import open_alarm
+from node.audit.lookup import StaffIdentity, resolve_staff_pseudonym
 from node.audit.models import DECISIONS, KINDS, AuditEntry
 from node.audit.queries import AuditScope
 from node.audit.schemas import AuditFilter as AuditQuery
@@ -35,6 +43,7 @@ from node.audit.service import latest_tree_head
 from node.audit.verify import VerificationReport, verify_log
 from node.auth.dependencies import StaffPrincipal
 from node.db import SessionDep
+from node.web.audit_rows import audit_rows
 from node.web.dependencies import AuditorWebStaff, CsrfForm
 from node.web.labels import load_labels
 from node.web.pages import SECURITY_HEADERS, HtmlRoute, error_page, render
@@ -151,12 +160,23 @@ def reader_scope(request: Request, staff: StaffPrincipal, query: AuditQuery) -> 
     )
 
 
+def member_names(request: Request) -> dict[str, str]:
+    """Organisation names by id: the registry's members, and this node's own name."""
+    holder = getattr(request.app.state, "registry", None)
+    names = {m.org_id: m.name for m in holder.current().members} if holder else {}
+    settings = request.app.state.settings
+    names.setdefault(settings.org_id, getattr(settings, "org_name", "") or settings.org_id)
+    return names
+
+
 def _page(
     request: Request,
     session: Session,
     staff: StaffPrincipal,
     found: AuditFilter,
     report: VerificationReport | None = None,
+    looked_up: StaffIdentity | None = None,
+    looked_up_missing: bool = False,
 ) -> Response:
     entries: list[AuditEntry] = []
     count = 0
@@ -169,12 +189,23 @@ def _page(
             offset=(found.page - 1) * PAGE_SIZE,
             limit=PAGE_SIZE,
         )
+    resolved = {looked_up.pseudonym: looked_up.display_name} if looked_up else {}
+    rows = audit_rows(
+        entries,
+        labels=load_labels(),
+        names=member_names(request),
+        own_org=request.app.state.settings.org_id,
+        resolved=resolved,
+    )
     return render(
         request,
         "audit.html",
         {
             "filter": found,
-            "entries": entries,
+            "entries": rows,
+            "alarm": open_alarm(session),
+            "looked_up": looked_up,
+            "looked_up_missing": looked_up_missing,
             "count": count,
             "pages": max(1, -(-count // PAGE_SIZE)),
             "head": latest_tree_head(session),
@@ -204,6 +235,30 @@ def verify_audit_log(
         org_id=request.app.state.settings.org_id,
     )
     return _page(request, session, staff, parse_filter(request.query_params), report=report)
+
+
+@router.post("/audit/who")
+def resolve_staff(
+    request: Request, session: SessionDep, staff: AuditorWebStaff, form: CsrfForm
+) -> Response:
+    """Who is this? Name the staff member behind one of our pseudonyms (audited)."""
+    pseudonym = str(form.get("pseudonym", "") or "").strip()[:128]
+    found = parse_filter(request.query_params)
+    if not pseudonym:
+        found.errors["pseudonym"] = "Choose a staff member's entry to look up."
+        return _page(request, session, staff, found)
+    state = request.app.state
+    identity = resolve_staff_pseudonym(
+        session=session,
+        keys=[state.keys, *load_retired_keys(state.settings.data_dir)],
+        org_id=state.settings.org_id,
+        auditor=staff,
+        pseudonym=pseudonym,
+        request_id=getattr(request.state, "request_id", "") or f"who-{pseudonym[:16]}",
+    )
+    return _page(
+        request, session, staff, found, looked_up=identity, looked_up_missing=identity is None
+    )
 
 
 def _cell(value: Any) -> Any:
