@@ -180,6 +180,11 @@ def _signing_session(
             yield settings, keys, session
     except AuditSigningHalted as exc:
         typer.echo(f"SIGNING HALTED: {exc.message}", err=True)
+        typer.echo(
+            "see docs/operations.md, 'A tamper alarm': verify, restore the audit tables "
+            "from a backup, then run 'joinedup audit resume-signing'",
+            err=True,
+        )
         raise typer.Exit(1) from None
     finally:
         engine.dispose()

@@ -37,6 +37,7 @@ class AuditRow:
 
     seq: int
     recorded_at: dt.datetime
+    kind: str
     what: str
     emergency: bool
     basis: str
@@ -109,6 +110,7 @@ def audit_rows(
             AuditRow(
                 seq=e.seq,
                 recorded_at=e.recorded_at,
+                kind=e.kind,
                 what=labels.word("audit_kinds", e.kind),
                 emergency=e.emergency,
                 basis=labels.word("emergency_bases", e.emergency_basis)

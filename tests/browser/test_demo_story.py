@@ -8,7 +8,8 @@ revokes that consent; the co-ordinator asks again and the school's need is gone;
 Morgan's "who saw my records" page lists both of the council's views; the
 council's auditor finds both views in the audit log and verifies the log.
 Then the emergency path: the police safeguarding lead asks for a view without
-consent on a safeguarding basis, and it is flagged on the page and in the log.
+consent on a safeguarding basis, and it is flagged on the page and in the log,
+where the police's auditor and the council's read the written justification.
 Screenshots of every step go to test-artifacts/browser/.
 """
 
@@ -140,7 +141,7 @@ def test_consent_grant_and_revocation_drive_the_joined_up_view(
         _staff_sign_in(audit, council_url, "auditor", password)
         audit.get_by_test_id("nav-audit").click()
         audit.wait_for_load_state()
-        views = audit.locator("[data-testid^='audit-entry-']", has_text="view requested")
+        views = audit.locator("[data-testid^='audit-entry-'][data-kind='view_requested']")
         expect(views).to_have_count(2)
         audit.get_by_test_id("audit-verify").click()
         result = audit.get_by_test_id("audit-verify-result")
@@ -180,9 +181,34 @@ def test_emergency_view_is_flagged_to_staff_and_auditors(
         audit = auditor.new_page()
         _staff_sign_in(audit, police_url, "auditor", password)
         audit.get_by_test_id("nav-audit").click()
-        flagged = audit.locator("[data-testid^='audit-entry-']", has_text="view requested")
+        flagged = audit.locator("[data-testid^='audit-entry-'][data-kind='view_requested']")
         expect(flagged.get_by_test_id("emergency-flag")).to_have_count(1)
+        # The auditor reads the basis and the written justification (issue 11, item 1),
+        # in words: no raw role or organisation ids in the row.
+        why = flagged.get_by_test_id("audit-justification")
+        expect(why).to_contain_text("Credible threat reported tonight")
+        expect(why).to_contain_text("Safeguarding a child or adult at risk")
+        expect(flagged).to_contain_text("Safeguarding lead")
+        expect(flagged).not_to_contain_text("safeguarding_lead")
+        # The table fits its column at 1280 px: nothing is cut off to the right.
+        fits = audit.get_by_test_id("audit-entries").evaluate(
+            "t => t.parentElement.scrollWidth <= t.parentElement.clientWidth"
+        )
+        assert fits, "the audit table is wider than its container at 1280 px"
+        # "Who is this?" names the police's own staff member, and is itself audited.
+        flagged.get_by_test_id("audit-who-button").click()
+        expect(audit.get_by_test_id("audit-who")).to_contain_text("Sasha Safeguarding")
         _shot(audit, artifacts, "02-emergency-audited")
+
+        # Every holder's auditor reads the same justification in its own log.
+        holder_audit = auditor.new_page()
+        _staff_sign_in(holder_audit, demo.url(COUNCIL), "auditor", password)
+        holder_audit.goto(f"{demo.url(COUNCIL)}/ui/audit?emergency=yes&kind=share_decided")
+        answered = holder_audit.locator("[data-testid^='audit-entry-'][data-kind='share_decided']")
+        expect(answered.first.get_by_test_id("audit-justification")).to_contain_text(
+            "Credible threat reported tonight"
+        )
+        _shot(holder_audit, artifacts, "02b-emergency-audited-at-a-holder")
 
         # The notify_customer obligation: Morgan is told, and can mark it read.
         portal = customer.new_page()
@@ -194,6 +220,11 @@ def test_emergency_view_is_flagged_to_staff_and_auditors(
         notice.get_by_role("button", name="I have read this").click()
         expect(portal.get_by_test_id("flash")).to_contain_text("marked as read")
         expect(portal.get_by_test_id("emergency-notice")).to_have_count(0)
+        # "Who saw my records" names the emergency basis the police invoked.
+        portal.get_by_test_id("nav-access").click()
+        expect(portal.get_by_test_id("access-emergency-basis").first).to_contain_text(
+            "to protect you or someone at risk"
+        )
     finally:
         for context in (staff, auditor, customer):
             context.close()

@@ -464,6 +464,33 @@ def test_access_entry_reader_tolerates_other_spellings() -> None:
     assert entry.at is not None
 
 
+def test_the_access_report_names_the_emergency_basis_but_not_the_justification(
+    portal: Portal,
+) -> None:
+    async def report(app: Any, subject_id: str) -> AccessReport:
+        return AccessReport(
+            entries=[
+                {
+                    "org_id": "police",
+                    "kind": "view_requested",
+                    "at": "2026-11-21T10:00:00Z",
+                    "purpose": "safeguarding",
+                    "decision": "allow",
+                    "emergency": True,
+                    "emergency_basis": "safeguarding",
+                    "justification": "Credible threat reported tonight",
+                    "proof_ok": True,
+                }
+            ]
+        )
+
+    html = _with_report(portal, report).text
+    basis = re.search(r'data-testid="access-emergency-basis">([^<]*)<', html)
+    assert basis is not None
+    assert basis.group(1) == "to protect you or someone at risk (safeguarding)"
+    assert "Credible threat" not in html
+
+
 def test_an_emergency_access_notice_is_shown_until_read(portal: Portal) -> None:
     notice = {
         "subject_id": portal.subject_id,

@@ -37,6 +37,8 @@ class Node:
     keys: MemberKeys
     tokens: dict[str, str]
     usernames: dict[str, str]
+    data_dir: Path
+    db_url: str
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +65,7 @@ def node(
             _, usernames[role] = make_staff(db_engine, role=role)
             tokens[role] = login(server.base_url, usernames[role])
         with httpx.Client(base_url=server.base_url, timeout=30) as client:
-            yield Node(server, client, db_engine, keys, tokens, usernames)
+            yield Node(server, client, db_engine, keys, tokens, usernames, data_dir, db_url)
 
 
 def as_role(node: Node, role: str) -> dict[str, str]:
@@ -277,3 +279,53 @@ def test_a_monitor_keeps_heads_and_catches_a_forked_log(node: Node, tmp_path: Pa
     )
     assert stranger.exit_code == 1
     assert "INVALID" in stranger.output
+
+
+def test_a_tampered_log_stops_signing_until_an_operator_resumes(node: Node) -> None:
+    """Issue 11 item 14, through the real server and the real CLI."""
+    from typer.testing import CliRunner
+
+    from joinedup.cli import app
+
+    sign_head(node)
+    login(node.server.base_url, node.usernames["frontline"])  # an entry after the head
+    with node.engine.begin() as connection:
+        seq, reason = connection.execute(
+            sa.text("SELECT seq, reason FROM audit_entry ORDER BY seq DESC LIMIT 1")
+        ).one()
+        connection.execute(
+            sa.text("UPDATE audit_entry SET reason = 'nothing happened' WHERE seq = :s"), {"s": seq}
+        )
+    refused = node.client.post("/audit/tree-heads", headers=as_role(node, "auditor"))
+    assert refused.status_code == 503
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["type"].endswith("audit-signing-halted")
+    health = node.client.get("/health").json()
+    assert health["status"] == "audit_alarm"
+    assert f"from entry {seq}" in health["audit_alarm"]
+    operator = [
+        "audit",
+        "resume-signing",
+        "--org-id",
+        ORG,
+        "--data-dir",
+        str(node.data_dir),
+        "--database-url",
+        node.db_url,
+        "--note",
+        "restored the entry from the backup",
+    ]
+    still = CliRunner().invoke(app, operator)
+    assert still.exit_code == 1
+    assert "SIGNING HALTED: the log still does not match" in still.output
+    with node.engine.begin() as connection:
+        connection.execute(
+            sa.text("UPDATE audit_entry SET reason = :r WHERE seq = :s"), {"r": reason, "s": seq}
+        )
+    # Undone, yet still refused: only the operator's action resumes signing.
+    again = node.client.post("/audit/tree-heads", headers=as_role(node, "auditor"))
+    assert again.status_code == 503
+    resumed = CliRunner().invoke(app, operator)
+    assert resumed.exit_code == 0, resumed.output
+    assert node.client.get("/health").json()["status"] == "ok"
+    sign_head(node)
