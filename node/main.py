@@ -138,7 +138,7 @@ def create_app(settings: NodeSettings) -> FastAPI:
             instance=request.url.path,
         )
 
-    @app.get("/health", response_model=Health, tags=["ops"])
+    @app.get("/health", response_model=Health, response_model_exclude_none=True, tags=["ops"])
     def read_health(request: Request) -> Health:
         """Liveness and database reachability, for load balancers and the test harness."""
         try:
