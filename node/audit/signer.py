@@ -6,6 +6,10 @@ if that is shorter) and signs when ``audit_tree_head_every`` entries or
 (``node.audit.service.maybe_sign_tree_head``). The first head, of the log as found,
 is signed at start-up. Database work runs in a worker thread; a failed round is
 logged (by type only) and retried on the next wake-up, never crashing the node.
+
+While a tamper alarm is open (``node.audit.guard``) no round signs anything; the
+alarm is logged when it is raised and again at every start-up, so a restart never
+hides it.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import anyio
 from fastapi import FastAPI
 from sqlmodel import Session
 
+from node.audit.guard import alarm_message
 from node.audit.service import maybe_sign_tree_head
 
 log = logging.getLogger("joinedup.node.audit")
@@ -41,6 +46,14 @@ def sign_if_due(app: FastAPI) -> None:
             session.commit()
 
 
+def report_open_alarm(app: FastAPI) -> None:
+    """At start-up: say loudly that signing is halted, if it is."""
+    with app.state.engine.connect() as connection:
+        message = alarm_message(connection)
+    if message is not None:
+        log.critical("AUDIT LOG TAMPERED: %s", message)
+
+
 async def _sign_round(app: FastAPI) -> None:
     try:
         await anyio.to_thread.run_sync(sign_if_due, app)
@@ -58,6 +71,7 @@ async def _run(app: FastAPI, poll_s: float) -> None:
 async def tree_head_signer(app: FastAPI) -> AsyncIterator[None]:
     """Run the signer for the app's lifetime."""
     poll_s = min(MAX_POLL_S, float(app.state.settings.audit_tree_head_seconds))
+    await anyio.to_thread.run_sync(report_open_alarm, app)
     await _sign_round(app)  # the log as found, before the first request
     task = asyncio.create_task(_run(app, poll_s), name="audit-tree-head-signer")
     try:

@@ -209,6 +209,13 @@ def test_emergency_view_is_flagged_to_staff_and_auditors(
             "Credible threat reported tonight"
         )
         _shot(holder_audit, artifacts, "02b-emergency-audited-at-a-holder")
+        # On a phone each entry is a card: the table needs no sideways scrolling.
+        holder_audit.set_viewport_size({"width": 390, "height": 844})
+        fits = holder_audit.get_by_test_id("audit-entries").evaluate(
+            "t => t.parentElement.scrollWidth <= t.parentElement.clientWidth"
+        )
+        assert fits, "the audit table scrolls sideways at 390 px"
+        _shot(holder_audit, artifacts, "02c-emergency-audited-on-a-phone")
 
         # The notify_customer obligation: Morgan is told, and can mark it read.
         portal = customer.new_page()
