@@ -29,6 +29,9 @@ _WORD = re.compile(r"\b[a-z][a-z0-9]*(?:[_-][a-z0-9]+)+\b|\b[a-z]+\b")
 # Families whose ids may appear inside a reason, most specific first.
 _FAMILIES = ("categories", "purposes", "roles", "emergency_bases", "consent_status")
 _SOURCES_PART = re.compile(r"sources ((?:[a-z0-9-]+=[a-z_]+ ?)+)")
+_DONE = "\x00"  # no stored reason holds a NUL (PostgreSQL refuses one)
+# Where a reason names an emergency basis (share policy wording), not a purpose.
+_BASIS = re.compile(r"(basis of |emergency path \()([a-z_]+)")
 
 
 @dataclass(frozen=True)
@@ -61,9 +64,18 @@ def plain_reason(text: str, *, labels: Labels, names: Mapping[str, str]) -> str:
     def sources(match: re.Match[str]) -> str:
         pairs = [p.split("=", 1) for p in match.group(1).split()]
         said = [f"{names.get(o, o)}: {labels.word('source_status', s).lower()}" for o, s in pairs]
-        return "answers from " + ", ".join(said)
+        return _DONE + "answers from " + ", ".join(said) + _DONE
 
     text = _SOURCES_PART.sub(sources, text)
+    bases = labels.families.get("emergency_bases", {})
+    text = _BASIS.sub(
+        lambda m: (
+            m.group(1) + _DONE + _short(bases[m.group(2)]) + _DONE
+            if m.group(2) in bases
+            else m.group(0)
+        ),
+        text,
+    )
     text = _CONSENT_ID.sub("a consent", text)
     text = _SUBJECT_ID.sub("the person", text)
     text = _PSEUDONYM.sub("a staff member", text)
@@ -71,7 +83,7 @@ def plain_reason(text: str, *, labels: Labels, names: Mapping[str, str]) -> str:
 
     def word(match: re.Match[str]) -> str:
         token = match.group(0)
-        if token in names:
+        if "-" in token and token in names:  # an org id like "consent" is also a word
             return names[token]
         for family in _FAMILIES:
             known = labels.families.get(family, {})
@@ -79,7 +91,9 @@ def plain_reason(text: str, *, labels: Labels, names: Mapping[str, str]) -> str:
                 return known[token] if family != "emergency_bases" else _short(known[token])
         return token.replace("_", " ") if "_" in token else token
 
-    return _WORD.sub(word, text)
+    # Words already put in plain language (between _DONE marks) are not read again.
+    parts = text.split(_DONE)
+    return "".join(p if i % 2 else _WORD.sub(word, p) for i, p in enumerate(parts))
 
 
 def _short(label: str) -> str:

@@ -133,7 +133,11 @@ def test_rows_read_in_labels_not_raw_tokens(logged: WebNode) -> None:
 
 
 def test_plain_reason_names_organisations_and_statuses() -> None:
-    names = {"northdale-council": "Northdale Council", "gp": "Elmwood Surgery"}
+    names = {
+        "northdale-council": "Northdale Council",
+        "gp": "Elmwood Surgery",
+        "consent": "Consent service",
+    }
     text = plain_reason(
         "requested housing; consent no_consent; sources northdale-council=ok gp=denied",
         labels=load_labels(),
@@ -142,6 +146,16 @@ def test_plain_reason_names_organisations_and_statuses() -> None:
     assert text == (
         "requested Housing; no consent in force; answers from Northdale Council: answered, "
         "Elmwood Surgery: declined by policy"
+    )
+    policy = plain_reason(
+        "safety: released on the emergency path (safeguarding); emergency access on the "
+        "basis of vital_interests by a safeguarding_lead",
+        labels=load_labels(),
+        names=names,
+    )
+    assert policy == (
+        "Safety: released on the emergency path (safeguarding a child or adult at risk); "
+        "emergency access on the basis of vital interests by a Safeguarding lead"
     )
 
 
