@@ -70,10 +70,16 @@ class ShareRequestBody(BaseModel):
 
 
 class WithheldNotice(BaseModel):
-    """A requested category that was not released, and why."""
+    """A requested category that was not released, and why.
+
+    ``held`` true: the holder holds records of the category but its policy did not
+    release them (said only where the policy allows revealing that). ``held`` false:
+    no agreement covers this request, which says nothing about what is held.
+    """
 
     category: str
     reason: str
+    held: bool = False
 
 
 class ShareDecisionSummary(BaseModel):

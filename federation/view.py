@@ -3,7 +3,16 @@
 DESIGN "Federation protocol → Assembly": the view merges needs, active actions,
 contacts and the co-ordinator across organisations, marks what was withheld and why
 (only where the holding partner chose to reveal that something exists), and
-highlights needs that interact. It is returned to the staff member and never
+highlights needs that interact.
+
+What was not released comes in two kinds that must not be mixed up: a category a
+partner holds records in but did not release (``withheld``: the partner says so only
+where its policy allows, and only for what it holds), and categories no agreement
+covers for this request (``not_covered``: one summary per organisation, saying
+nothing about what it holds). Contacts come only from organisations that released
+at least one need, once each: a contact at an organisation that released nothing
+else would itself reveal the relationship (a school's safeguarding lead names the
+children's school). It is returned to the staff member and never
 stored, so nothing here touches a database.
 
 Trust rules, because each partner's answer is only as good as its checks:
@@ -43,6 +52,7 @@ __all__ = [
     "InteractionRule",
     "JoinedUpView",
     "NeedGroup",
+    "NotCovered",
     "RaisedObligation",
     "SourceSummary",
     "ViewAction",
@@ -145,6 +155,14 @@ class WithheldSection(BaseModel):
     reason: str
 
 
+class NotCovered(BaseModel):
+    """Requested categories no agreement covers at one organisation (says nothing is held)."""
+
+    org_id: str
+    org_name: str
+    categories: list[str]
+
+
 class RaisedObligation(BaseModel):
     """A duty a partner's policy attached to its release, e.g. ``flag_emergency``."""
 
@@ -192,7 +210,12 @@ class JoinedUpView(BaseModel):
     contacts: list[ViewContact]
     coordinator: ViewContact | None
     interacting_needs: list[InteractingNeeds]
-    withheld: list[WithheldSection]
+    withheld: list[WithheldSection] = Field(
+        description="Held by the partner but not released, as the partner's policy says."
+    )
+    not_covered: list[NotCovered] = Field(
+        default_factory=list, description="Per organisation: requested, but no agreement covers."
+    )
     obligations: list[RaisedObligation]
     sources: list[SourceSummary]
 
@@ -205,6 +228,7 @@ class _Section(BaseModel):
     contacts: list[ViewContact] = []
     coordinator: ViewContact | None = None
     withheld: list[WithheldSection] = []
+    not_covered: NotCovered | None = None
     obligations: list[RaisedObligation] = []
 
 
@@ -262,7 +286,9 @@ def assemble_view(
         )
 
     needs = [n for s in sections for n in s.needs]
-    contacts = [c for s in sections for c in s.contacts]
+    # Only organisations that released a need may name their people (see above).
+    contacts = _unique_contacts(c for s in sections if s.needs for c in s.contacts)
+    coordinator = _coordinator([s for s in sections if s.needs], contacts)
     return JoinedUpView(
         view_id=view_id,
         subject_id=subject_id,
@@ -276,10 +302,11 @@ def assemble_view(
             (a for s in sections for a in s.actions),
             key=lambda a: (a.due is None, a.due or "", a.org_id, a.ref),
         ),
-        contacts=contacts,
-        coordinator=_coordinator(sections, contacts),
+        contacts=[c for c in contacts if coordinator is None or _key(c) != _key(coordinator)],
+        coordinator=coordinator,
         interacting_needs=_interactions(needs, interactions),
         withheld=[w for s in sections for w in s.withheld],
+        not_covered=[s.not_covered for s in sections if s.not_covered is not None],
         obligations=_unique_obligations(o for s in sections for o in s.obligations),
         sources=sources,
     )
@@ -292,12 +319,15 @@ def _section(result: SourceResult, *, include_records: bool) -> _Section:
     withheld = [
         WithheldSection(category=w.category, reason=w.reason or "withheld by policy", **org)
         for w in shared.decision.withheld
+        if w.held
     ]
+    uncovered = sorted({w.category for w in shared.decision.withheld if not w.held})
+    not_covered = NotCovered(categories=uncovered, **org) if uncovered else None
     obligations = [
         RaisedObligation(obligation=o, org_id=result.org_id) for o in shared.decision.obligations
     ]
     if not include_records:
-        return _Section(withheld=withheld, obligations=obligations)
+        return _Section(withheld=withheld, not_covered=not_covered, obligations=obligations)
 
     # Defence in depth: never show what the partner's own decision did not release.
     released = set(shared.decision.categories)
@@ -319,6 +349,7 @@ def _section(result: SourceResult, *, include_records: bool) -> _Section:
         contacts=contacts,
         coordinator=coordinator,
         withheld=withheld,
+        not_covered=not_covered,
         obligations=obligations,
     )
 
@@ -354,6 +385,17 @@ def _coordinator(sections: list[_Section], contacts: list[ViewContact]) -> ViewC
         if _COORDINATOR_ROLE.search(contact.role):
             return contact
     return None
+
+
+def _key(contact: ViewContact) -> tuple[str, str, str, str]:
+    return (contact.org_id, contact.worker_name.strip().lower(), contact.role, contact.organisation)
+
+
+def _unique_contacts(contacts: Iterable[ViewContact]) -> list[ViewContact]:
+    seen: dict[tuple[str, str, str, str], ViewContact] = {}
+    for contact in contacts:
+        seen.setdefault(_key(contact), contact)
+    return list(seen.values())
 
 
 def _interactions(

@@ -30,6 +30,11 @@ class WithheldCategory(BaseModel):
     category: str
     reason: str
     code: str = ""
+    held: bool = Field(
+        default=False,
+        description="The holder holds records of this category (consent is what is missing); "
+        "false means only that nothing covers the request.",
+    )
 
 
 class PolicyDecision(BaseModel):

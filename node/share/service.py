@@ -8,12 +8,15 @@ The holder of the records decides, locally and for every request:
    and the revocations pushed so far (``federation.consent_token``); a bad token is
    not an error, it is "no consent" — the emergency path may still apply;
 3. the ``joinedup.share`` policy decides which requested categories are released,
-   which fields are withheld and which obligations apply;
+   which fields are withheld and which obligations apply; it is told which
+   categories this node holds records in, so it says "held but not released" only
+   where that is true;
 4. only the released categories are read — needs of those categories, actions tied
    to those needs, contacts only when ``contact_details`` is released — and withheld
    fields are redacted;
-5. the decision is appended to the audit log in the same transaction (no release
-   without its audit entry, allow or deny);
+5. the decision, with the categories actually released (at least one item each),
+   is appended to the audit log in the same transaction (no release without its
+   audit entry, allow or deny);
 6. the section is sealed to the requester's X25519 key (libsodium sealed box) and
    signed (RFC 7515 JWS) by ``federation.envelope.seal_response``.
 
@@ -113,6 +116,7 @@ def share_policy_input(
     holder: Holder,
     consent: ConsentTokenClaims | None,
     all_categories: Sequence[str],
+    held_categories: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The ``joinedup.share`` input (shape documented in ``policies/share/share.rego``)."""
     requested = sorted(set(body.categories)) if body.categories else sorted(all_categories)
@@ -130,6 +134,7 @@ def share_policy_input(
         "requested_categories": requested,
         "consent": consent_policy_input(consent),
         "emergency": body.emergency.model_dump() if body.emergency else None,
+        "held_categories": sorted(held_categories),
     }
 
 
@@ -137,7 +142,10 @@ def _summary(decision: PolicyDecision) -> ShareDecisionSummary:
     return ShareDecisionSummary(
         allow=decision.allow,
         categories=list(decision.categories) if decision.allow else [],
-        withheld=[WithheldNotice(category=w.category, reason=w.reason) for w in decision.withheld],
+        withheld=[
+            WithheldNotice(category=w.category, reason=w.reason, held=w.held)
+            for w in decision.withheld
+        ],
         obligations=list(decision.obligations),
         reasons=list(decision.reasons),
     )
@@ -180,6 +188,14 @@ _ACTIONS = (
     )
     .order_by(_action.c.id)
 )
+# The categories this node holds at least one record of for a person: the policy
+# says "held but not released" only for these (a contact row is contact details).
+_HELD = sa.union(
+    sa.select(_need.c.category).where(_need.c.person_id == sa.bindparam("pid")),
+    sa.select(sa.literal_column(f"'{CONTACT_CATEGORY}'")).where(
+        _contact.c.person_id == sa.bindparam("pid")
+    ),
+)
 _CONTACTS = (
     sa.select(
         _contact.c.worker_name, _contact.c.role, _contact.c.how_to_reach, _contact.c.organisation
@@ -193,6 +209,13 @@ def linked_person_id(*, session: Session, subject_id: str) -> int | None:
     """The local person linked to ``subject_id``, if any."""
     row = session.connection().execute(_LINKED_PERSON, {"sid": subject_id}).first()
     return int(row[0]) if row is not None else None
+
+
+def held_categories(*, session: Session, person_id: int | None) -> list[str]:
+    """The categories this node holds records of for the person (none if unknown)."""
+    if person_id is None:
+        return []
+    return sorted(str(row[0]) for row in session.connection().execute(_HELD, {"pid": person_id}))
 
 
 def _iso(value: Any) -> str | None:
@@ -284,6 +307,7 @@ def answer_share_request(
         purpose=body.purpose,
         revocations=revocations,
     )
+    person_id = linked_person_id(session=session, subject_id=body.subject_id)
     decision = policy.decide(
         "share",
         share_policy_input(
@@ -293,9 +317,9 @@ def answer_share_request(
             holder=holder,
             consent=consent,
             all_categories=all_categories,
+            held_categories=held_categories(session=session, person_id=person_id),
         ),
     )
-    person_id = linked_person_id(session=session, subject_id=body.subject_id)
     needs: list[SharedNeed] = []
     actions: list[SharedAction] = []
     contacts: list[SharedContact] = []
@@ -314,7 +338,9 @@ def answer_share_request(
         actions=actions,
         contacts=contacts,
     )
-    released = section.decision.categories if person_id is not None else []
+    # What was actually sent, not what the policy allowed: the customer's access
+    # report ("who saw my records") is built from this entry.
+    released = sorted({n.category for n in needs} | ({CONTACT_CATEGORY} if contacts else set()))
     record_audit(
         session=session,
         kind="share_decided",

@@ -11,14 +11,18 @@
 #   marks emergency_access, only for the purposes and requesting organisation
 #   kinds the basis lists in data, only with a written justification, and always carries
 #   the flag_emergency and notify_customer obligations. Categories whose existence
-#   is hidden (criminal justice) never appear in the output unless released.
+#   is hidden (criminal justice) never appear in the output unless released. A
+#   category withheld for want of consent is reported only when the holder holds
+#   records of it (held_categories), so a view never claims a partner holds
+#   something it does not; "no agreement covers this" is reported regardless.
 #
 # Input (built by the share endpoint, node/share/service.py):
 #   requester: {org_id, org_kind, role, staff}   holder: {org_id, org_kind}
 #   purpose, action ("read"), subject_id, requested_categories: [category]
 #   consent: {valid, provisions: [{consent_id, purposes, recipients, categories, actions}]}
 #   emergency: null | {basis: "vital_interests" | "safeguarding", justification}
-# Output: {allow, categories, withheld: [{category, code, reason}],
+#   held_categories: [category]  (the holder holds at least one record of these)
+# Output: {allow, categories, withheld: [{category, code, held, reason}],
 #          withheld_fields: {category: [field]}, obligations, reasons}
 package joinedup.share
 
@@ -156,8 +160,30 @@ _released := _consent_released | _emergency_released
 _withheld := [w |
 	some c in sort([r | some r in _requested])
 	code := _withheld_code[c]
-	w := {"category": c, "code": code, "reason": data.share.withheld_reasons[code]}
+	held := object.get(_says_held, code, false)
+	_may_say(c, held)
+	w := {"category": c, "code": code, "held": held, "reason": data.share.withheld_reasons[code]}
 ]
+
+# Codes that tell the requester the holder has records of the category (consent is
+# what is missing). The others say only that no agreement covers the request, which
+# is true whatever the holder holds.
+_says_held := {
+	"consent_not_valid": true,
+	"special_category_needs_explicit_consent": true,
+	"no_consent": true,
+}
+
+# A view must never claim a partner holds what it does not: "held but not
+# released" is said only for categories the holder holds records in.
+_held := {c | some c in input.held_categories}
+
+_may_say(_, held) if held == false
+
+_may_say(c, held) if {
+	held == true
+	_held[c]
+}
 
 # Why each requested category was not released; the conditions are disjoint and
 # checked in the order a data-protection officer would explain them. Hidden

@@ -173,6 +173,57 @@ def test_contacts_are_released_only_with_contact_details(seeded: Seeded) -> None
     assert section.actions == []
 
 
+def test_withheld_for_want_of_consent_names_only_categories_the_holder_holds(
+    seeded: Seeded,
+) -> None:
+    fed = seeded.fed
+    # Consent covers nothing: the GP holds physical and mental health records and a
+    # contact, but no housing, income, education or safety records.
+    token = fed.consent_token(
+        requester="council",
+        subject_id=SUBJECT,
+        purpose=PURPOSE,
+        provisions=[provision("cns_none", ["housing"])],
+    )
+    request_id, response = ask(fed, "gp", share_body(fed, consent_token=token))
+    section = opened(fed, "gp", request_id, response)
+    held = {w.category: w.reason for w in section.decision.withheld if w.held}
+    assert set(held) == {"contact_details", "physical_health", "mental_health"}
+    assert all("consent" in reason for reason in held.values())
+    # What no agreement covers is said apart from it, and claims nothing is held.
+    unheld = [w for w in section.decision.withheld if not w.held]
+    assert unheld, "the GP-council agreement does not cover every category"
+    assert all("agreement" in w.reason for w in unheld)
+
+
+def test_a_subject_the_holder_does_not_know_is_never_said_to_be_held(seeded: Seeded) -> None:
+    fed = seeded.fed
+    body = share_body(fed, subject_id="sub_nobody_here")
+    request_id, response = ask(fed, "gp", body)
+    section = opened(fed, "gp", request_id, response)
+    assert section.known is False
+    assert [w.category for w in section.decision.withheld if w.held] == []
+
+
+def test_the_audit_entry_records_what_was_released_not_what_was_allowed(seeded: Seeded) -> None:
+    fed = seeded.fed
+    # Consent and agreement allow contact details, safety and victim support; the
+    # police hold only a safety record (and a hidden one) for this person.
+    allowed = ["contact_details", "safety", "victim_support"]
+    token = fed.consent_token(
+        requester="council",
+        subject_id=SUBJECT,
+        purpose=PURPOSE,
+        provisions=[provision("cns_c", allowed)],
+    )
+    request_id, response = ask(fed, "police", share_body(fed, consent_token=token))
+    section = opened(fed, "police", request_id, response)
+    assert section.decision.categories == allowed
+    assert [n.category for n in section.needs] == ["safety"]
+    entries = audit_for(fed, "police", request_id)
+    assert [(e.decision, e.categories) for e in entries] == [("allow", ["safety"])]
+
+
 def test_view_id_traces_the_audit_entry(seeded: Seeded) -> None:
     fed = seeded.fed
     request_id, response = ask(fed, "gp", share_body(fed, view_id="view-trace-1"))

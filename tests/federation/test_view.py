@@ -137,9 +137,7 @@ def test_only_ok_sources_contribute_records_and_denied_ones_only_what_they_revea
         source(
             "police",
             "denied",
-            withheld=[
-                {"category": "safety", "code": "no_consent", "reason": "no consent for safety"}
-            ],
+            withheld=[{"category": "safety", "reason": "no consent for safety", "held": True}],
         ),
         source("school", "unavailable", reason="no answer within the deadline"),
         source("charity", "error", reason="invalid response"),
@@ -227,11 +225,17 @@ def test_only_proposed_or_active_actions_are_shown():
     assert [a.ref for a in result.actions] == ["council:action:4", "council:action:2"]
 
 
+HOUSING = {"released": ["housing"], "needs": [need("council", 1, "housing")]}
+
+
 def test_the_coordinator_field_wins_over_a_contact_role():
     result = view(
-        source("council", released=["housing"], contacts=[contact("Care co-ordinator", "Council")]),
+        source("council", **HOUSING, contacts=[contact("Care co-ordinator", "Council")]),
         source(
-            "charity", released=["victim_support"], coordinator=contact("Lead worker", "Charity")
+            "charity",
+            released=["victim_support"],
+            needs=[need("charity", 1, "victim_support")],
+            coordinator=contact("Lead worker", "Charity"),
         ),
     )
     assert result.coordinator is not None
@@ -242,17 +246,75 @@ def test_the_coordinator_field_wins_over_a_contact_role():
 @pytest.mark.parametrize("role", ["Care co-ordinator", "Family Coordinator", "Co ordinator"])
 def test_a_contact_whose_role_names_coordinator_is_the_coordinator(role):
     result = view(
-        source(
-            "council", released=["housing"], contacts=[contact("Housing officer"), contact(role)]
-        )
+        source("council", **HOUSING, contacts=[contact("Housing officer"), contact(role)])
     )
     assert result.coordinator is not None
     assert result.coordinator.role == role
 
 
 def test_no_coordinator_when_none_is_named():
-    result = view(source("council", released=["housing"], contacts=[contact("Housing officer")]))
+    result = view(source("council", **HOUSING, contacts=[contact("Housing officer")]))
     assert result.coordinator is None
+
+
+def test_the_coordinator_is_not_listed_again_among_the_contacts():
+    coordinator = {**contact("Care co-ordinator", "Council"), "worker_name": "Nia P"}
+    officer = contact("Housing officer", "Council")
+    result = view(source("council", **HOUSING, contacts=[coordinator, officer, dict(officer)]))
+    assert result.coordinator is not None
+    assert result.coordinator.worker_name == "Nia P"
+    assert [(c.worker_name, c.role) for c in result.contacts] == [("Sam Jones", "Housing officer")]
+
+
+def test_an_organisation_that_released_no_need_names_no_contact():
+    # The school released contact details only (its education record was withheld):
+    # naming its safeguarding lead would reveal the children's school.
+    result = view(
+        source("council", **HOUSING, contacts=[contact("Care co-ordinator", "Council")]),
+        source(
+            "school",
+            released=["contact_details"],
+            contacts=[contact("Designated safeguarding lead", "School")],
+            withheld=[{"category": "education", "reason": "no consent", "held": True}],
+        ),
+    )
+    assert result.coordinator is not None
+    assert result.coordinator.org_id == "council"
+    assert result.contacts == []
+    assert [(w.org_id, w.category) for w in result.withheld] == [("school", "education")]
+
+
+def test_withheld_held_records_are_apart_from_what_no_agreement_covers():
+    result = view(
+        source(
+            "police",
+            "denied",
+            withheld=[
+                {"category": "housing", "reason": "no agreement", "held": False},
+                {"category": "income", "reason": "no agreement", "held": False},
+            ],
+        ),
+        source(
+            "school",
+            "denied",
+            withheld=[
+                {"category": "education", "reason": "no consent", "held": True},
+                {"category": "safety", "reason": "no agreement", "held": False},
+            ],
+        ),
+    )
+    assert [(w.org_id, w.category) for w in result.withheld] == [("school", "education")]
+    assert [(n.org_id, n.categories) for n in result.not_covered] == [
+        ("police", ["housing", "income"]),
+        ("school", ["safety"]),
+    ]
+
+
+def test_a_withheld_notice_that_does_not_say_held_is_not_shown_as_held():
+    # A partner that does not say it holds the category is never shown as holding it.
+    result = view(source("gp", "denied", withheld=[{"category": "mental_health", "reason": "x"}]))
+    assert result.withheld == []
+    assert [n.categories for n in result.not_covered] == [["mental_health"]]
 
 
 def test_needs_that_interact_are_highlighted_with_a_note():

@@ -69,3 +69,21 @@ def test_base_input_is_merged_not_replaced():
         "staff": "pseud_coord_1",
     }
     assert case.input["holder"] == {"org_id": "gp", "org_kind": "gp"}
+
+
+# The codes that say "the holder has records of this, consent is what is missing".
+HELD_CODES = {"consent_not_valid", "special_category_needs_explicit_consent", "no_consent"}
+
+
+@pytest.mark.parametrize(
+    "case",
+    [c for c in ALL_CASES if c.package == "share"],
+    ids=[c.name for c in ALL_CASES if c.package == "share"],
+)
+def test_withheld_claims_holding_only_for_categories_the_holder_holds(embedded_engine, case):
+    decision = embedded_engine.decide("share", case.input)
+    held = case.input.get("held_categories") or []
+    for w in decision.withheld:
+        assert w.held == (w.code in HELD_CODES)
+        if w.held:
+            assert w.category in held
