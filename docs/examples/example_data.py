@@ -70,8 +70,9 @@ def gp_section() -> dict[str, Any]:
             withheld=[
                 WithheldNotice(
                     category="mental_health",
-                    reason="the customer has not consented to this recipient seeing this "
-                    "category for this purpose",
+                    reason="the person has not consented to your organisation seeing this "
+                    "for this purpose",
+                    held=True,
                 )
             ],
             obligations=[],

@@ -83,8 +83,8 @@ async def obtain_consent_token(
     if response.status_code == 404:
         return ConsentOutcome("", "no_consent", "the person is not enrolled for consent")
     if response.status_code != 200:
-        reason = f"the consent service answered {response.status_code}"
-        return ConsentOutcome("", "unavailable", reason)
+        log.warning("consent service refused", extra={"status": response.status_code})
+        return ConsentOutcome("", "unavailable", "the consent service reported a problem")
     try:
         token = response.json()["token"]
         # Partners verify it anyway; checking here tells staff the truth about consent.

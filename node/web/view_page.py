@@ -4,13 +4,17 @@ Organisations get colours in a stable order (sorted by name, then id), so the
 same partner keeps the same colour on every view and the legend, the ring and the
 lists agree. The picture and the lists are built from the same objects here, which
 is what makes the lists a faithful text alternative to the SVG.
+
+The notes above the picture say what happened in plain words for the staff member:
+which organisations did not answer (and how), which answered but released nothing
+under their policy, and what became of consent — never a raw status code.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from federation.view import JoinedUpView, ViewNeed
+from federation.view import JoinedUpView, SourceSummary, ViewNeed
 from node.web.circle import ORG_COLOURS, Circle, GapPoint, NeedPoint, layout
 from node.web.labels import Labels
 
@@ -38,6 +42,8 @@ class ViewPage:
     emergency_flagged: bool
     description: str
     obligations: list[str] = field(default_factory=list)
+    answer_note: str | None = None
+    consent_note: str | None = None
 
 
 def _org_order(view: JoinedUpView) -> list[tuple[str, str]]:
@@ -95,7 +101,50 @@ def build_view_page(view: JoinedUpView, *, labels: Labels, person_name: str) -> 
         emergency_flagged=flagged,
         description=_describe(view, labels=labels, person_name=person_name, org_names=org_names),
         obligations=obligations,
+        answer_note=_answer_note(view.sources),
+        consent_note=_consent_note(view, labels=labels),
     )
+
+
+def _names(sources: list[SourceSummary]) -> str:
+    names = [s.org_name or s.org_id for s in sources]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _answer_note(sources: list[SourceSummary]) -> str | None:
+    """What became of the organisations that did not share, or None when all shared."""
+    late = [s for s in sources if s.status == "unavailable"]
+    broken = [s for s in sources if s.status == "error"]
+    declined = [s for s in sources if s.status == "denied"]
+    if not (late or broken or declined):
+        return None
+    parts = [
+        "Not every organisation answered." if late or broken else "Every organisation answered."
+    ]
+    if late:
+        parts.append(f"{_names(late)} did not answer in time.")
+    if broken:
+        parts.append(
+            f"{_names(broken)} sent an answer that could not be used, so none of it is shown."
+        )
+    if declined:
+        parts.append(
+            f"{_names(declined)} released nothing for this purpose: "
+            f"{'its' if len(declined) == 1 else 'their'} sharing policy did not allow it."
+        )
+    if late or broken:
+        parts.append("The picture shows where something may be missing.")
+    return " ".join(parts)
+
+
+def _consent_note(view: JoinedUpView, *, labels: Labels) -> str | None:
+    """Consent in plain words, when the view was not built on the person's consent."""
+    consent = view.consent
+    if consent is None or consent.status == "obtained":
+        return None
+    said = labels.word("consent_outcome", consent.status)
+    why = f": {consent.reason}" if consent.reason else ""
+    return f"{said}{why}. Organisations shared only what they may share without consent."
 
 
 def _describe(

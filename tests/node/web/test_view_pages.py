@@ -21,7 +21,7 @@ from tests.node.web.conftest import WebNode
 JUSTIFICATION = "Risk of serious harm tonight; she cannot be reached to consent."
 
 
-def sample_view(*, emergency: bool = False) -> JoinedUpView:
+def sample_view(*, emergency: bool = False, **changes: Any) -> JoinedUpView:
     def need(org: str, name: str, ref: int, category: str, status: str = "open") -> dict:
         return {
             "ref": f"{org}:need:{ref}",
@@ -100,6 +100,13 @@ def sample_view(*, emergency: bool = False) -> JoinedUpView:
                     "reason": "special category data needs explicit consent",
                 }
             ],
+            "not_covered": [
+                {
+                    "org_id": "school-park",
+                    "org_name": "Park School",
+                    "categories": ["housing", "safety"],
+                }
+            ],
             "obligations": obligations,
             "sources": [
                 {
@@ -134,6 +141,7 @@ def sample_view(*, emergency: bool = False) -> JoinedUpView:
                 },
             ],
         }
+        | changes
     )
 
 
@@ -309,6 +317,95 @@ def test_emergency_view_shows_the_banner(web_node: WebNode, fixed_view: list) ->
     assert 'data-testid="emergency-banner"' in response.text
     assert fixed_view[0]["emergency_basis"] == "vital_interests"
     assert fixed_view[0]["justification"] == JUSTIFICATION
+
+
+def view_page_of(web_node: WebNode, monkeypatch: pytest.MonkeyPatch, **changes: Any) -> str:
+    async def fake_obtain_view(**kwargs: Any) -> JoinedUpView:
+        return sample_view(**changes)
+
+    monkeypatch.setattr(web_views, "obtain_view", fake_obtain_view)
+    web_node.as_role("coordinator")
+    response = post_view(web_node, {"purpose": "care_coordination"})
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+def text_of(html: str, testid: str) -> str:
+    found = re.search(rf'data-testid="{testid}"[^>]*>(.*?)</(?:div|section|details)>', html, re.S)
+    assert found is not None, testid
+    return " ".join(re.sub(r"<[^>]+>", " ", found.group(1)).split())
+
+
+def test_the_banner_names_who_did_not_answer_and_who_declined(
+    web_node: WebNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    note = text_of(view_page_of(web_node, monkeypatch), "incomplete-notice")
+    assert note.startswith("Not every organisation answered.")
+    assert "North Police did not answer in time." in note
+    assert (
+        "Park School released nothing for this purpose: its sharing policy did not allow it."
+        in note
+    )
+
+
+def test_when_every_organisation_answered_the_banner_does_not_say_otherwise(
+    web_node: WebNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sources = sample_view().model_dump(mode="json")["sources"]
+    answered = [s for s in sources if s["status"] != "unavailable"]
+    html = view_page_of(web_node, monkeypatch, sources=answered)
+    note = text_of(html, "incomplete-notice")
+    assert "Not every organisation answered" not in html
+    assert note.startswith("Every organisation answered. Park School released nothing")
+
+
+def test_a_view_where_everyone_shared_has_no_banner(
+    web_node: WebNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sources = sample_view().model_dump(mode="json")["sources"]
+    shared = [s for s in sources if s["status"] == "ok"]
+    assert 'data-testid="incomplete-notice"' not in view_page_of(
+        web_node, monkeypatch, sources=shared, complete=True
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "words"),
+    [
+        ("no_consent", "no active consent covers this purpose", "No consent covers this view"),
+        ("unavailable", "the consent service did not answer", "Consent could not be checked"),
+    ],
+)
+def test_consent_is_explained_in_plain_words(
+    web_node: WebNode, monkeypatch: pytest.MonkeyPatch, status: str, reason: str, words: str
+) -> None:
+    consent = {"status": status, "reason": reason}
+    html = view_page_of(web_node, monkeypatch, consent=consent)
+    note = text_of(html, "consent-notice")
+    assert (
+        note == f"{words}: {reason}. Organisations shared only what they may share without consent."
+    )
+    assert status not in note
+    assert f"Consent: {status}" not in html
+
+
+def test_the_subtitle_carries_no_view_id(
+    web_node: WebNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert "view_test" not in view_page_of(web_node, monkeypatch)
+
+
+def test_held_but_withheld_is_apart_from_what_no_agreement_covers(
+    web_node: WebNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    html = view_page_of(web_node, monkeypatch)
+    section = html[html.index('data-testid="not-released"') :]
+    held = section.index("Held but not released")
+    assert held < section.index('data-testid="withheld-gp-riverside-physical_health"')
+    assert section.index("<details") > held
+    covered = text_of(section, "not-covered-school-park")
+    assert covered.startswith("Park School: housing, safety")
+    assert "hold something in these categories" not in html
 
 
 def test_view_without_a_federation_is_an_error_page_not_500(web_node: WebNode) -> None:
