@@ -7,9 +7,15 @@ view and sees needs from several organisations, the school's among them; Morgan
 revokes that consent; the co-ordinator asks again and the school's need is gone;
 Morgan's "who saw my records" page lists both of the council's views; the
 council's auditor finds both views in the audit log and verifies the log.
+Along the way the view tells the truth: "held but not released" only where a
+holder holds such records, contacts only from organisations that released
+something (once each), labels of the circle that never overlap, and a view of Sam
+(who has given no consent) that says every organisation answered and declined.
 Then the emergency path: the police safeguarding lead asks for a view without
 consent on a safeguarding basis, and it is flagged on the page and in the log,
-where the police's auditor and the council's read the written justification.
+where the police's auditor and the council's read the written justification;
+Morgan's "who saw my records" names the basis, and only kinds of record each
+holder holds.
 Screenshots of every step go to test-artifacts/browser/.
 """
 
@@ -22,6 +28,7 @@ import pytest
 from playwright.sync_api import expect
 
 from joinedup.demo.launcher import DemoFederation
+from node.web.labels import load_labels
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -58,6 +65,39 @@ def _consent_ids(page: Any) -> set[str]:
         "els => els.map(e => e.dataset.testid.slice('consent-'.length))"
     )
     return set(ids)
+
+
+def _held(demo: DemoFederation, person: str) -> dict[str, set[str]]:
+    """Organisation -> the categories it holds records of for ``person`` (the seed's truth)."""
+    held: dict[str, set[str]] = {}
+    for org_id, records in demo.scenario.records.items():
+        for record in records:
+            if record.person == person:
+                categories = held.setdefault(org_id, set())
+                categories |= {need.category for need in record.needs}
+                if record.contacts:
+                    categories.add("contact_details")
+    return held
+
+
+def _label_boxes_overlap(page: Any) -> list[Any]:
+    """Pairs of circle-of-need labels whose rendered boxes overlap (none, we hope)."""
+    return page.evaluate(
+        """() => {
+          const svg = 'svg.circle-of-need';
+          const boxes = [...document.querySelectorAll(`${svg} g.need, ${svg} g.gap`)]
+            .map(g => [...g.querySelectorAll('text.need-label, text.need-status')]
+              .map(t => t.getBoundingClientRect())
+              .reduce((a, r) => ({l: Math.min(a.l, r.left), t: Math.min(a.t, r.top),
+                                 r: Math.max(a.r, r.right), b: Math.max(a.b, r.bottom)}),
+                      {l: Infinity, t: Infinity, r: -Infinity, b: -Infinity}));
+          const hits = [];
+          boxes.forEach((a, i) => boxes.slice(i + 1).forEach(b => {
+            if (a.l < b.r && b.l < a.r && a.t < b.b && b.t < a.b) hits.push([a, b]);
+          }));
+          return hits;
+        }"""
+    )
 
 
 def _request_view(page: Any, base_url: str, family_name: str) -> set[str]:
@@ -111,6 +151,9 @@ def test_consent_grant_and_revocation_drive_the_joined_up_view(
         assert len(orgs) >= 4, orgs
         assert SCHOOL in orgs
         assert council.get_by_test_id(f"source-status-{SCHOOL}").count() == 1
+        assert _label_boxes_overlap(council) == []
+        # The school released its record, so its safeguarding lead may be named.
+        expect(council.get_by_test_id("contacts")).to_contain_text("Eve Example")
 
         # Morgan withdraws it; the push reaches the nodes and the next view obeys.
         portal.get_by_test_id(f"revoke-{education_consent}").click()
@@ -123,6 +166,27 @@ def test_consent_grant_and_revocation_drive_the_joined_up_view(
         _shot(council, artifacts, "06-view-without-school")
         assert SCHOOL not in orgs_after
         assert orgs_after >= (orgs - {SCHOOL})
+
+        # What was not released tells the truth: "held but not released" only for
+        # records the holder holds (the school's education record, now without
+        # consent); what no agreement covers is one collapsed line per organisation.
+        held = _held(demo, "morgan")
+        withheld = council.locator("[data-testid^='withheld-']").evaluate_all(
+            "els => els.map(e => [e.dataset.org, e.dataset.category])"
+        )
+        assert [SCHOOL, "education"] in withheld
+        for org, category in withheld:
+            assert category in held.get(org, set()), f"{org} is said to hold {category}"
+        expect(council.get_by_test_id("not-covered")).to_have_count(1)
+        assert council.get_by_test_id("not-covered").evaluate("e => e.open") is False
+        expect(council.get_by_test_id("not-released")).not_to_contain_text("hold something")
+        # Who to contact: the co-ordinator once, and nobody from the school, which
+        # released nothing else now (naming its lead would reveal the children's school).
+        contacts = council.get_by_test_id("contacts")
+        assert contacts.inner_text().count("Nia Placeholder") == 1
+        expect(contacts).not_to_contain_text("Eve Example")
+        # Plain words for staff: no view id.
+        expect(council.get_by_test_id("view-subtitle")).not_to_contain_text("view_")
 
         # Morgan opens "who saw my records": both of the council's views are there,
         # each checked against the logs, and every organisation answered.
@@ -148,6 +212,18 @@ def test_consent_grant_and_revocation_drive_the_joined_up_view(
         result.wait_for()
         _shot(audit, artifacts, "07-audit-verified")
         assert result.get_attribute("data-ok") == "true", result.inner_text()
+
+        # Sam has given no consent: every organisation answers and declines, and the
+        # page says exactly that, and says what became of consent in plain words.
+        _request_view(council, council_url, "Dummy")
+        banner = council.get_by_test_id("incomplete-notice")
+        expect(banner).to_contain_text("Every organisation answered.")
+        expect(banner).not_to_contain_text("Not every")
+        expect(council.get_by_test_id("consent-notice")).to_contain_text(
+            "No consent covers this view"
+        )
+        expect(council.locator("main")).not_to_contain_text("no_consent")
+        _shot(council, artifacts, "08-view-nobody-may-share")
     finally:
         for context in (customer, staff, auditor):
             context.close()
@@ -232,6 +308,25 @@ def test_emergency_view_is_flagged_to_staff_and_auditors(
         expect(portal.get_by_test_id("access-emergency-basis").first).to_contain_text(
             "to protect you or someone at risk"
         )
+
+        # "Who saw my records" lists what each holder actually sent, never a kind of
+        # record it does not hold (the surgery holds no housing or education records,
+        # though the safeguarding basis would have allowed them).
+        expect(portal.get_by_test_id("access-report")).to_be_visible()
+        held = _held(demo, "morgan")
+        words = load_labels().families["customer_categories"]
+        rows = portal.locator("tr[data-kind='share_decided']").evaluate_all(
+            "rows => rows.map(r => [r.innerText, r.cells[4].innerText])"
+        )
+        checked = 0
+        for org in demo.scenario.organisations:
+            not_held = [w for c, w in words.items() if c not in held.get(org.org_id, set())]
+            for text, sent in rows:
+                if f"held by {org.name}" in text:
+                    checked += 1
+                    assert not [w for w in not_held if w in sent], (org.name, sent)
+        assert checked, "the police's emergency view asked other holders"
+        _shot(portal, artifacts, "04-who-saw-my-records-after-the-emergency")
     finally:
         for context in (staff, auditor, customer):
             context.close()
@@ -289,7 +384,10 @@ def test_staff_reach_a_joined_up_view_by_keyboard_on_a_phone(
         assert page.eval_on_selector("#purpose", "e => e.value") == "care_coordination"
         _tab_to(page, "[data-testid='request-view-submit']")
         page.keyboard.press("Enter")
-        expect(page.get_by_test_id("circle-of-need")).to_be_visible()
+        # On a phone the circle's labels would be a few pixels high: a list replaces it.
+        expect(page.get_by_test_id("circle-list")).to_be_visible()
+        expect(page.get_by_test_id("circle-of-need")).to_be_hidden()
+        expect(page.get_by_test_id("circle-list").locator("li").first).to_contain_text(" · ")
         # Readable on a phone: the page does not scroll sideways.
         overflow = page.evaluate(
             "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
