@@ -65,6 +65,8 @@ class NodeSettings(BaseSettings):
     registry_path: Path | None = None
     authority_verify_key: str | None = None
     policy_engine: Literal["embedded", "opa"] = "embedded"
+    # Which Rego implementation the embedded engine uses (docs/policies.md).
+    policy_rego: Literal["regorus", "regopy"] = "regorus"
     opa_url: str | None = None
     policy_dir: Path | None = None
     share_deadline_s: float = Field(default=2.0, gt=0, le=60)

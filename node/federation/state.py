@@ -84,6 +84,7 @@ async def federation_state(app: FastAPI) -> AsyncIterator[None]:
         app.state.policy = await anyio.to_thread.run_sync(
             lambda: build_policy_engine(
                 engine=settings.policy_engine,
+                rego=settings.policy_rego,
                 policy_dir=settings.policy_dir,
                 opa_url=settings.opa_url,
             )

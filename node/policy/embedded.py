@@ -1,10 +1,16 @@
-"""The embedded policy engine: Rego evaluated in-process by regopy (rego-cpp).
+"""The embedded policy engine: Rego evaluated in-process, by regorus or regopy.
 
-Policies and data are compiled once into a ``Bundle`` with the three
-``joinedup/<package>/decision`` entry points; each decision then runs the
-compiled plan (a plain ``query`` would recompile every time, ~10x slower).
-A regopy ``Interpreter`` is not thread-safe, so every thread gets its own, all
-sharing the one immutable bundle. The engine re-reads ``policies/`` when a file
+Two Rego implementations can run the policies (setting ``policy_rego``):
+``regorus`` (Microsoft's Rust interpreter, compiled for its VM; the default, see
+node/policy/regorus_engine.py) and ``regopy`` (rego-cpp), kept selectable and
+held to identical decisions by tests over every policy case and a generated
+corpus. For regopy, policies and data are compiled once into a ``Bundle`` with
+the three ``joinedup/<package>/decision`` entry points; each decision then runs
+the compiled plan (a plain ``query`` would recompile every time, ~10x slower).
+Either way, rules that depend only on policy data are worked out once per
+generation (node/policy/precompute.py), and neither implementation's evaluator
+is thread-safe, so every thread gets its own, all sharing the one compiled
+generation. The engine re-reads ``policies/`` when a file
 changes (checked at most once a second) or on ``reload()``. If policies fail to
 load, every decision is a denial naming the load error until they are fixed:
 serving an older policy the administrator has replaced is not failing closed.
@@ -25,7 +31,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from regopy import Bundle, Interpreter, LogLevel, RegoError
 
@@ -38,11 +44,15 @@ from node.policy.engine import (
     settle_decision,
 )
 from node.policy.loader import PolicySource, load_policy_source, policy_stamp
+from node.policy.precompute import with_precomputed
 from node.policy.rego_input import NotDirectlyConvertible, rego_safe_json, to_rego_input
 
 ENTRYPOINTS: dict[str, str] = {p: f"joinedup/{p}/decision" for p in PACKAGES}
 CHANGE_CHECK_INTERVAL_S = 1.0
 DECISION_CACHE_SIZE = 1024
+RegoName = Literal["regorus", "regopy"]
+REGO_NAMES: tuple[str, ...] = ("regorus", "regopy")
+DEFAULT_REGO: RegoName = "regorus"
 
 
 def _interpreter() -> Interpreter:
@@ -112,27 +122,98 @@ def run_entrypoint(interpreter: Interpreter, bundle: Bundle, package: str, input
     return expressions[0]
 
 
+def _evaluate_once(builder: Interpreter, path: str) -> Any | None:
+    # A plain query recompiles, which is fine once per generation. regopy answers
+    # an undefined rule with "undefined" (or a failed output): not precomputed.
+    try:
+        output = builder.query(path)
+    except RegoError:
+        return None
+    if not output.ok() or str(output) == "undefined":
+        return None
+    return json.loads(str(output))["expressions"][0]
+
+
+class _Evaluator(Protocol):
+    def evaluate(self, package: str, input: Any, input_json: str) -> Any: ...
+
+
+class _Compiled(Protocol):
+    def evaluator(self) -> _Evaluator:
+        """The calling thread's evaluator for this generation (made on first use)."""
+        ...
+
+
+class RegopyCompiled:
+    """One generation of policy compiled for regopy, with its rules worked out once."""
+
+    def __init__(self, source: PolicySource) -> None:
+        builder = _interpreter()
+        try:
+            builder.add_data_json(json.dumps(source.data))
+            for name, text in source.modules.items():
+                builder.add_module(name, text)
+        except RegoError as exc:
+            raise PolicyEngineError(f"policies do not compile: {exc}") from exc
+        self.bundle = compile_bundle(
+            with_precomputed(source, lambda path: _evaluate_once(builder, path))
+        )
+        self._local = threading.local()
+
+    def evaluator(self) -> RegopyEvaluator:
+        """The calling thread's interpreter for this bundle."""
+        evaluator: RegopyEvaluator | None = getattr(self._local, "evaluator", None)
+        if evaluator is None:
+            evaluator = self._local.evaluator = RegopyEvaluator(self.bundle)
+        return evaluator
+
+
+class RegopyEvaluator:
+    """Evaluates decision entry points on one thread's regopy interpreter."""
+
+    def __init__(self, bundle: Bundle) -> None:
+        self.bundle = bundle
+        self.interpreter = _interpreter()
+
+    def evaluate(self, package: str, input: Any, input_json: str) -> Any:
+        """The JSON value of ``joinedup.<package>.decision`` (raises on failure)."""
+        return run_entrypoint(self.interpreter, self.bundle, package, input)
+
+
+def _compile(rego: str, source: PolicySource) -> _Compiled:
+    if rego == "regopy":
+        return RegopyCompiled(source)
+    from node.policy.regorus_engine import RegorusProgram
+
+    return RegorusProgram(source)
+
+
 @dataclass(frozen=True)
 class _Loaded:
     """One generation of compiled policy, or the reason there is none."""
 
     generation: int
-    bundle: Bundle | None
+    compiled: _Compiled | None
     error: str | None
     stamp: tuple[tuple[str, int, int], ...]
 
 
 class EmbeddedRegoEngine:
-    """``PolicyEngine`` backed by regopy; the default for a node."""
+    """``PolicyEngine`` evaluating Rego in-process; the default for a node."""
 
     def __init__(
         self,
         policy_dir: Path,
         *,
+        rego: str | None = None,
         watch: bool = True,
         check_interval_s: float = CHANGE_CHECK_INTERVAL_S,
         cache_size: int = DECISION_CACHE_SIZE,
     ) -> None:
+        rego = rego or DEFAULT_REGO
+        if rego not in REGO_NAMES:
+            raise ValueError(f"unknown Rego implementation {rego!r}: expected one of {REGO_NAMES}")
+        self.rego = rego
         self.policy_dir = Path(policy_dir)
         self.watch = watch
         self.check_interval_s = check_interval_s
@@ -140,7 +221,6 @@ class EmbeddedRegoEngine:
         self._cache: OrderedDict[tuple[int, str, str], str] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._reload_lock = threading.Lock()
-        self._local = threading.local()
         self._next_check = 0.0
         self._loaded = _Loaded(0, None, "policies not loaded yet", ())
         self.reload()
@@ -164,11 +244,11 @@ class EmbeddedRegoEngine:
                 stamp = policy_stamp(self.policy_dir)
                 source = load_policy_source(self.policy_dir)
                 stamp = source.stamp
-                bundle = compile_bundle(source)
+                compiled = _compile(self.rego, source)
             except (PolicyEngineError, OSError, UnicodeDecodeError) as exc:
                 self._loaded = _Loaded(generation, None, str(exc), stamp)
             else:
-                self._loaded = _Loaded(generation, bundle, None, stamp)
+                self._loaded = _Loaded(generation, compiled, None, stamp)
             self._next_check = time.monotonic() + self.check_interval_s
 
     def _reload_if_changed(self) -> None:
@@ -182,14 +262,6 @@ class EmbeddedRegoEngine:
             changed = True
         if changed:
             self.reload()
-
-    def _thread_interpreter(self, generation: int) -> Interpreter:
-        local = self._local
-        if getattr(local, "generation", None) != generation:
-            local.interpreter = _interpreter()
-            local.generation = generation
-        interpreter: Interpreter = local.interpreter
-        return interpreter
 
     def _cached(self, key: tuple[int, str, str]) -> PolicyDecision | None:
         if self.cache_size <= 0:
@@ -218,7 +290,7 @@ class EmbeddedRegoEngine:
         loaded = self._loaded
         try:
             check_package(package)
-            if loaded.bundle is None:
+            if loaded.compiled is None:
                 raise PolicyEngineError(f"policies unavailable: {loaded.error}")
             try:
                 input_json = json.dumps(input, allow_nan=False, sort_keys=True)
@@ -228,8 +300,7 @@ class EmbeddedRegoEngine:
             cached = self._cached(key)
             if cached is not None:
                 return cached
-            interpreter = self._thread_interpreter(loaded.generation)
-            raw = run_entrypoint(interpreter, loaded.bundle, package, input)
+            raw = loaded.compiled.evaluator().evaluate(package, input, input_json)
         except PolicyEngineError as exc:
             return engine_error(str(exc))
         except Exception as exc:  # noqa: BLE001 - fail closed on anything unexpected

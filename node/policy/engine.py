@@ -2,8 +2,9 @@
 
 A node asks one question before it releases, acts or shows audit entries:
 ``engine.decide("share" | "act" | "audit", input)``. Two engines answer it from the
-same Rego files under ``policies/``: ``EmbeddedRegoEngine`` (regopy, in-process,
-the default) and ``OpaServerEngine`` (an OPA sidecar over its Data API). Both
+same Rego files under ``policies/``: ``EmbeddedRegoEngine`` (in-process, the
+default; regorus or regopy underneath) and ``OpaServerEngine`` (an OPA sidecar
+over its Data API). Both
 fail closed: whatever goes wrong (engine error, timeout, undefined or malformed
 result) becomes ``PolicyDecision(allow=False)`` with a reason, never an exception
 and never an allow. ``settle_decision`` is the one place a raw Rego result turns
@@ -113,6 +114,7 @@ def settle_decision(package: str, input: Mapping[str, Any], raw: Any) -> PolicyD
 def build_policy_engine(
     *,
     engine: str = "embedded",
+    rego: str | None = None,
     policy_dir: Path | None = None,
     opa_url: str | None = None,
     timeout_s: float = 1.0,
@@ -120,13 +122,14 @@ def build_policy_engine(
     """Build the engine the node's settings ask for.
 
     ``embedded`` compiles ``policy_dir`` (default: the repository's ``policies/``)
-    with regopy; ``opa`` asks the OPA server at ``opa_url`` (e.g.
-    ``http://127.0.0.1:8181``) and gives up after ``timeout_s``.
+    with ``rego`` (``regorus``, the default, or ``regopy``); ``opa`` asks the OPA
+    server at ``opa_url`` (e.g. ``http://127.0.0.1:8181``) and gives up after
+    ``timeout_s``.
     """
     if engine == "embedded":
         from node.policy.embedded import EmbeddedRegoEngine
 
-        return EmbeddedRegoEngine(policy_dir or DEFAULT_POLICY_DIR)
+        return EmbeddedRegoEngine(policy_dir or DEFAULT_POLICY_DIR, rego=rego)
     if engine == "opa":
         if not opa_url:
             raise ValueError("the opa policy engine needs opa_url")

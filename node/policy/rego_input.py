@@ -34,7 +34,13 @@ from typing import Any
 from regopy import Input
 from regopy import rego_shared as _shared
 
-__all__ = ["NotDirectlyConvertible", "rego_safe_json", "rego_safe_text", "to_rego_input"]
+__all__ = [
+    "NotDirectlyConvertible",
+    "rego_safe_json",
+    "rego_safe_json_text",
+    "rego_safe_text",
+    "to_rego_input",
+]
 
 _C = _shared.rego
 _OK = int(_shared.Code.OK)
@@ -73,6 +79,42 @@ def _safe_value(value: Any) -> Any:
 def rego_safe_json(value: Any) -> str:
     """JSON text of ``value`` with every string made safe, for ``set_input_term``."""
     return json.dumps(_safe_value(value), allow_nan=False)
+
+
+# JSON escapes as json.dumps writes them; the backslash pair comes first so that
+# an escaped backslash followed by "u0022" is read as the two escapes it is.
+_ESCAPE = re.compile(r'\\(["\\/bfnrt]|u[0-9a-fA-F]{4})')
+_ESCAPE_REPLACEMENT = {
+    '"': "\\uff02",
+    "\\": "\\uff3c",
+    "t": " ",
+    "n": " ",
+    "r": " ",
+    "f": " ",
+    "b": "\\ufffd",
+}
+
+
+def _safe_escape(match: re.Match[str]) -> str:
+    escape = match.group(1)
+    if escape in _ESCAPE_REPLACEMENT:
+        return _ESCAPE_REPLACEMENT[escape]
+    if escape[0] != "u" or int(escape[1:], 16) >= 0x20:
+        return match.group()
+    return " " if int(escape[1:], 16) in (0x09, 0x0A, 0x0B, 0x0C, 0x0D) else "\\ufffd"
+
+
+def rego_safe_json_text(text: str) -> str:
+    """``text`` (JSON as ``json.dumps`` writes it) with every string made safe.
+
+    Gives what ``rego_safe_json`` gives for the parsed value, without parsing:
+    every character ``rego_safe_text`` replaces is escaped in such text, so one
+    pass over the escapes is enough. The regorus engine feeds its input through
+    this so that both embedded engines see, and decide on, the same strings.
+    """
+    if "\\" not in text:
+        return text
+    return _ESCAPE.sub(_safe_escape, text)
 
 
 class NotDirectlyConvertible(ValueError):

@@ -72,17 +72,53 @@ _requested := {c | some c in input.requested_categories}
 
 _reading if input.action == "read"
 
-# Agreements between this holder kind and this requester kind that cover the
-# requester's role and purpose. Indexed by kind in data so lookup is cheap.
-_matching_agreements := [a |
-	role := input.requester.role
-	purpose := input.purpose
-	some a in _agreements[input.holder.org_kind][input.requester.org_kind]
-	role in a.roles
-	purpose in a.purposes
-]
+# What the sharing agreements allow depends only on the holder's and the
+# requester's organisation kinds, the requester's role and the purpose, never on
+# the person or their consent. It is worked out here once per context in
+# ``contexts``; the embedded engines evaluate that once per policy generation and
+# hand it back as data.precomputed.share (node/policy/precompute.py), so a
+# request only looks its context up. An engine without it (an OPA server)
+# evaluates the same rule, with the same result.
+_contexts := c if {
+	c := data.precomputed.share.contexts
+} else := contexts
 
-_agreed := {c | some a in _matching_agreements; some c in a.categories}
+# holder kind -> requester kind -> role -> purpose -> {"agreed": {category: [withheld field]}}:
+# the categories some agreement lets that role see for that purpose, each with the
+# fields any of those agreements removes (the most cautious reading).
+contexts := {holder_kind: by_requester |
+	some holder_kind, kinds in _agreements
+	by_requester := {requester_kind: by_role |
+		some requester_kind, agreements in kinds
+		by_role := {role: by_purpose |
+			some role in {r | some a in agreements; some r in a.roles}
+			by_purpose := {purpose: _context(agreements, role, purpose) |
+				some purpose in {p | some a in agreements; role in a.roles; some p in a.purposes}
+			}
+		}
+	}
+}
+
+_context(agreements, role, purpose) := {"agreed": {category: fields |
+	matching := [a | some a in agreements; role in a.roles; purpose in a.purposes]
+	some category in {c | some a in matching; some c in a.categories}
+	fields := sort([f |
+		some a in matching
+		some f in object.get(object.get(a, "withheld_fields", {}), category, [])
+	])
+}}
+
+_no_context := {"agreed": {}}
+
+# object.get with a path, rather than four brackets, because regorus evaluates a
+# chain of dynamic keys several times slower.
+_context_here := object.get(
+	_contexts,
+	[input.holder.org_kind, input.requester.org_kind, input.requester.role, input.purpose],
+	_no_context,
+)
+
+_agreed := _context_here.agreed
 
 _consent_valid if input.consent.valid == true
 
@@ -157,8 +193,10 @@ _emergency_released contains c if {
 
 _released := _consent_released | _emergency_released
 
+# Iterates the codes rather than looking each requested category up: regorus's VM
+# (node/policy/regorus_engine.py) would keep an undefined lookup as an element.
 _withheld := [w |
-	some c in sort([r | some r in _requested])
+	some c in sort(object.keys(_withheld_code))
 	code := _withheld_code[c]
 	held := object.get(_says_held, code, false)
 	_may_say(c, held)
@@ -235,11 +273,11 @@ _refused contains c if {
 }
 
 # Fields removed from released records: those named by every matching agreement
-# for a category released with consent (the most cautious reading), or the
-# emergency list for a category released only on the emergency path.
+# for a category released with consent (see contexts), or the emergency list for
+# a category released only on the emergency path.
 _withheld_fields[c] := fields if {
 	some c in _consent_released
-	fields := sort([f | some a in _matching_agreements; some f in object.get(object.get(a, "withheld_fields", {}), c, [])])
+	fields := _agreed[c]
 	count(fields) > 0
 }
 

@@ -1,4 +1,5 @@
-"""Every policy case in policies/<package>/cases.yaml, run through the embedded engine."""
+"""Every policy case in policies/<package>/cases.yaml, run through the embedded engine
+(once on each Rego implementation)."""
 
 import json
 

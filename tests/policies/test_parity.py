@@ -1,21 +1,59 @@
-"""Both engines give identical decisions on every policy case (DESIGN: "Policy").
+"""Every engine gives identical decisions (DESIGN: "Policy").
 
-The OPA side runs against tests/policies/opa_contract_server.py: a real HTTP
-server on loopback implementing OPA's Data API (a contract test; no OPA binary
-can be installed here).
+The embedded engine runs the policies on regorus (the default) and on regopy;
+both must agree with each other and with an OPA server on every policy case and
+on a generated corpus (node/policy/corpus.py). The OPA side runs against
+tests/policies/opa_contract_server.py: a real HTTP server on loopback
+implementing OPA's Data API (a contract test; no OPA binary can be installed
+here). It is given the policy directory as it is, without the rules the
+embedded engines work out once per generation, so it also checks that the
+policy's own fallback reaches the same decisions.
 """
 
 import pytest
 
 from node.policy.cases import load_cases
+from node.policy.corpus import share_corpus
 from node.policy.engine import PACKAGES
 
 ALL_CASES = [case for package in PACKAGES for case in load_cases(package)]
+CORPUS = share_corpus(400)
 
 
 @pytest.mark.parametrize("case", ALL_CASES, ids=[f"{c.package}: {c.name}" for c in ALL_CASES])
-def test_embedded_and_opa_engines_agree(embedded_engine, opa_engine, case):
-    embedded = embedded_engine.decide(case.package, case.input)
-    served = opa_engine.decide(case.package, case.input)
-    assert served == embedded
-    assert not any(r.startswith("policy engine error") for r in served.reasons)
+def test_every_engine_agrees_on_every_case(embedded_engines, opa_engine, case):
+    regorus = embedded_engines["regorus"].decide(case.package, case.input)
+    assert not any(r.startswith("policy engine error") for r in regorus.reasons)
+    assert embedded_engines["regopy"].decide(case.package, case.input) == regorus
+    assert opa_engine.decide(case.package, case.input) == regorus
+
+
+def test_every_engine_agrees_on_the_generated_corpus(embedded_engines, opa_engine):
+    differ = []
+    for request in CORPUS:
+        regorus = embedded_engines["regorus"].decide("share", request)
+        if regorus.reasons and regorus.reasons[0].startswith("policy engine error"):
+            differ.append((request["subject_id"], "regorus", regorus.reasons[0]))
+        for name, other in (
+            ("regopy", embedded_engines["regopy"].decide("share", request)),
+            ("opa", opa_engine.decide("share", request)),
+        ):
+            if other != regorus:
+                differ.append((request["subject_id"], name, other.model_dump_json()))
+    assert differ == []
+
+
+def test_the_corpus_reaches_every_outcome(embedded_engines):
+    decisions = [embedded_engines["regorus"].decide("share", r) for r in CORPUS]
+    codes = {w.code for d in decisions for w in d.withheld}
+    assert codes == {
+        "unknown_category",
+        "action_not_permitted",
+        "not_in_agreement",
+        "consent_not_valid",
+        "special_category_needs_explicit_consent",
+        "no_consent",
+    }
+    assert sum(d.allow for d in decisions) >= 20
+    assert any("flag_emergency" in d.obligations for d in decisions)
+    assert any(d.withheld_fields for d in decisions)

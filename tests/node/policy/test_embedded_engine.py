@@ -177,8 +177,10 @@ def test_threads_each_get_correct_decisions(share_input):
     assert wrong == []
 
 
-def test_integers_beyond_int64_are_passed_exactly(tmp_path: Path):
-    # regopy's set_input wraps such integers silently; the engine must not.
+def test_integers_beyond_int64_are_passed_exactly_or_refused(tmp_path: Path, rego: str):
+    # regopy's set_input wraps such integers silently and regorus turns them into
+    # floats; the engine must do neither: regopy gets them exactly as JSON text,
+    # regorus refuses them (a denial).
     (tmp_path / "p").mkdir()
     for package in ("share", "act", "audit"):
         (tmp_path / "p" / f"{package}.rego").write_text(
@@ -186,8 +188,16 @@ def test_integers_beyond_int64_are_passed_exactly(tmp_path: Path):
             'decision := {"allow": false, "reasons": [json.marshal(input.n)]}\n'
         )
     engine = EmbeddedRegoEngine(tmp_path / "p", watch=False)
-    assert engine.decide("audit", {"n": 2**64 + 1}).reasons == [str(2**64 + 1)]
-    assert engine.decide("audit", {"n": -5}).reasons == ["-5"]
+    beyond = engine.decide("audit", {"n": 2**64 + 1, "s": "12345678901234567890123"})
+    if rego == "regopy":
+        assert beyond.reasons == [str(2**64 + 1)]
+    else:
+        assert _denied_by_error(beyond)
+        assert "beyond int64" in beyond.reasons[0]
+    assert engine.decide("audit", {"n": 2**63 - 1}).reasons == [str(2**63 - 1)]
+    assert engine.decide("audit", {"n": -(2**63)}).reasons == [str(-(2**63))]
+    # A long run of digits inside a string is not an integer.
+    assert engine.decide("audit", {"n": -5, "s": "12345678901234567890123"}).reasons == ["-5"]
 
 
 def test_a_cached_decision_cannot_be_changed_by_a_caller(share_input):
