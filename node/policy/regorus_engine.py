@@ -33,7 +33,6 @@ What this backend guards against, each found by test here:
 from __future__ import annotations
 
 import json
-import re
 import threading
 import weakref
 from typing import Any
@@ -49,9 +48,11 @@ ENTRYPOINTS: dict[str, str] = {p: f"data.joinedup.{p}.decision" for p in PACKAGE
 UNDEFINED = '"<undefined>"'
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _THREAD = threading.local()
-# 19 digits in a row is the first length that can exceed int64; anything
-# shorter is surely in range, so most inputs skip the walk below.
-_LONG_NUMBER = re.compile(r"\d{19,}")
+# 19 digits in a row is the first length that can exceed int64; an input without
+# such a run (in numbers or strings) is surely in range and skips the walk below.
+# Found by mapping every digit to "0" and searching (a tenth of a regex's cost).
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_NINETEEN_DIGITS = b"0" * 19
 
 
 def _interpreter(source: PolicySource) -> Any:
@@ -123,7 +124,7 @@ class RegorusEvaluator:
 
     def evaluate(self, package: str, input: Any, input_json: str) -> Any:
         """The JSON value of ``joinedup.<package>.decision`` (raises on failure)."""
-        if _LONG_NUMBER.search(input_json):
+        if _NINETEEN_DIGITS in input_json.encode().translate(_DIGITS_TO_ZERO):
             _int64_only(input)
         try:
             self._vm.set_input_json(rego_safe_json_text(input_json))

@@ -74,14 +74,24 @@ _reading if input.action == "read"
 
 # What the sharing agreements allow depends only on the holder's and the
 # requester's organisation kinds, the requester's role and the purpose, never on
-# the person or their consent. It is worked out here once per context in
-# ``contexts``; the embedded engines evaluate that once per policy generation and
-# hand it back as data.precomputed.share (node/policy/precompute.py), so a
-# request only looks its context up. An engine without it (an OPA server)
-# evaluates the same rule, with the same result.
-_contexts := c if {
-	c := data.precomputed.share.contexts
-} else := contexts
+# the person or their consent. ``contexts`` works it out for every such context;
+# the embedded engines evaluate it once per policy generation and hand it back as
+# data.precomputed.share.contexts (node/policy/precompute.py), so a request only
+# looks its context up. An engine without it (an OPA server given this directory)
+# works out the one context the request needs, with the same result.
+# object.get with a path, rather than four brackets, because regorus evaluates a
+# chain of dynamic keys several times slower.
+_context_here := context if {
+	context := object.get(
+		data.precomputed.share.contexts,
+		[input.holder.org_kind, input.requester.org_kind, input.requester.role, input.purpose],
+		_no_context,
+	)
+} else := _context(
+	object.get(_agreements, [input.holder.org_kind, input.requester.org_kind], []),
+	input.requester.role,
+	input.purpose,
+)
 
 # holder kind -> requester kind -> role -> purpose -> {"agreed": {category: [withheld field]}}:
 # the categories some agreement lets that role see for that purpose, each with the
@@ -109,14 +119,6 @@ _context(agreements, role, purpose) := {"agreed": {category: fields |
 }}
 
 _no_context := {"agreed": {}}
-
-# object.get with a path, rather than four brackets, because regorus evaluates a
-# chain of dynamic keys several times slower.
-_context_here := object.get(
-	_contexts,
-	[input.holder.org_kind, input.requester.org_kind, input.requester.role, input.purpose],
-	_no_context,
-)
 
 _agreed := _context_here.agreed
 
