@@ -27,8 +27,8 @@ import threading
 import time
 from typing import Any
 
-import nacl.signing
 import regorus
+from machine import sign_us
 
 from node.policy.embedded import EmbeddedRegoEngine, _interpreter, _set_input
 from node.policy.engine import DEFAULT_POLICY_DIR
@@ -152,18 +152,6 @@ def regorus_floor(inputs: list[dict[str, Any]]) -> float:
         start = time.perf_counter_ns()
         vm.set_input_json(json.dumps(request, sort_keys=True))
         json.loads(vm.execute_entry_point("data.floor.decision"))
-        samples.append((time.perf_counter_ns() - start) / 1000)
-    return statistics.median(samples)
-
-
-def sign_us() -> float:
-    """Median microseconds for a PyNaCl Ed25519 signature of 2 KB (the machine's speed)."""
-    key = nacl.signing.SigningKey.generate()
-    message = b"x" * 2048
-    samples = []
-    for _ in range(2000):
-        start = time.perf_counter_ns()
-        key.sign(message)
         samples.append((time.perf_counter_ns() - start) / 1000)
     return statistics.median(samples)
 

@@ -39,6 +39,7 @@ from sqlmodel import Session
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from loopback import fire  # noqa: E402  (bench/loopback.py, beside this script)
+from machine import sign_us  # noqa: E402
 
 from federation.consent_token import ConsentProvisionClaim, issue_consent_token  # noqa: E402
 from federation.envelope import open_response, sign_request  # noqa: E402
@@ -66,21 +67,6 @@ def cpu_seconds(pid: int) -> float:
 
 
 PURPOSE = "care_coordination"
-
-
-def sign_us() -> float:
-    """Median microseconds for a PyNaCl Ed25519 signature of 2 KB (the machine's speed)."""
-    import time
-
-    import nacl.signing
-
-    key = nacl.signing.SigningKey.generate()
-    samples = []
-    for _ in range(2000):
-        start = time.perf_counter_ns()
-        key.sign(b"x" * 2048)
-        samples.append((time.perf_counter_ns() - start) / 1000)
-    return statistics.median(samples)
 
 
 def subject(n: int) -> str:
