@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 
-async def _read_message(reader: asyncio.StreamReader) -> tuple[bytes, list[bytes], bytes]:
+async def read_message(reader: asyncio.StreamReader) -> tuple[bytes, list[bytes], bytes]:
     """One HTTP/1.1 message: its first line, header lines and body (Content-Length)."""
     head = await reader.readuntil(b"\r\n\r\n")
     first, *headers = head[:-4].split(b"\r\n")
@@ -31,6 +31,20 @@ async def _read_message(reader: asyncio.StreamReader) -> tuple[bytes, list[bytes
             length = int(value.strip())
     body = await reader.readexactly(length) if length else b""
     return first, headers, body
+
+
+def stop_loop_thread(loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None:
+    """Cancel every connection's task on ``loop``, then stop it and join its thread."""
+
+    async def cancel_all() -> None:
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run_coroutine_threadsafe(cancel_all(), loop).result(10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
 
 
 class DelayProxy:
@@ -59,7 +73,7 @@ class DelayProxy:
         upstreams: dict[tuple[str, int], tuple[asyncio.StreamReader, asyncio.StreamWriter]] = {}
         try:
             while True:
-                first, headers, body = await _read_message(reader)
+                first, headers, body = await read_message(reader)
                 method, target, version = first.split(b" ", 2)
                 url = urlsplit(target.decode())
                 host, port = url.hostname or "127.0.0.1", url.port or 80
@@ -76,11 +90,12 @@ class DelayProxy:
                     + body
                 )
                 await up_writer.drain()
-                status, answer_headers, answer = await _read_message(up_reader)
+                status, answer_headers, answer = await read_message(up_reader)
                 await asyncio.sleep(half)
                 writer.write(b"\r\n".join([status, *answer_headers]) + b"\r\n\r\n" + answer)
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            # Closed by the other side, or by stop_loop_thread at the end of the run.
             pass
         finally:
             writer.close()
@@ -92,8 +107,7 @@ class DelayProxy:
         self._ready.wait(10)
 
     def stop(self) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
+        stop_loop_thread(self._loop, self._thread)
 
 
 @contextmanager
