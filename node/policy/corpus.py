@@ -5,8 +5,9 @@ random, with a fixed seed, from the vocabularies in the policy data (organisatio
 kinds, roles, purposes, categories, emergency bases), so it reaches combinations
 nobody wrote a case for: unknown and hidden categories, wildcard and partial
 consents, invalid tokens, other actions, emergency requests with and without a
-justification. Tests run it through every engine and require identical
-decisions (tests/policies/test_parity.py).
+justification, holders that hold some, none or an unstated set of categories.
+Tests run it through every engine and require identical decisions
+(tests/policies/test_parity.py).
 """
 
 from __future__ import annotations
@@ -88,6 +89,8 @@ def share_corpus(
                     ],
                 },
                 "emergency": emergency,
+                # What the holder holds records of (None: it did not say).
+                "held_categories": None if rng.random() < 0.1 else some(categories, 6),
             }
         )
     return corpus

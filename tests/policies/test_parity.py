@@ -55,5 +55,9 @@ def test_the_corpus_reaches_every_outcome(embedded_engines):
         "no_consent",
     }
     assert sum(d.allow for d in decisions) >= 20
+    assert any(w.held for d in decisions for w in d.withheld)
+    assert (
+        any(not w.held and w.code == "no_consent" for d in decisions for w in d.withheld) is False
+    )
     assert any("flag_emergency" in d.obligations for d in decisions)
     assert any(d.withheld_fields for d in decisions)
