@@ -66,6 +66,7 @@ def share_input(n: int) -> dict[str, Any]:
         "requested_categories": CATEGORIES[: 2 + n % 4],
         "consent": {"valid": True, "provisions": provisions},
         "emergency": None,
+        "held_categories": CATEGORIES[n % 3 :],
     }
 
 
