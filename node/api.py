@@ -14,6 +14,7 @@ from node.records.router import router as records_router
 from node.revocations.router import router as revocations_router
 from node.share.router import router as share_router
 from node.views.router import router as views_router
+from node.web.provider_sign_in import router as provider_sign_in_router
 from node.web.router import router as web_router
 
 api_router = APIRouter()
@@ -25,4 +26,5 @@ api_router.include_router(views_router)
 api_router.include_router(links_router)
 api_router.include_router(audit_router)
 api_router.include_router(web_router)
+api_router.include_router(provider_sign_in_router)
 api_router.include_router(audit_partner_router)

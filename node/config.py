@@ -76,6 +76,20 @@ class NodeSettings(BaseSettings):
     # Test/diagnostic only (node/federation/state.py): append every outgoing federation
     # request body to this file so tests can check no raw identifier leaves the node.
     traffic_log: Path | None = None
+    # Staff sign-in through the organisation's OpenID Connect provider (node.auth.oidc).
+    # Unset: local accounts only. Local accounts keep working either way.
+    oidc_issuer: str | None = Field(default=None, description="The provider's issuer URL.")
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_provider_name: str = Field(
+        default="", description="Shown on the sign-in button, e.g. 'Northdale Council account'."
+    )
+    oidc_groups_claim: str = "groups"
+    oidc_roles: dict[str, str] = Field(
+        default_factory=dict,
+        description="Provider group -> joinedup role (JSON); the first listed group held wins.",
+    )
+    oidc_jwks_refetch_s: float = Field(default=60.0, ge=0, le=86_400)
 
     @field_validator("org_id")
     @classmethod
@@ -101,6 +115,8 @@ class NodeSettings(BaseSettings):
     def _check_production_safety(self) -> NodeSettings:
         if self.policy_engine == "opa" and not self.opa_url:
             raise ValueError("policy_engine 'opa' needs opa_url")
+        if self.oidc_issuer is not None:
+            _check_oidc(self)
         if self.linkage_key is not None and not self.demo:
             secret = self.linkage_key.get_secret_value()
             if secret.strip().lower() in PLACEHOLDER_SECRETS or len(secret.encode()) < 16:
@@ -109,6 +125,10 @@ class NodeSettings(BaseSettings):
                     "set a real shared secret (placeholders are allowed only with demo=true)"
                 )
         return self
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return self.oidc_issuer is not None
 
     @property
     def effective_database_url(self) -> str:
@@ -124,3 +144,20 @@ class NodeSettings(BaseSettings):
         if len(secret) < 16:  # only reachable in demo mode; pad deterministically
             secret = secret.ljust(16, b"\0")
         return LinkageKey(self.linkage_key_version, secret)
+
+
+def _check_oidc(settings: NodeSettings) -> None:
+    from node.auth.models import ROLES  # the staff model owns the role list
+
+    if not settings.oidc_client_id or settings.oidc_client_secret is None:
+        raise ValueError("oidc_issuer needs oidc_client_id and oidc_client_secret")
+    if not settings.oidc_roles:
+        raise ValueError("oidc_issuer needs oidc_roles: provider group -> joinedup role")
+    unknown = sorted(set(settings.oidc_roles.values()) - set(ROLES))
+    if unknown:
+        raise ValueError(f"oidc_roles names unknown roles {unknown}; expected {', '.join(ROLES)}")
+    issuer = settings.oidc_issuer or ""
+    loopback = issuer.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]"))
+    if not issuer.startswith("https://") and not (loopback and settings.demo):
+        # OIDC Core §3.1.3.7: the issuer and its endpoints are trusted over TLS only.
+        raise ValueError("oidc_issuer must be an https:// URL (loopback http only with demo=true)")

@@ -44,6 +44,7 @@ class StaffPrincipal(BaseModel):
     role: str
     pseudonym: str
     org_id: str
+    display_name: str = ""
 
 
 def current_staff(
@@ -67,6 +68,7 @@ def current_staff(
         role=staff.role,
         pseudonym=str(claims["pseudonym"]),
         org_id=settings.org_id,
+        display_name=staff.display_name,
     )
 
 

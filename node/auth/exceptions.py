@@ -2,10 +2,13 @@
 
 JoinedUpError
 ├── NotAuthenticated
-│   └── SignInRefused       401  wrong password, unknown or disabled account: one
-│                                message for all three, so the answer never tells a
-│                                guesser which usernames exist; the cause travels
-│                                in attributes, for the audit entry only
+│   ├── SignInRefused       401  wrong password, unknown or disabled account: one
+│   │                            message for all three, so the answer never tells a
+│   │                            guesser which usernames exist; the cause travels
+│   │                            in attributes, for the audit entry only
+│   └── OidcSignInRefused   401  an identity-provider sign-in that failed a check
+│                                (state, signature, issuer, audience, expiry,
+│                                nonce, unmapped group); cause for the audit only
 └── TooManySignIns          429  the username had too many failed sign-ins lately
 """
 
@@ -35,3 +38,15 @@ class TooManySignIns(JoinedUpError):
             f"too many failed sign-ins for this username; try again in {retry_after_s} s"
         )
         self.retry_after_s = retry_after_s
+
+
+class OidcSignInRefused(NotAuthenticated):
+    """A sign-in through the identity provider that failed a check (``node.auth.oidc``).
+
+    ``cause`` (plain words for the audit entry, never personal data) says which check;
+    the reply to the browser does not.
+    """
+
+    def __init__(self, cause: str) -> None:
+        super().__init__("sign-in through the identity provider was refused")
+        self.cause = cause

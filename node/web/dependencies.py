@@ -18,11 +18,13 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
-from federation.errors import BadRequest, NotPermitted
+from federation.errors import BadRequest, NotFound, NotPermitted
 from node.auth.dependencies import RECORD_ROLES, StaffPrincipal, current_staff
+from node.auth.oidc import CALLBACK_PATH, OidcProvider
+from node.config import NodeSettings
 from node.db import SessionDep
 from node.web.csrf import csrf_ok
-from node.web.pages import SESSION_COOKIE
+from node.web.pages import SESSION_COOKIE, UI_PREFIX
 
 MAX_FORM_FIELDS = 200
 
@@ -68,3 +70,33 @@ async def csrf_form(request: Request) -> FormData:
 
 
 CsrfForm = Annotated[FormData, Depends(csrf_form)]
+
+
+def oidc_provider(request: Request) -> OidcProvider:
+    """The app's identity-provider client (made on first use); 404 if none is configured."""
+    settings: NodeSettings = request.app.state.settings
+    if not settings.oidc_enabled:
+        raise NotFound("This organisation does not sign in through an identity provider.")
+    provider: OidcProvider | None = getattr(request.app.state, "oidc_provider", None)
+    if provider is None:
+        provider = request.app.state.oidc_provider = OidcProvider(settings)
+    return provider
+
+
+OidcProviderDep = Annotated[OidcProvider, Depends(oidc_provider)]
+
+
+def callback_url(request: Request) -> str:
+    """The address the provider sends the browser back to (registered with the provider)."""
+    public = request.app.state.settings.public_url
+    base = public.rstrip("/") if public else str(request.base_url).rstrip("/")
+    return base + CALLBACK_PATH
+
+
+async def end_provider_session(request: Request) -> str | None:
+    """Where sign-out sends the browser so the provider's session ends too (or None)."""
+    settings: NodeSettings = request.app.state.settings
+    if not settings.oidc_enabled:
+        return None
+    after = callback_url(request).removesuffix(CALLBACK_PATH) + f"{UI_PREFIX}/login"
+    return await oidc_provider(request).end_session_url(request.app.state.http, after=after)

@@ -96,6 +96,7 @@ def render(
     page = dict(context or {})
     page.setdefault("staff", getattr(request.state, "web_staff", None))
     page.setdefault("org_name", _org_name(request))
+    page.setdefault("provider_name", _provider_name(request))
     page["csrf_token"] = csrf_token_for(request)
     response = templates().TemplateResponse(request, name, page, status_code=status_code)
     response.headers.update(SECURITY_HEADERS)
@@ -108,6 +109,14 @@ def _org_name(request: Request) -> str:
     if settings is None:
         return ""
     return str(getattr(settings, "org_name", "") or getattr(settings, "org_id", ""))
+
+
+def _provider_name(request: Request) -> str:
+    """How the sign-in page names the identity provider; empty when there is none."""
+    settings = getattr(request.app.state, "settings", None)
+    if settings is None or not getattr(settings, "oidc_issuer", None):
+        return ""
+    return str(getattr(settings, "oidc_provider_name", "") or "organisation account")
 
 
 def error_page(request: Request, status_code: int, message: str) -> Response:

@@ -20,10 +20,11 @@ from federation.errors import NotAuthenticated, NotFound
 from node.auth.dependencies import RECORD_ROLES, RequestId, SignInThrottleDep
 from node.auth.exceptions import TooManySignIns
 from node.auth.flows import sign_in_staff
+from node.auth.models import Staff
 from node.auth.tokens import issue_staff_token
 from node.db import SessionDep
 from node.web.audit import router as audit_router
-from node.web.dependencies import CsrfForm, WebStaff
+from node.web.dependencies import CsrfForm, WebStaff, end_provider_session
 from node.web.pages import SESSION_COOKIE, STATIC_DIR, UI_PREFIX, HtmlRoute, render
 from node.web.persons import router as persons_router
 from node.web.views import router as views_router
@@ -106,6 +107,14 @@ def sign_in(
             f"Wait {exc.retry_after_s} seconds and try again."
         )
         return render(request, "login.html", context, status_code=429)
+    if target == UI_PREFIX + "/":
+        target = home_for(staff.role)
+    return start_staff_session(request, RedirectResponse(target, status_code=303), staff)
+
+
+def start_staff_session(request: Request, response: Response, staff: Staff) -> Response:
+    """Put a fresh staff token for ``staff`` in the session cookie of ``response``."""
+    settings = request.app.state.settings
     assert staff.id is not None
     token = issue_staff_token(
         staff_id=staff.id,
@@ -114,9 +123,6 @@ def sign_in(
         keys=request.app.state.keys,
         ttl_s=settings.staff_token_ttl_s,
     )
-    if target == UI_PREFIX + "/":
-        target = home_for(staff.role)
-    response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -130,9 +136,15 @@ def sign_in(
 
 
 @router.post("/logout")
-def sign_out(form: CsrfForm) -> Response:
-    """Forget the session cookie."""
-    response = RedirectResponse(f"{UI_PREFIX}/login", status_code=303)
+async def sign_out(request: Request, form: CsrfForm) -> Response:
+    """Forget the session cookie (and end the identity provider's session, if there is one)."""
+    provider_logout = await end_provider_session(request)
+    if provider_logout:
+        # A page, not a redirect: the pages' CSP (form-action 'self') would block a
+        # form's redirect to the provider.
+        response = render(request, "signed_out.html", {"provider_logout": provider_logout})
+    else:
+        response = RedirectResponse(f"{UI_PREFIX}/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path=UI_PREFIX)
     return response
 
