@@ -16,7 +16,7 @@ $(STAMP): requirements.lock requirements.hashed.lock pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/joinedup demo
+	$(BIN)/joinedup demo $(DEMO_ARGS)
 
 test: $(STAMP)
 	bash tests/browser/ensure_chromium.sh

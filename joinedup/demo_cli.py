@@ -31,9 +31,18 @@ def demo(
             min=1024, max=65000, help="Consent service port; the five nodes take the next five."
         ),
     ] = DEFAULT_PORT_BASE,
+    with_identity_provider: Annotated[
+        bool,
+        typer.Option(
+            help="Also run an OpenID Connect provider (port base + 6) through which the "
+            "first organisation's staff sign in."
+        ),
+    ] = False,
 ) -> None:
     """Run the demo federation (consent service + five organisations) until Ctrl-C."""
-    demo_federation = DemoFederation(data_dir=data_dir, port_base=port_base)
+    demo_federation = DemoFederation(
+        data_dir=data_dir, port_base=port_base, identity_provider=with_identity_provider
+    )
     typer.echo(f"starting the demo federation in {data_dir.resolve()} ...")
     try:
         demo_federation.start()

@@ -348,3 +348,31 @@ def create_provider_from_env() -> Starlette:
             test_controls=env.get("JOINEDUP_IDP_TEST_CONTROLS") == "1",
         )
     )
+
+
+DEMO_CLIENT_ID = "joinedup-demo"
+DEMO_CLIENT_SECRET = "joinedup-demo-client-secret"  # the demo's only; a real one is issued
+
+
+def demo_people(staff: list[tuple[str, str, str]]) -> list[ProviderUser]:
+    """The provider's people for the demo: the scenario's staff, ``(username, role, name)``,
+    each in a group ``joinedup-<role>``, and one person in no mapped group (to be refused)."""
+    people = [
+        ProviderUser(sub=username, name=name or username, groups=[f"joinedup-{role}"])
+        for username, role, name in staff
+    ]
+    people.append(
+        ProviderUser(sub="payroll", name="Pat Payroll (not a joinedup user)", groups=["payroll"])
+    )
+    return people
+
+
+def demo_node_env(*, issuer: str, org_name: str, roles: list[str]) -> dict[str, str]:
+    """The ``JOINEDUP_NODE_OIDC_*`` settings that make a demo node use this provider."""
+    return {
+        "JOINEDUP_NODE_OIDC_ISSUER": issuer,
+        "JOINEDUP_NODE_OIDC_CLIENT_ID": DEMO_CLIENT_ID,
+        "JOINEDUP_NODE_OIDC_CLIENT_SECRET": DEMO_CLIENT_SECRET,
+        "JOINEDUP_NODE_OIDC_PROVIDER_NAME": f"{org_name} account",
+        "JOINEDUP_NODE_OIDC_ROLES": json.dumps({f"joinedup-{role}": role for role in roles}),
+    }

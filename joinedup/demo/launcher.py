@@ -19,6 +19,13 @@ from types import TracebackType
 from typing import Self
 
 from joinedup.demo.exceptions import DemoPortInUse
+from joinedup.demo.identity_provider import (
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+    demo_node_env,
+    demo_people,
+    provider_env,
+)
 from joinedup.demo.scenario import Scenario, load_scenario
 from joinedup.demo.seed import (
     SeedResult,
@@ -41,6 +48,8 @@ from joinedup.localfed import (
 DEFAULT_PORT_BASE = 8700
 DEFAULT_DATA_DIR = Path("demo-data")
 FREE_PORT_ATTEMPTS = 3
+PROVIDER_NAME = "identity-provider"
+PROVIDER_FACTORY = "joinedup.demo.identity_provider:create_provider_from_env"
 
 
 def _check_ports_free(federation: LocalFederation) -> None:
@@ -70,6 +79,10 @@ class DemoFederation:
     servers: dict[str, ServerProcess] = field(default_factory=dict)
     seed: SeedResult | None = None
     seeded_now: bool = False
+    # The first organisation signs its staff in through its own identity provider
+    # (joinedup.demo.identity_provider), started beside the nodes.
+    identity_provider: bool = False
+    provider_url: str | None = None
 
     def _node_specs(self) -> list[MemberSpec]:
         specs = []
@@ -107,12 +120,13 @@ class DemoFederation:
         _check_ports_free(federation)
         log_dir = federation.root / "logs"
         self.servers = {}
+        extra_env = self._start_identity_provider(federation, log_dir)
         try:
             for spec in federation.members:
                 self.servers[spec.org_id] = launch_server(
                     spec.org_id,
                     federation.factory_for(spec.org_id),
-                    federation.env_for(spec.org_id),
+                    {**federation.env_for(spec.org_id), **extra_env.get(spec.org_id, {})},
                     spec.port,
                     log_dir,
                     host=spec.host,
@@ -127,6 +141,33 @@ class DemoFederation:
         except BaseException:
             self.stop()
             raise
+
+    def _start_identity_provider(
+        self, federation: LocalFederation, log_dir: Path
+    ) -> dict[str, dict[str, str]]:
+        """Start the first organisation's provider; that node's extra settings."""
+        if not self.identity_provider:
+            return {}
+        org = self.scenario.organisations[0]
+        port = (
+            self.port_base + len(federation.members) if self.port_base is not None else free_port()
+        )
+        issuer = f"http://127.0.0.1:{port}"
+        node_url = federation.node(org.org_id).base_url
+        people = demo_people([(s.username, s.role, s.display_name) for s in self.scenario.staff])
+        env = provider_env(
+            issuer=issuer,
+            client_id=DEMO_CLIENT_ID,
+            client_secret=DEMO_CLIENT_SECRET,
+            redirect_uris=[f"{node_url}/ui/login/oidc/callback"],
+            users=people,
+        )
+        self.servers[PROVIDER_NAME] = launch_server(
+            PROVIDER_NAME, PROVIDER_FACTORY, env, port, log_dir
+        )
+        self.provider_url = issuer
+        roles = sorted({s.role for s in self.scenario.staff})
+        return {org.org_id: demo_node_env(issuer=issuer, org_name=org.name, roles=roles)}
 
     def stop(self) -> None:
         """Stop every process: SIGTERM to all, then wait for each."""
@@ -164,6 +205,12 @@ class DemoFederation:
         ]
         for org in scenario.organisations:
             lines.append(f"  {org.org_id:<19} {self.url(org.org_id)}/ui   ({org.name}, {org.kind})")
+        if self.provider_url:
+            first = scenario.organisations[0]
+            lines.append(
+                f"  identity provider   {self.provider_url}   "
+                f"({first.name} staff choose 'Sign in with your {first.name} account')"
+            )
         staff = ", ".join(f"{s.username} ({s.role})" for s in scenario.staff)
         customers = ", ".join(c.username for c in scenario.customers)
         lines += [
