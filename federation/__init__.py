@@ -135,6 +135,7 @@ from federation.registry import (
     sign_registry,
     verify_registry,
 )
+from federation.registry_feed import RegistryFeed
 from federation.share_schema import (
     LINK_ACTION,
     NOTIFY_ACTION,
@@ -246,6 +247,7 @@ __all__ = [
     "RaisedObligation",
     "Registry",
     "RegistryDocument",
+    "RegistryFeed",
     "RegistryHolder",
     "RegistryInvalid",
     "ReplayCache",

@@ -8,6 +8,7 @@ readable document plus a compact JWS over it, RFC 7515). The life of a registry:
     add-member  edit the document (a member's public keys read from its data dir);
                 the file is left *unsigned*, so a node that reloads it keeps its last
                 good registry until the authority signs again (fail closed)
+    remove-member  drop a member from the document (unsigned until ``sign``, as above)
     sign        version + 1, new issue time, signed
     verify      check the signature under a given authority verify key
 
@@ -52,6 +53,7 @@ __all__ = [
     "load_or_create_authority_key",
     "member_from_keys",
     "read_registry_document",
+    "remove_member",
     "sign_registry_file",
     "verify_registry_file",
 ]
@@ -161,6 +163,20 @@ def add_member(*, registry_path: Path, member: Member, keep_old_key: bool = Fals
         Path(registry_path), {"registry": updated.model_dump(mode="json"), "signature": None}
     )
     return member
+
+
+def remove_member(*, registry_path: Path, org_id: str) -> Member:
+    """Drop ``org_id``; the file is left unsigned until ``sign_registry_file``."""
+    document = read_registry_document(registry_path)
+    removed = next((m for m in document.members if m.org_id == org_id), None)
+    if removed is None:
+        raise RegistryInvalid(f"{org_id!r} is not in the registry")
+    kept = [m for m in document.members if m.org_id != org_id]
+    updated = document.model_copy(update={"members": kept})
+    _write_json(
+        Path(registry_path), {"registry": updated.model_dump(mode="json"), "signature": None}
+    )
+    return removed
 
 
 def sign_registry_file(*, registry_path: Path, authority_dir: Path) -> RegistryDocument:

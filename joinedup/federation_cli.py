@@ -20,6 +20,7 @@ from federation.registry_admin import (
     describe_keys,
     init_registry,
     member_from_keys,
+    remove_member,
     sign_registry_file,
     verify_registry_file,
 )
@@ -99,6 +100,33 @@ def add(
     except JoinedUpError as exc:
         raise _fail(exc) from None
     typer.echo(f"member {added.org_id}: {len(added.verify_keys)} verify key(s); now run sign")
+
+
+@registry_app.command("remove-member")
+def remove(
+    registry: RegistryFile,
+    org_id: Annotated[str, typer.Option(help="The member's slug.")],
+) -> None:
+    """Remove a member (then run sign; nodes refuse it from their next poll)."""
+    try:
+        removed = remove_member(registry_path=registry, org_id=org_id)
+    except JoinedUpError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"removed member {removed.org_id}; now run sign")
+
+
+@registry_app.command("serve")
+def serve_registry(
+    registry: RegistryFile,
+    host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8600,
+) -> None:
+    """Publish the signed registry at http://HOST:PORT/registry.json for nodes to poll."""
+    import uvicorn
+
+    from joinedup.registry_server import create_registry_server
+
+    uvicorn.run(create_registry_server(registry), host=host, port=port, access_log=False)
 
 
 @registry_app.command("sign")

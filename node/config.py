@@ -63,6 +63,12 @@ class NodeSettings(BaseSettings):
     linkage_key: SecretStr | None = None
     linkage_key_version: int = Field(default=1, ge=1)
     registry_path: Path | None = None
+    registry_url: str | None = Field(
+        default=None,
+        description="The authority's published registry; polled, and cached at registry_path "
+        "(default {data_dir}/registry.json).",
+    )
+    registry_poll_s: float = Field(default=30.0, gt=0, le=86_400)
     authority_verify_key: str | None = None
     policy_engine: Literal["embedded", "opa"] = "embedded"
     # Which Rego implementation the embedded engine uses (docs/policies.md).

@@ -177,3 +177,50 @@ def test_add_member_without_keys_fails_cleanly(tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 1
+
+
+def test_remove_member_then_sign_drops_it(tmp_path: Path) -> None:
+    authority, registry = tmp_path / "authority", tmp_path / "registry.json"
+    run(
+        "registry",
+        "init",
+        "--authority-dir",
+        str(authority),
+        "--federation",
+        "r",
+        "--out",
+        str(registry),
+    )
+    for org in ("gp", "police"):
+        run("keys", "show", "--data-dir", str(tmp_path / org))
+        run(
+            "registry",
+            "add-member",
+            "--registry",
+            str(registry),
+            "--org-id",
+            org,
+            "--name",
+            org,
+            "--kind",
+            org,
+            "--base-url",
+            f"https://{org}.example",
+            "--data-dir",
+            str(tmp_path / org),
+        )
+    run("registry", "sign", "--registry", str(registry), "--authority-dir", str(authority))
+    assert "removed member police" in run(
+        "registry", "remove-member", "--registry", str(registry), "--org-id", "police"
+    )
+    # Unsigned until signed: a node reloading it now would keep its last good copy.
+    assert json.loads(registry.read_text())["signature"] is None
+    run("registry", "sign", "--registry", str(registry), "--authority-dir", str(authority))
+    holder = RegistryHolder(registry, load_authority_key(authority).verify_key)
+    assert [m.org_id for m in holder.current().members] == ["gp"]
+    assert holder.current().version == 3
+    missing = runner.invoke(
+        app, ["registry", "remove-member", "--registry", str(registry), "--org-id", "police"]
+    )
+    assert missing.exit_code == 1
+    assert "not in the registry" in missing.output
