@@ -76,6 +76,12 @@ from federation.fanout import (
     build_share_calls,
     fan_out,
 )
+from federation.join_request import (
+    JOIN_REQUEST_TYP,
+    JoinRequest,
+    make_join_request,
+    verify_join_request,
+)
 from federation.jose import (
     ALGORITHM,
     sign_jwt,
@@ -248,6 +254,10 @@ __all__ = [
     "Registry",
     "RegistryDocument",
     "RegistryFeed",
+    "JOIN_REQUEST_TYP",
+    "JoinRequest",
+    "make_join_request",
+    "verify_join_request",
     "RegistryHolder",
     "RegistryInvalid",
     "ReplayCache",

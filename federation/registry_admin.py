@@ -5,7 +5,8 @@ mode 0600) and signs each registry version with it (``federation.registry``: the
 readable document plus a compact JWS over it, RFC 7515). The life of a registry:
 
     init        version 1, no members, signed
-    add-member  edit the document (a member's public keys read from its data dir);
+    add-member  edit the document (a member's public keys from its signed join
+                request, ``federation.join_request``, or read from its data dir);
                 the file is left *unsigned*, so a node that reloads it keeps its last
                 good registry until the authority signs again (fail closed)
     remove-member  drop a member from the document (unsigned until ``sign``, as above)
@@ -28,7 +29,8 @@ from typing import Any
 from nacl.signing import SigningKey, VerifyKey
 from pydantic import ValidationError
 
-from federation.errors import RegistryInvalid
+from federation.errors import Conflict, RegistryInvalid
+from federation.join_request import JoinRequest
 from federation.keys import MemberKeys, b64decode, b64encode, key_id
 from federation.registry import (
     Member,
@@ -45,6 +47,7 @@ __all__ = [
     "AUTHORITY_KEY_FILE",
     "KeyInfo",
     "add_member",
+    "add_member_from_request",
     "authority_kid",
     "authority_verify_key_b64",
     "describe_keys",
@@ -163,6 +166,42 @@ def add_member(*, registry_path: Path, member: Member, keep_old_key: bool = Fals
         Path(registry_path), {"registry": updated.model_dump(mode="json"), "signature": None}
     )
     return member
+
+
+def add_member_from_request(
+    *, registry_path: Path, request: JoinRequest, rotate: bool = False
+) -> Member:
+    """List the member a verified join request describes; unsigned until ``sign``.
+
+    Refuses (``Conflict``) an org id that is already a member, unless ``rotate`` and
+    the request is endorsed by a key the registry lists for it (then the new verify
+    key goes first and the old ones stay for the overlap), and any key that some
+    member already uses: two members sharing a key could speak for each other.
+    """
+    document = read_registry_document(registry_path)
+    existing = next((m for m in document.members if m.org_id == request.org_id), None)
+    if existing is not None and not rotate:
+        raise Conflict(f"{request.org_id!r} is already a member; choose another org id")
+    if existing is None and rotate:
+        raise RegistryInvalid(f"{request.org_id!r} is not a member, so it has no key to rotate")
+    if rotate and (existing is None or request.previous_verify_key not in existing.verify_keys):
+        raise RegistryInvalid("a key rotation must be endorsed by a key the registry lists")
+    for member in document.members:
+        used = {*member.verify_keys, member.encryption_key}
+        if request.verify_key in used or request.encryption_key in used:
+            raise Conflict(f"a key in the request is already registered (to {member.org_id!r})")
+    try:
+        member = Member(
+            org_id=request.org_id,
+            name=request.name,
+            kind=request.kind,
+            base_url=request.base_url,
+            verify_keys=[request.verify_key],
+            encryption_key=request.encryption_key,
+        )
+    except ValidationError as exc:
+        raise RegistryInvalid(f"member is invalid: {exc.errors()[0]['msg']}") from exc
+    return add_member(registry_path=registry_path, member=member, keep_old_key=rotate)
 
 
 def remove_member(*, registry_path: Path, org_id: str) -> Member:

@@ -17,6 +17,8 @@ from joinedup.audit_cli import audit_app
 from joinedup.consent_cli import consent_app
 from joinedup.demo_cli import demo
 from joinedup.federation_cli import keys_app, registry_app
+from joinedup.node_init_cli import init as init_node
+from joinedup.node_init_cli import join_request
 from node.config import NodeSettings
 
 app = typer.Typer(no_args_is_help=True, help="joinedup: federated Customer Centric Action on Need")
@@ -27,6 +29,8 @@ app.add_typer(registry_app, name="registry")
 app.add_typer(consent_app, name="consent")
 app.add_typer(audit_app, name="audit")
 app.command("demo")(demo)
+node_app.command("init")(init_node)
+node_app.command("join-request")(join_request)
 
 DataDir = Annotated[
     Path | None, typer.Option(help="Node data directory (else JOINEDUP_NODE_DATA_DIR).")
@@ -35,15 +39,31 @@ OrgId = Annotated[str | None, typer.Option(help="Organisation id (else JOINEDUP_
 DatabaseUrl = Annotated[
     str | None, typer.Option(help="Database URL (else JOINEDUP_NODE_DATABASE_URL or SQLite).")
 ]
+ConfigFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", help="The node's config file (written by 'node init'); variables override it."
+    ),
+]
 
 
-def _settings(org_id: str | None, data_dir: Path | None, database_url: str | None) -> NodeSettings:
+def _settings(
+    org_id: str | None,
+    data_dir: Path | None,
+    database_url: str | None,
+    config: Path | None = None,
+) -> NodeSettings:
 
     overrides: dict[str, Any] = {
         k: v
         for k, v in {"org_id": org_id, "data_dir": data_dir, "database_url": database_url}.items()
         if v is not None
     }
+    if config is not None:
+        if not config.is_file():
+            typer.echo(f"error: no config file at {config}", err=True)
+            raise typer.Exit(2)
+        overrides["_env_file"] = config
     try:
         return NodeSettings(**overrides)
     except ValidationError as exc:
@@ -55,12 +75,15 @@ def _settings(org_id: str | None, data_dir: Path | None, database_url: str | Non
 
 @node_app.command("migrate")
 def migrate(
-    org_id: OrgId = None, data_dir: DataDir = None, database_url: DatabaseUrl = None
+    org_id: OrgId = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    config: ConfigFile = None,
 ) -> None:
     """Upgrade the node database to the latest schema (every Alembic head)."""
     from node.db import upgrade_database
 
-    settings = _settings(org_id, data_dir, database_url)
+    settings = _settings(org_id, data_dir, database_url, config)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade_database(settings.effective_database_url)
     typer.echo("database is at the latest schema")
@@ -80,6 +103,7 @@ def add_staff(
     org_id: OrgId = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
+    config: ConfigFile = None,
 ) -> None:
     """Create a staff account on this node (the database is migrated first)."""
     from sqlmodel import Session
@@ -89,7 +113,7 @@ def add_staff(
     from node.auth.flows import cli_request_id
     from node.db import make_engine, upgrade_database
 
-    settings = _settings(org_id, data_dir, database_url)
+    settings = _settings(org_id, data_dir, database_url, config)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -127,13 +151,14 @@ def serve(
     database_url: DatabaseUrl = None,
     host: Annotated[str | None, typer.Option(help="Bind address (else settings).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (else settings).")] = None,
+    config: ConfigFile = None,
 ) -> None:
     """Run the node with uvicorn."""
     import uvicorn
 
     from node.main import create_app
 
-    settings = _settings(org_id, data_dir, database_url)
+    settings = _settings(org_id, data_dir, database_url, config)
     uvicorn.run(
         create_app(settings),
         host=host or settings.host,

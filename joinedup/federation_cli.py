@@ -7,15 +7,19 @@ keys are never printed.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from federation.errors import JoinedUpError
+from federation.errors import JoinedUpError, RegistryInvalid
+from federation.join_request import JoinRequest, verify_join_request
 from federation.keys import MemberKeys, rotate_keys
+from federation.registry import Member
 from federation.registry_admin import (
     add_member,
+    add_member_from_request,
     authority_verify_key_b64,
     describe_keys,
     init_registry,
@@ -78,28 +82,76 @@ def init(
 @registry_app.command("add-member")
 def add(
     registry: RegistryFile,
-    org_id: Annotated[str, typer.Option(help="The member's slug.")],
-    name: Annotated[str, typer.Option(help="Display name.")],
-    kind: Annotated[str, typer.Option(help="council, gp, police, ... or consent_service.")],
-    base_url: Annotated[str, typer.Option(help="Where the member's node answers.")],
-    data_dir: DataDir,
+    request: Annotated[
+        Path | None,
+        typer.Option(
+            help="A signed join request (from 'joinedup node init'): checked, then added."
+        ),
+    ] = None,
+    rotate: Annotated[
+        bool,
+        typer.Option("--rotate", help="With --request: a key rotation endorsed by the old key."),
+    ] = False,
+    org_id: Annotated[
+        str | None, typer.Option(help="Without --request: the member's slug.")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Without --request: display name.")] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="Without --request: council, gp, ... or consent_service.")
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="Without --request: where the member's node answers.")
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Without --request: the member's data dir (holds keys/).")
+    ] = None,
     keep_old_key: Annotated[
         bool, typer.Option("--keep-old-key", help="Keep the previous verify keys (rotation).")
     ] = False,
 ) -> None:
-    """Add or update a member from its data dir's public keys (then run sign)."""
-    key_dir = data_dir / "keys"
-    if not (key_dir / "signing.key").exists():
-        typer.echo(f"error: no keys in {key_dir}; run 'joinedup keys show' first", err=True)
-        raise typer.Exit(1)
+    """Add a member from its signed join request (or its data dir); then run sign."""
     try:
-        member = member_from_keys(
-            org_id=org_id, name=name, kind=kind, base_url=base_url, keys=MemberKeys.load(key_dir)
-        )
-        added = add_member(registry_path=registry, member=member, keep_old_key=keep_old_key)
+        if request is not None:
+            added = add_member_from_request(
+                registry_path=registry, request=_read_join_request(request), rotate=rotate
+            )
+        else:
+            added = _add_from_data_dir(
+                registry, org_id, name, kind, base_url, data_dir, keep_old_key
+            )
     except JoinedUpError as exc:
         raise _fail(exc) from None
     typer.echo(f"member {added.org_id}: {len(added.verify_keys)} verify key(s); now run sign")
+
+
+def _read_join_request(path: Path) -> JoinRequest:
+    try:
+        signed = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RegistryInvalid(f"cannot read join request {path}: {type(exc).__name__}") from exc
+    return verify_join_request(signed)
+
+
+def _add_from_data_dir(
+    registry: Path,
+    org_id: str | None,
+    name: str | None,
+    kind: str | None,
+    base_url: str | None,
+    data_dir: Path | None,
+    keep_old_key: bool,
+) -> Member:
+    if not (org_id and name and kind and base_url and data_dir):
+        raise RegistryInvalid(
+            "give --request FILE, or all of --org-id, --name, --kind, --base-url, --data-dir"
+        )
+    key_dir = data_dir / "keys"
+    if not (key_dir / "signing.key").exists():
+        raise RegistryInvalid(f"no keys in {key_dir}; run 'joinedup keys show' first")
+    member = member_from_keys(
+        org_id=org_id, name=name, kind=kind, base_url=base_url, keys=MemberKeys.load(key_dir)
+    )
+    return add_member(registry_path=registry, member=member, keep_old_key=keep_old_key)
 
 
 @registry_app.command("remove-member")
