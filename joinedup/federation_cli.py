@@ -191,6 +191,15 @@ def sign(registry: RegistryFile, authority_dir: AuthorityDir) -> None:
     typer.echo(f"signed {registry} version {document.version} ({len(document.members)} members)")
 
 
+@registry_app.command("authority-key")
+def show_authority_key(authority_dir: AuthorityDir) -> None:
+    """Print the authority's verify key, which every member configures."""
+    try:
+        typer.echo(authority_verify_key_b64(authority_dir))
+    except JoinedUpError as exc:
+        raise _fail(exc) from None
+
+
 @registry_app.command("verify")
 def verify(
     registry: RegistryFile,
