@@ -57,6 +57,7 @@ __all__ = [
     "member_from_keys",
     "read_registry_document",
     "remove_member",
+    "drop_old_keys",
     "sign_registry_file",
     "verify_registry_file",
 ]
@@ -216,6 +217,16 @@ def remove_member(*, registry_path: Path, org_id: str) -> Member:
         Path(registry_path), {"registry": updated.model_dump(mode="json"), "signature": None}
     )
     return removed
+
+
+def drop_old_keys(*, registry_path: Path, org_id: str) -> Member:
+    """End a rotation's overlap: keep only the member's current (first) verify key."""
+    document = read_registry_document(registry_path)
+    member = next((m for m in document.members if m.org_id == org_id), None)
+    if member is None:
+        raise RegistryInvalid(f"{org_id!r} is not in the registry")
+    current = member.model_copy(update={"verify_keys": member.verify_keys[:1]})
+    return add_member(registry_path=registry_path, member=current)
 
 
 def sign_registry_file(*, registry_path: Path, authority_dir: Path) -> RegistryDocument:

@@ -22,6 +22,7 @@ from federation.registry_admin import (
     add_member_from_request,
     authority_verify_key_b64,
     describe_keys,
+    drop_old_keys,
     init_registry,
     member_from_keys,
     remove_member,
@@ -165,6 +166,19 @@ def remove(
     except JoinedUpError as exc:
         raise _fail(exc) from None
     typer.echo(f"removed member {removed.org_id}; now run sign")
+
+
+@registry_app.command("drop-old-keys")
+def drop_keys(
+    registry: RegistryFile,
+    org_id: Annotated[str, typer.Option(help="The member's slug.")],
+) -> None:
+    """End a key rotation's overlap: keep only the member's new key (then run sign)."""
+    try:
+        member = drop_old_keys(registry_path=registry, org_id=org_id)
+    except JoinedUpError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"member {member.org_id}: 1 verify key; now run sign")
 
 
 @registry_app.command("serve")

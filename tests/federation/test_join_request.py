@@ -180,3 +180,6 @@ def test_key_rotation_needs_the_old_keys_endorsement(tmp_path: Path, registry: P
     new = MemberKeys.load(data_dir / "keys")
     assert stored["verify_keys"] == [new.verify_key_b64, old.verify_key_b64]
     assert stored["encryption_key"] == new.public_key_b64
+    run("registry", "drop-old-keys", "--registry", str(registry), "--org-id", "safe-harbour")
+    stored = json.loads(registry.read_text())["registry"]["members"][0]
+    assert stored["verify_keys"] == [new.verify_key_b64]
