@@ -309,3 +309,13 @@ def test_the_log_verifies_after_sign_ins(web_node: WebNode) -> None:
         ).scalar_one()
     assert report.ok, report.problems
     assert logins >= 2
+
+
+def test_without_an_identity_provider_there_is_no_provider_sign_in(web_node: WebNode) -> None:
+    client = web_node.client
+    client.cookies.clear()
+    assert "provider-sign-in" not in client.get("/ui/login").text
+    for path in ("/ui/login/oidc", "/ui/login/oidc/callback?code=x&state=y"):
+        response = client.get(path, follow_redirects=False)
+        assert response.status_code == 404, path
+        assert response.headers["content-type"].startswith("text/html")
