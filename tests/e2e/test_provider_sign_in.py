@@ -33,8 +33,14 @@ USERS = [
     ProviderUser(sub="u-1001", name="Amira Khan", groups=["staff", "joinedup-coordinators"]),
     ProviderUser(sub="u-1002", name="Avery Jones", groups=["joinedup-auditors"]),
     ProviderUser(sub="u-1003", name="Sam Finance", groups=["finance"]),
+    ProviderUser(sub="u-1004", name="Ada Admin", groups=["joinedup-admins"]),
+    ProviderUser(sub="u-1005", name="Dee Disabled", groups=["joinedup-coordinators"]),
 ]
-ROLES = {"joinedup-coordinators": "coordinator", "joinedup-auditors": "auditor"}
+ROLES = {
+    "joinedup-coordinators": "coordinator",
+    "joinedup-auditors": "auditor",
+    "joinedup-admins": "admin",
+}
 
 
 @dataclass
@@ -253,3 +259,28 @@ def test_a_provider_account_cannot_sign_in_with_a_password(setup: Setup) -> None
         data={"username": username, "password": "anything at all, long enough"},
     )
     assert response.status_code == 401
+
+
+def test_an_admin_here_can_cut_off_a_person_the_provider_vouches_for(setup: Setup) -> None:
+    person, first = sign_in(setup, "u-1005")
+    assert first.status_code == 200
+    old_token = person.cookies["joinedup_staff"]
+    admin, _ = sign_in(setup, "u-1004")
+    bearer = {"Authorization": f"Bearer {admin.cookies['joinedup_staff']}"}
+    accounts = httpx.get(f"{setup.node.base_url}/staff", headers=bearer).json()["data"]
+    account = next(a for a in accounts if a["display_name"] == "Dee Disabled")
+    assert account["username"].startswith("idp:")
+    changed = httpx.patch(
+        f"{setup.node.base_url}/staff/{account['id']}", json={"active": False}, headers=bearer
+    )
+    assert changed.status_code == 200
+    # At once: the session already held stops working, and the provider cannot sign them in.
+    me = httpx.get(
+        f"{setup.node.base_url}/auth/me", headers={"Authorization": f"Bearer {old_token}"}
+    )
+    assert me.status_code == 401
+    _, again = sign_in(setup, "u-1005")
+    assert again.status_code == 401
+    assert ("deny", "disabled account (identity provider)") in [
+        (e["decision"], e["reason"]) for e in login_entries(setup)
+    ]
