@@ -1,9 +1,12 @@
-"""Audited sign-in through the identity provider: validated claims -> staff account.
+"""Audited sign-in through the identity provider: the provider's answer -> staff account.
 
-``node.auth.oidc`` validates what the provider says; this module, called after the
-network calls are over (no database connection is held while the node waits on the
-provider), turns it into a ``staff`` row and a ``login`` audit entry, exactly as a
-local sign-in is audited (``node.auth.flows``):
+``complete_sign_in`` is the whole callback step: it checks the browser's flow, trades
+the code for an ID token and validates it (``node.auth.oidc``), maps the groups to a
+role, and only then, with the network calls over (no database connection is held
+while the node waits on the provider), turns the claims into a ``staff`` row and a
+``login`` audit entry in a thread, exactly as a local sign-in is audited
+(``node.auth.flows``). Every refusal is audited before ``OidcSignInRefused`` is
+raised:
 
 - The account is keyed by a hash of the provider's issuer and subject
   (``provider_username``), never by an e-mail address or a name, so audit entries
@@ -21,8 +24,12 @@ local sign-in is audited (``node.auth.flows``):
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
+import anyio
+import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -32,10 +39,18 @@ from node.auth import service
 from node.auth.exceptions import OidcSignInRefused
 from node.auth.flows import SIGN_IN_ACTION, _record_refusal
 from node.auth.models import Staff
+from node.auth.oidc import OidcFlow, OidcProvider, map_role, read_flow
 from node.auth.tokens import staff_pseudonym
+from node.config import NodeSettings
 from node.db import utcnow
 
-__all__ = ["PROVIDER_ONLY_HASH", "provider_username", "record_oidc_refusal", "sign_in_oidc_staff"]
+__all__ = [
+    "PROVIDER_ONLY_HASH",
+    "complete_sign_in",
+    "provider_username",
+    "record_oidc_refusal",
+    "sign_in_oidc_staff",
+]
 
 PROVIDER_ONLY_HASH = "!identity-provider-only"
 VIA = "identity provider"
@@ -45,6 +60,84 @@ def provider_username(issuer: str, subject: str) -> str:
     """``idp:`` and 40 hex chars of SHA-256(issuer, subject): stable, and no personal data."""
     digest = hashlib.sha256(f"{issuer}\n{subject}".encode()).hexdigest()
     return f"idp:{digest[:40]}"
+
+
+async def complete_sign_in(
+    *,
+    provider: OidcProvider,
+    http: httpx.AsyncClient,
+    engine: Engine,
+    settings: NodeSettings,
+    keys: MemberKeys,
+    query: Mapping[str, str],
+    flow_cookie: str | None,
+    redirect_uri: str,
+    request_id: str,
+) -> tuple[Staff, str]:
+    """The signed-in account and the page to go to; ``OidcSignInRefused`` (audited) if not."""
+    try:
+        flow, claims, role = await _check_answer(
+            provider=provider,
+            http=http,
+            settings=settings,
+            keys=keys,
+            query=query,
+            flow_cookie=flow_cookie,
+            redirect_uri=redirect_uri,
+        )
+    except OidcSignInRefused as refused:
+        record = partial(
+            record_oidc_refusal,
+            engine=engine,
+            org_id=settings.org_id,
+            request_id=request_id,
+            cause=refused.cause,
+        )
+        await anyio.to_thread.run_sync(record)
+        raise
+    sign_in = partial(
+        _sign_in_committed,
+        engine=engine,
+        claims=claims,
+        role=role,
+        issuer=provider.issuer,
+        org_id=settings.org_id,
+        keys=keys,
+        request_id=request_id,
+    )
+    staff = await anyio.to_thread.run_sync(sign_in)
+    return staff, flow.next_page
+
+
+async def _check_answer(
+    *,
+    provider: OidcProvider,
+    http: httpx.AsyncClient,
+    settings: NodeSettings,
+    keys: MemberKeys,
+    query: Mapping[str, str],
+    flow_cookie: str | None,
+    redirect_uri: str,
+) -> tuple[OidcFlow, dict[str, Any], str]:
+    if query.get("error"):
+        raise OidcSignInRefused("the provider refused or the person cancelled")
+    flow = read_flow(flow_cookie, state=query.get("state"), keys=keys)
+    code = query.get("code")
+    if not code or len(code) > 2048:
+        raise OidcSignInRefused("no authorization code")
+    id_token = await provider.exchange_code(http, code=code, flow=flow, redirect_uri=redirect_uri)
+    claims = await provider.validate_id_token(http, id_token, nonce=flow.nonce)
+    role = map_role(claims, groups_claim=settings.oidc_groups_claim, roles=settings.oidc_roles)
+    return flow, claims, role
+
+
+def _sign_in_committed(*, engine: Engine, **kwargs: Any) -> Staff:
+    with Session(engine) as session:
+        staff = sign_in_oidc_staff(session=session, engine=engine, **kwargs)
+        session.commit()
+        session.refresh(staff)
+        session.expunge(staff)
+    return staff
 
 
 def sign_in_oidc_staff(
