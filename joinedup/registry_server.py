@@ -58,20 +58,22 @@ class PublishedRegistry:
         return body, etag
 
 
+def _problem(
+    status: int, title: str, detail: str, headers: dict[str, str] | None = None
+) -> Response:
+    """An RFC 9457 problem+json answer."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    return JSONResponse(
+        body, status_code=status, media_type="application/problem+json", headers=headers
+    )
+
+
 def read_registry(request: Request) -> Response:
     published: PublishedRegistry = request.app.state.published
     current = published.read()
     if current is None:
-        return JSONResponse(
-            {
-                "title": "Registry not published",
-                "status": 503,
-                "detail": "the registry is being edited; it is published once signed",
-            },
-            status_code=503,
-            media_type="application/problem+json",
-            headers={"Retry-After": "5"},
-        )
+        detail = "the registry is being edited; it is published once signed"
+        return _problem(503, "Registry not published", detail, {"Retry-After": "5"})
     body, etag = current
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     wanted = request.headers.get("if-none-match", "")
@@ -84,8 +86,16 @@ def read_health(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+async def _http_error(request: Request, exc: Exception) -> Response:
+    status = getattr(exc, "status_code", 500)
+    return _problem(status, "Not found" if status == 404 else "Not allowed", str(exc))
+
+
 def create_registry_server(path: Path) -> Starlette:
-    app = Starlette(routes=[Route(REGISTRY_PATH, read_registry), Route("/health", read_health)])
+    app = Starlette(
+        routes=[Route(REGISTRY_PATH, read_registry), Route("/health", read_health)],
+        exception_handlers={404: _http_error, 405: _http_error},
+    )
     app.state.published = PublishedRegistry(Path(path))
     return app
 

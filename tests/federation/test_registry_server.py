@@ -55,3 +55,13 @@ async def test_unsigned_or_missing_registry_is_not_published(tmp_path: Path) -> 
         answer = await client.get(REGISTRY_PATH)
         assert answer.status_code == 503
         assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_other_paths_and_methods_answer_problem_json(tmp_path: Path) -> None:
+    async with client_for(tmp_path / "registry.json") as client:
+        missing = await client.get("/members")
+        assert missing.status_code == 404
+        assert missing.headers["content-type"].startswith("application/problem+json")
+        wrong = await client.post(REGISTRY_PATH)
+        assert wrong.status_code == 405
+        assert wrong.headers["content-type"].startswith("application/problem+json")
