@@ -34,6 +34,12 @@ class ConsentSettings(BaseSettings):
     demo: bool = False
     token_max_age_s: int = Field(default=DEFAULT_TOKEN_AGE_S, ge=1, le=MAX_TOKEN_AGE_S)
     registry_path: Path | None = None
+    registry_url: str | None = Field(
+        default=None,
+        description="The authority's published registry; polled, and cached at registry_path "
+        "(default {data_dir}/registry.json).",
+    )
+    registry_poll_s: float = Field(default=30.0, gt=0, le=86_400)
     authority_verify_key: str | None = None
     customer_token_ttl_s: int = Field(default=900, ge=30, le=3600)
     revocation_push_timeout_s: float = Field(default=2.0, gt=0, le=30)
@@ -74,6 +80,8 @@ class ConsentSettings(BaseSettings):
     def _check_registry(self) -> ConsentSettings:
         # Without a registry nobody could be authenticated or receive revocations:
         # refuse to start rather than run a service that admits no one silently.
+        if self.registry_url is not None and self.registry_path is None:
+            self.registry_path = self.data_dir / "registry.json"  # the followed copy's cache
         if (self.registry_path is None) != (self.authority_verify_key is None):
             raise ValueError("registry_path and authority_verify_key go together")
         if self.registry_path is None and not self.demo:

@@ -3,9 +3,11 @@
 Nothing is created at import time. The lifespan makes the data directory, opens the
 engine, runs Alembic to every head, loads or creates the service's Ed25519/X25519
 keys (``MemberKeys``; the registry must list the same verify key under org_id
-``consent`` or nodes will refuse its tokens), loads the signed member registry
-(``RegistryHolder``), and opens the one shared ``httpx.AsyncClient`` used for
-revocation pushes and for the customers' access reports. What it makes lives on
+``consent`` or nodes will refuse its tokens), opens the one shared
+``httpx.AsyncClient`` used for revocation pushes and for the customers' access
+reports, and loads the signed member registry (``RegistryHolder``); with
+``registry_url`` it first fetches the authority's published copy and then follows
+it for the app's lifetime (``federation.registry_feed``), as a node does. What it makes lives on
 ``app.state``: ``settings``, ``engine``, ``keys``, ``registry`` (or None in a
 registry-less demo), ``replay_cache``, ``http``, and ``access_report`` — the flow
 behind the portal's "who saw my records" page (``consent.portal.flows``), installed
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 
 import anyio
 import httpx
@@ -37,6 +39,7 @@ from federation.errors import JoinedUpError, NotAuthenticated
 from federation.keys import MemberKeys
 from federation.problems import install_problem_handlers, problem_response
 from federation.registry import CONSENT_SERVICE_ID, RegistryHolder
+from federation.registry_feed import RegistryFeed, fetch_into_cache, following_registry
 
 log = logging.getLogger("joinedup.consent")
 
@@ -66,6 +69,27 @@ def _load_registry(settings: ConsentSettings, keys: MemberKeys) -> RegistryHolde
     return holder
 
 
+def _registry_feed(settings: ConsentSettings) -> RegistryFeed | None:
+    """The authority's published registry to follow (``federation.registry_feed``), if set."""
+    authority = settings.authority_key
+    if settings.registry_url is None or authority is None:
+        return None
+    return RegistryFeed(settings.registry_url, authority)
+
+
+def _following(app: FastAPI, feed: RegistryFeed | None) -> AbstractAsyncContextManager[None]:
+    settings: ConsentSettings = app.state.settings
+    if feed is None or app.state.registry is None or settings.registry_path is None:
+        return nullcontext()
+    return following_registry(
+        http=app.state.http,
+        feed=feed,
+        holder=app.state.registry,
+        cache=settings.registry_path,
+        poll_s=settings.registry_poll_s,
+    )
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: ConsentSettings = app.state.settings
@@ -76,15 +100,19 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         keys = await anyio.to_thread.run_sync(MemberKeys.load_or_create, settings.data_dir)
         app.state.engine = engine
         app.state.keys = keys
-        app.state.registry = await anyio.to_thread.run_sync(_load_registry, settings, keys)
         app.state.replay_cache = ReplayCache()
         async with httpx.AsyncClient(timeout=settings.revocation_push_timeout_s) as http:
             app.state.http = http
+            feed = _registry_feed(settings)
+            if feed is not None and settings.registry_path is not None:
+                await fetch_into_cache(http, feed, settings.registry_path)
+            app.state.registry = await anyio.to_thread.run_sync(_load_registry, settings, keys)
             if app.state.registry is not None:
                 # Asks every node through the signed protocol, with app.state.http.
                 app.state.access_report = report_for_app
             log.info("consent service started", extra={"kid": keys.kid})
-            yield
+            async with _following(app, feed):
+                yield
     finally:
         engine.dispose()
 

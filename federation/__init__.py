@@ -141,7 +141,12 @@ from federation.registry import (
     sign_registry,
     verify_registry,
 )
-from federation.registry_feed import RegistryFeed
+from federation.registry_feed import (
+    RegistryFeed,
+    fetch_into_cache,
+    follow_registry,
+    following_registry,
+)
 from federation.share_schema import (
     LINK_ACTION,
     NOTIFY_ACTION,
@@ -254,6 +259,9 @@ __all__ = [
     "Registry",
     "RegistryDocument",
     "RegistryFeed",
+    "fetch_into_cache",
+    "follow_registry",
+    "following_registry",
     "JOIN_REQUEST_TYP",
     "JoinRequest",
     "make_join_request",

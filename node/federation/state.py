@@ -24,14 +24,11 @@ that no raw identifier ever travels between nodes. Leave it unset in production.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import anyio
 import httpx
@@ -42,7 +39,7 @@ from federation.envelope import ReplayCache
 from federation.errors import RegistryInvalid
 from federation.keys import b64decode
 from federation.registry import RegistryHolder
-from federation.registry_feed import RegistryFeed
+from federation.registry_feed import RegistryFeed, fetch_into_cache, following_registry
 from node.policy import build_policy_engine
 
 log = logging.getLogger("joinedup.node.federation")
@@ -58,55 +55,6 @@ def authority_key(authority_verify_key: str) -> VerifyKey:
 def load_registry_holder(registry_path: Path, authority_verify_key: str) -> RegistryHolder:
     """The registry holder for a node; ``RegistryInvalid`` if the file does not verify."""
     return RegistryHolder(registry_path, authority_key(authority_verify_key))
-
-
-def _write_cache(path: Path, signed: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".next")
-    tmp.write_text(json.dumps(signed, indent=2), encoding="utf-8")
-    tmp.replace(path)  # atomic: the holder never reads half a registry
-
-
-async def _fetch_into_cache(http: httpx.AsyncClient, feed: RegistryFeed, cache: Path) -> None:
-    """The first fetch: into the cache, or keep the cached copy if the URL fails."""
-    try:
-        changed = await feed.poll(http)
-    except RegistryInvalid as exc:
-        if not await anyio.to_thread.run_sync(cache.exists):
-            raise RegistryInvalid(
-                f"registry_url failed ({exc.message}) and there is no cached copy at {cache}"
-            ) from exc
-        log.warning("registry URL failed at start-up; using the cached copy: %s", exc.message)
-        return
-    if changed is not None:
-        await anyio.to_thread.run_sync(_write_cache, cache, changed[1])
-
-
-async def follow_registry(
-    *, http: httpx.AsyncClient, feed: RegistryFeed, holder: RegistryHolder, cache: Path
-) -> int | None:
-    """One poll: install and cache a newer registry; its version, or None if none came."""
-    try:
-        changed = await feed.poll(http)
-        if changed is None:
-            return None
-        registry, signed = changed
-        holder.accept(registry)  # refuses a rollback
-    except RegistryInvalid as exc:
-        log.warning("registry poll refused: %s", exc.message)
-        return None
-    await anyio.to_thread.run_sync(_write_cache, cache, signed)
-    log.info("federation registry updated", extra={"registry_version": registry.version})
-    return registry.version
-
-
-async def _poll_forever(app: FastAPI, feed: RegistryFeed, cache: Path) -> None:
-    settings = app.state.settings
-    while True:
-        await anyio.sleep(settings.registry_poll_s)
-        await follow_registry(
-            http=app.state.http, feed=feed, holder=app.state.registry, cache=cache
-        )
 
 
 def _append_line(path: Path, line: str) -> None:
@@ -138,7 +86,7 @@ async def federation_state(app: FastAPI) -> AsyncIterator[None]:
             raise RegistryInvalid("registry_url is set but authority_verify_key is not")
         registry_path = registry_path or settings.data_dir / "registry.json"
         feed = RegistryFeed(settings.registry_url, authority_key(settings.authority_verify_key))
-        await _fetch_into_cache(app.state.http, feed, registry_path)
+        await fetch_into_cache(app.state.http, feed, registry_path)
     if registry_path is not None:
         if not settings.authority_verify_key:
             raise RegistryInvalid("registry_path is set but authority_verify_key is not")
@@ -166,10 +114,11 @@ async def federation_state(app: FastAPI) -> AsyncIterator[None]:
     if feed is None or registry_path is None:
         yield
         return
-    task = asyncio.create_task(_poll_forever(app, feed, registry_path), name="registry-poll")
-    try:
+    async with following_registry(
+        http=app.state.http,
+        feed=feed,
+        holder=app.state.registry,
+        cache=registry_path,
+        poll_s=settings.registry_poll_s,
+    ):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

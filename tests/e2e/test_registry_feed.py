@@ -80,7 +80,14 @@ def feed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Feed]:
             }
             for org_id, _, _ in ORGS
         }
-        with start_federation(root, ORGS, consent=False, node_env=node_env) as fed:
+        follow = {
+            "JOINEDUP_CONSENT_REGISTRY_URL": url,
+            "JOINEDUP_CONSENT_REGISTRY_PATH": str(root / "caches" / "consent.json"),
+            "JOINEDUP_CONSENT_REGISTRY_POLL_S": str(POLL_S),
+        }
+        with start_federation(
+            root, ORGS, consent=True, node_env=node_env, consent_env=follow
+        ) as fed:
             yield Feed(fed, publisher)
 
 
@@ -149,12 +156,22 @@ def test_new_member_appears_at_every_node_without_restart(feed: Feed) -> None:
     )
 
 
+def enrol_at_consent(feed: Feed, issuer: str) -> httpx.Response:
+    body = {"linkage_tokens": ["v1.nn." + "0" * 64]}
+    token = feed.fed.sign(issuer, "consent", "enrol", body)
+    return feed.fed.post("consent", "/federation/enrol", token)
+
+
 def test_removed_member_is_refused_at_every_node_within_one_poll(feed: Feed) -> None:
     assert not unknown_member(ask(feed, "police", "council"))
     assert not unknown_member(ask(feed, "police", "gp"))
+    assert not unknown_member(enrol_at_consent(feed, "police"))
     version = feed.publish(lambda members: [m for m in members if m.org_id != "police"])
     wait_until(
-        lambda: all(unknown_member(ask(feed, "police", h)) for h in ("council", "gp")),
+        lambda: (
+            all(unknown_member(ask(feed, "police", h)) for h in ("council", "gp"))
+            and unknown_member(enrol_at_consent(feed, "police"))
+        ),
         ONE_POLL_S,
     )
     # Each node keeps the version it learnt, for a restart while the authority is away.
