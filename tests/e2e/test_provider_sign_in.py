@@ -284,3 +284,24 @@ def test_an_admin_here_can_cut_off_a_person_the_provider_vouches_for(setup: Setu
     assert ("deny", "disabled account (identity provider)") in [
         (e["decision"], e["reason"]) for e in login_entries(setup)
     ]
+
+
+def test_auditor_who_is_this_names_a_provider_account_in_words(setup: Setup) -> None:
+    person, _ = sign_in(setup, "u-1001")
+    me = httpx.get(
+        f"{setup.node.base_url}/auth/me",
+        headers={"Authorization": f"Bearer {person.cookies['joinedup_staff']}"},
+    ).json()
+    auditor, _ = sign_in(setup, "u-1002")
+    page = auditor.get("/ui/audit")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf
+    who = auditor.post(
+        "/ui/audit/who",
+        data={"csrf_token": csrf.group(1), "pseudonym": me["pseudonym"]},
+        headers={"Origin": setup.node.base_url},
+    )
+    assert who.status_code == 200
+    assert "That staff member is <strong>Amira Khan</strong>" in who.text
+    assert "signs in through your organisation's own sign-in" in who.text
+    assert "idp:" not in who.text
