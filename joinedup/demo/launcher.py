@@ -5,7 +5,8 @@ and browser tests alike: on entry it prepares keys, linkage key and the signed
 registry under the data directory (``joinedup.localfed``), starts the consent
 service and the five nodes as uvicorn processes, adds the staff accounts to each
 node's database once it answers, and seeds the scenario unless the data directory
-says it already was (``seed.json``); on exit it stops every process. Ports are fixed by
+says it already was (``seed.json``); on exit it stops every process. While it runs,
+``supervisor()`` restarts a process that dies (``joinedup.demo.supervisor``). Ports are fixed by
 default (consent on ``port_base``, nodes on the next five) so the printed URLs stay
 the same between runs; tests pass free ports instead.
 """
@@ -13,6 +14,8 @@ the same between runs; tests pass free ports instead.
 from __future__ import annotations
 
 import socket
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -26,6 +29,7 @@ from joinedup.demo.seed import (
     read_seed_result,
     seed_federation,
 )
+from joinedup.demo.supervisor import Supervisor
 from joinedup.localfed import (
     LocalFederation,
     MemberSpec,
@@ -127,6 +131,25 @@ class DemoFederation:
         except BaseException:
             self.stop()
             raise
+
+    def relaunch(self, org_id: str) -> ServerProcess:
+        """Start one member's process again, same port, settings and data (no wait)."""
+        assert self.federation is not None
+        federation = self.federation
+        is_consent = org_id == federation.consent.org_id
+        spec = federation.consent if is_consent else federation.node(org_id)
+        return launch_server(
+            org_id,
+            federation.factory_for(org_id),
+            federation.env_for(org_id),
+            spec.port,
+            federation.root / "logs",
+            host=spec.host,
+        )
+
+    def supervisor(self, clock: Callable[[], float] = time.monotonic) -> Supervisor:
+        """A ``Supervisor`` that restarts this demo's crashed processes with backoff."""
+        return Supervisor(self.servers, self.relaunch, clock=clock)
 
     def stop(self) -> None:
         """Stop every process: SIGTERM to all, then wait for each."""
