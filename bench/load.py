@@ -18,7 +18,7 @@ status codes, transport errors, timeouts, an answered view with a source marked
 time of the same run (2 KB message) is printed beside them: the machine's speed
 varies by 2x between moments.
 
-    .venv/bin/python bench/load.py [--seconds 4] [--users 10 20 50]
+    .venv/bin/python bench/load.py [--seconds 3] [--users 10 20 50]
         [--postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 PostgreSQL is skipped (and said so) if it cannot be reached. Under a minute by
@@ -213,7 +213,7 @@ def start_nodes(fed: LocalFederation, pg_url: str | None) -> dict[str, localfed.
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=4.0, help="per level and backend")
+    parser.add_argument("--seconds", type=float, default=3.0, help="per level and backend")
     parser.add_argument("--users", type=int, nargs="+", default=[10, 20, 50])
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
     args = parser.parse_args()
