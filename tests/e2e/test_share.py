@@ -566,17 +566,23 @@ def test_an_answer_whose_audit_entry_cannot_be_written_is_not_released(seeded: S
     assert opened(fed, "gp", request_id, response).decision.allow is True
 
 
-def test_request_past_its_deadline_releases_nothing_and_audits_the_refusal(seeded: Seeded) -> None:
-    fed = seeded.fed
-    token = sign_request(
+def _with_deadline(fed: RunningFederation, request_id: str, deadline: float) -> str:
+    """A consented share request from the council that stops waiting at ``deadline``."""
+    return sign_request(
         keys=fed.keys["council"],
         issuer="council",
         audience="gp",
         action="share",
         body=_consented_body(fed),
-        request_id="late-1",
-        deadline=time.time() - 5,  # the requester gave up five seconds ago
+        request_id=request_id,
+        deadline=deadline,
     )
+
+
+def test_request_past_its_deadline_releases_nothing_and_audits_the_refusal(seeded: Seeded) -> None:
+    fed = seeded.fed
+    # The requester gave up five seconds ago.
+    token = _with_deadline(fed, "late-1", time.time() - 5)
     response = fed.post("gp", "/federation/share", token)
     assert response.status_code == 401
     assert response.json()["type"].endswith("/request-expired")
@@ -588,15 +594,7 @@ def test_request_past_its_deadline_releases_nothing_and_audits_the_refusal(seede
 
 def test_request_within_its_deadline_is_answered(seeded: Seeded) -> None:
     fed = seeded.fed
-    token = sign_request(
-        keys=fed.keys["council"],
-        issuer="council",
-        audience="gp",
-        action="share",
-        body=_consented_body(fed),
-        request_id="timely-1",
-        deadline=time.time() + 10,
-    )
+    token = _with_deadline(fed, "timely-1", time.time() + 10)
     section = opened(fed, "gp", "timely-1", fed.post("gp", "/federation/share", token))
     assert section.decision.allow
     assert [e.decision for e in audit_for(fed, "gp", "timely-1")] == ["allow"]
