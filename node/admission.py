@@ -7,7 +7,8 @@ smallest bound; the partner-facing ``/federation/*`` endpoints, which this node'
 views also call, have their own larger bound so that views can never starve them;
 everything else shares a third. When a class is full, as many requests again may
 wait up to ``admission_queue_wait_s`` for a place; any more, or any that waited in
-vain, get ``503`` problem+json with ``Retry-After`` at once. A node that refuses
+vain, get ``503`` with ``Retry-After`` at once: problem+json, or a page in plain
+words on the staff pages. A node that refuses
 early keeps answering the requests it admitted within their deadline (issue 12),
 where an unbounded one slows every request down until clients time out.
 
@@ -25,17 +26,22 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from federation.problems import problem_response
 from node.config import NodeSettings
+from node.web.pages import UI_PREFIX, error_page
 
 log = logging.getLogger("joinedup.node.admission")
 
 EXEMPT_PATHS = frozenset({"/health"})
 VIEW_CLASS, FEDERATION_CLASS, OTHER_CLASS = "views", "federation", "other"
 BUSY_SLUG = "node-busy"
+BUSY_PAGE_MESSAGE = (
+    "Too many people are using this service at the moment. Please wait a few seconds and "
+    "try again. Nothing was recorded or shared by this attempt."
+)
 
 
 def endpoint_class(method: str, path: str) -> str | None:
@@ -110,7 +116,7 @@ class AdmissionMiddleware:
         gate = self.gates[kind]
         if not await gate.enter():
             log.warning("request refused: node busy", extra={"endpoint_class": kind})
-            response = busy_response(str(scope.get("path", "")), self.retry_after_s)
+            response = busy_response(Request(scope), self.retry_after_s)
             await response(scope, receive, send)
             return
         try:
@@ -119,15 +125,23 @@ class AdmissionMiddleware:
             gate.leave()
 
 
-def busy_response(instance: str, retry_after_s: int) -> JSONResponse:
-    """503 problem+json telling the client when to try again (RFC 9110 §10.2.3)."""
-    response = problem_response(
-        status=503,
-        title="Node busy",
-        detail="this node is at capacity; try again shortly",
-        slug=BUSY_SLUG,
-        instance=instance,
-    )
+def busy_response(request: Request, retry_after_s: int) -> Response:
+    """503 telling the client when to try again (RFC 9110 §10.2.3).
+
+    problem+json for the API; for the staff pages (``/ui/...``) a page in plain words.
+    """
+    path = request.url.path
+    response: Response
+    if path.startswith(UI_PREFIX + "/"):
+        response = error_page(request, 503, BUSY_PAGE_MESSAGE)
+    else:
+        response = problem_response(
+            status=503,
+            title="Node busy",
+            detail="this node is at capacity; try again shortly",
+            slug=BUSY_SLUG,
+            instance=path,
+        )
     response.headers["Retry-After"] = str(retry_after_s)
     return response
 
@@ -138,6 +152,6 @@ def install_admission(app: FastAPI, settings: NodeSettings) -> None:
     retry_after_s = max(1, math.ceil(settings.admission_queue_wait_s))
 
     @app.exception_handler(sa.exc.TimeoutError)
-    async def handle_pool_timeout(request: Request, exc: sa.exc.TimeoutError) -> JSONResponse:
+    async def handle_pool_timeout(request: Request, exc: sa.exc.TimeoutError) -> Response:
         log.warning("database pool exhausted", extra={"route": request.url.path})
-        return busy_response(request.url.path, retry_after_s)
+        return busy_response(request, retry_after_s)

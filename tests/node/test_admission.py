@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
+from fastapi import FastAPI
+from starlette.requests import Request
 
-from node.admission import FEDERATION_CLASS, OTHER_CLASS, VIEW_CLASS, Gate, endpoint_class
+from node.admission import (
+    FEDERATION_CLASS,
+    OTHER_CLASS,
+    VIEW_CLASS,
+    Gate,
+    busy_response,
+    endpoint_class,
+)
+from node.config import NodeSettings
 
 
 @pytest.mark.parametrize(
@@ -56,3 +67,41 @@ def test_a_queued_request_gives_up_after_the_queue_wait():
         return await gate.enter()  # nobody leaves
 
     assert asyncio.run(scenario()) is False
+
+
+def _request(path: str) -> Request:
+    app = FastAPI()
+    app.state.settings = NodeSettings(
+        org_id="council", data_dir="/nonexistent", org_name="Riverside"
+    )
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [(b"host", b"node.example")],
+        "scheme": "http",
+        "server": ("node.example", 80),
+        "app": app,
+    }
+    return Request(scope)
+
+
+def test_refused_api_request_gets_problem_json_with_retry_after():
+    response = busy_response(_request("/views"), retry_after_s=2)
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"] == "2"
+    assert json.loads(bytes(response.body))["type"].endswith("/node-busy")
+
+
+def test_refused_staff_page_gets_a_page_in_plain_words():
+    response = busy_response(_request("/ui/persons/7/view"), retry_after_s=1)
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["retry-after"] == "1"
+    page = bytes(response.body).decode()
+    assert "This service is busy" in page
+    assert "try again" in page
+    assert "node-busy" not in page  # no codes for people
