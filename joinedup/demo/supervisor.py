@@ -59,18 +59,29 @@ class Supervisor:
             if server.running():
                 if child.crashes and now - child.started_at >= self.stable_after_s:
                     child.crashes = 0
-                continue
-            if child.restart_at is None:
-                delay = min(self.first_delay_s * 2**child.crashes, self.max_delay_s)
-                child.crashes += 1
-                child.restart_at = now + delay
+            elif child.restart_at is None:
+                delay = self._back_off(child, now)
                 said.append(
                     f"{name} stopped unexpectedly (exit code {server.process.returncode}); "
                     f"restarting it in {delay:g} s — the rest of the demo keeps running "
                     f"(its log: {server.log_path})"
                 )
             elif now >= child.restart_at:
-                self.servers[name] = self.relaunch(name)
-                child.restart_at, child.started_at = None, now
-                said.append(f"{name} restarted at {self.servers[name].base_url}")
+                said.append(self._restart(name, child, now))
         return said
+
+    def _back_off(self, child: _Child, now: float) -> float:
+        """Schedule the next start: 1 s, doubling per crash in a row, at most 30 s."""
+        delay = min(self.first_delay_s * 2.0**child.crashes, self.max_delay_s)
+        child.crashes += 1
+        child.restart_at = now + delay
+        return delay
+
+    def _restart(self, name: str, child: _Child, now: float) -> str:
+        try:
+            self.servers[name] = self.relaunch(name)
+        except OSError as exc:  # the process could not even be started: later, then
+            delay = self._back_off(child, now)
+            return f"{name} could not be restarted ({exc}); trying again in {delay:g} s"
+        child.restart_at, child.started_at = None, now
+        return f"{name} restarted at {self.servers[name].base_url}"
