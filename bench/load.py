@@ -4,12 +4,13 @@ Issue 12: twenty concurrent views used to take a node down (pool starvation). Th
 starts a small federation on loopback — the consent service, two requesting
 councils (``council`` on SQLite, ``council-pg`` on a fresh PostgreSQL database) and
 two partners (GP, police), each a real uvicorn process — enrols one person, links
-and seeds them everywhere, grants consent, then for each requesting council and
-each level of concurrency runs that many simulated staff for ``--seconds``: each
-asks for a view (``POST /views``), waits for the answer, and asks again at once; a
-refused one (503, admission control) waits its ``Retry-After`` first, as a client
-should. Every view fans out to all four nodes (the requester's own share endpoint
-included). Meanwhile ``/health`` is asked every 0.2 s.
+and seeds them everywhere and grants consent. Then, for each requesting council,
+after five uncounted views, and for each level of concurrency, it runs that many
+simulated staff for ``--seconds``: each asks for a view (``POST /views``), waits for
+the answer, and asks again at once; a refused one (503, admission control) waits
+its ``Retry-After`` first, as a client should. Every view fans out to all four nodes
+(the requester's own share endpoint included). Meanwhile ``/health`` is asked every
+0.2 s.
 
 Reported per backend and level: views/s (answered 200), p50/p95/p99 latency of the
 answered views, views shed with 503 + Retry-After, errors (anything else: other
@@ -79,6 +80,7 @@ DEFAULT_POSTGRES = os.environ.get(
     "JOINEDUP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 HEALTH_EVERY_S = 0.2
+WARM_UP_VIEWS = 5
 VIEW_TIMEOUT_S = 30.0
 
 
@@ -249,6 +251,7 @@ def _run(root: Path, args: argparse.Namespace, pg_url: str | None) -> None:
                 base_url = fed.node(org_id).base_url
                 token = staff_token(client, base_url)
                 backend = "PostgreSQL" if org_id == PG_COUNCIL else "SQLite"
+                warm_up(client, base_url, token, subject_id)
                 print(f"{backend} ({org_id}), {args.seconds:g} s per level:")
                 results[org_id] = []
                 for users in args.users:
@@ -293,6 +296,16 @@ def enrol_and_seed(
         f"{bench.consent_url}/federation/grants", bench.signed(CONSENT_SERVICE_ID, "grant", grant)
     )
     return subject_id
+
+
+def warm_up(client: httpx.Client, base_url: str, token: str, subject_id: str) -> None:
+    """A few views one at a time, not counted: first calls pay for caches and connections."""
+    for _ in range(WARM_UP_VIEWS):
+        client.post(
+            f"{base_url}/views",
+            json={"subject_id": subject_id, "purpose": PURPOSE},
+            headers={"Authorization": f"Bearer {token}"},
+        )
 
 
 def staff_token(client: httpx.Client, base_url: str) -> str:
