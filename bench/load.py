@@ -243,7 +243,7 @@ def _run(root: Path, args: argparse.Namespace, pg_url: str | None) -> None:
             f"{', '.join(servers)}; each view fans out to {len(servers) - 1} share endpoints"
         )
         with httpx.Client(timeout=30) as client:
-            bench = Bench(fed, client)
+            bench = Bench(fed, client, client)  # no delayed network here
             subject_id = enrol_and_seed(bench, fed, urls, servers)
             sign_us = pynacl_sign_us()
             print(f"PyNaCl Ed25519 sign (2 KB) in this run: {sign_us:.1f} us")
