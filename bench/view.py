@@ -112,8 +112,11 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
-def create_coordinator(fed: LocalFederation) -> None:
-    """The requesting co-ordinator's account, written before the council starts."""
+def create_coordinator(fed: LocalFederation, url: str | None = None) -> None:
+    """The requesting co-ordinator's account, written before the council starts.
+
+    ``url``: another requesting node's database (bench/load.py), else the council's.
+    """
     from sqlmodel import Session
 
     from node.auth.service import create_staff
@@ -121,7 +124,7 @@ def create_coordinator(fed: LocalFederation) -> None:
 
     data_dir = fed.data_dir(REQUESTER)
     data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(f"sqlite:///{data_dir}/node.db")
+    engine = make_engine(url or f"sqlite:///{data_dir}/node.db")
     try:
         upgrade_database(engine)
         with Session(engine) as session:
@@ -131,8 +134,17 @@ def create_coordinator(fed: LocalFederation) -> None:
         engine.dispose()
 
 
-def seed_node(fed: LocalFederation, org_id: str, subject_id: str, categories: list[str]) -> None:
-    """One linked person with needs, an action and a contact (written beside the server)."""
+def seed_node(
+    fed: LocalFederation,
+    org_id: str,
+    subject_id: str,
+    categories: list[str],
+    url: str | None = None,
+) -> None:
+    """One linked person with needs, an action and a contact (written beside the server).
+
+    ``url``: the node's database if not its default SQLite file (bench/load.py).
+    """
     from sqlmodel import Session
 
     from node.db import make_engine
@@ -141,7 +153,7 @@ def seed_node(fed: LocalFederation, org_id: str, subject_id: str, categories: li
     from node.records.service import create_person
 
     linkage = LinkageKey(LINKAGE_KEY_VERSION, fed.linkage_secret.encode())
-    engine = make_engine(f"sqlite:///{fed.data_dir(org_id)}/node.db")
+    engine = make_engine(url or f"sqlite:///{fed.data_dir(org_id)}/node.db")
     try:
         with Session(engine) as session:
             person = create_person(session=session, data=dict(PERSON), linkage_key=linkage)

@@ -9,6 +9,11 @@ consent service's endpoints, consent tokens and revocation pushes: read it):
   (unique request id, checked against a replay cache at the receiver), ``act`` (what
   is asked: ``share``, ``link``, ``token``, ``revoke``…) and ``body`` (the
   action's parameters). It travels as ``{"request": "<JWT>"}`` in a POST body.
+  A request whose sender stops waiting at a known moment (a view's fan-out) also
+  carries ``deadline``: that moment as a NumericDate with millisecond precision.
+  It is inside the signature, so nobody on the way can stretch it; a receiver
+  still working on the request after it (frozen, overloaded) must not act on it —
+  the sender has given up and would never receive what was released.
 - A **response** that carries personal data is sealed to the requester's X25519
   key (libsodium sealed box) and then signed by the answering member:
   ``typ`` ``joinedup-response+jwt`` with ``iss``, ``aud``, ``iat``, ``exp``,
@@ -19,6 +24,7 @@ consent service's endpoints, consent tokens and revocation pushes: read it):
 from __future__ import annotations
 
 import json
+import math
 import secrets
 import threading
 import time
@@ -45,6 +51,7 @@ REQUEST_TYP = "joinedup-request+jwt"
 RESPONSE_TYP = "joinedup-response+jwt"
 MAX_REQUEST_LIFETIME_S = 60
 CLOCK_SKEW_S = 5
+DEADLINE_SKEW_S = 0.5
 
 
 class VerifiedRequest(BaseModel):
@@ -57,6 +64,20 @@ class VerifiedRequest(BaseModel):
     expires_at: int
     action: str
     body: dict[str, Any]
+    # When the sender stops waiting (epoch seconds), if it said; see ``past_deadline``.
+    deadline: float | None = None
+
+    def past_deadline(self, now: float | None = None) -> bool:
+        """Whether the sender has given up on this request by ``now`` (default: the clock).
+
+        ``DEADLINE_SKEW_S`` of grace: members' clocks are NTP-synchronised, so a
+        larger difference is a fault; a request answered just inside the sender's
+        deadline must not be refused for a few milliseconds of clock difference.
+        """
+        if self.deadline is None:
+            return False
+        current = now if now is not None else time.time()
+        return current > self.deadline + DEADLINE_SKEW_S
 
 
 def new_request_id() -> str:
@@ -73,11 +94,13 @@ def sign_request(
     ttl_s: int = 30,
     request_id: str | None = None,
     now: float | None = None,
+    deadline: float | None = None,
 ) -> str:
+    """A signed request; ``deadline`` (epoch seconds) is when the sender stops waiting."""
     if not 0 < ttl_s <= MAX_REQUEST_LIFETIME_S:
         raise ValueError(f"request lifetime must be within 1..{MAX_REQUEST_LIFETIME_S} s")
     issued = int(now if now is not None else time.time())
-    claims = {
+    claims: dict[str, Any] = {
         "iss": issuer,
         "aud": audience,
         "iat": issued,
@@ -86,6 +109,10 @@ def sign_request(
         "act": action,
         "body": body,
     }
+    if deadline is not None:
+        if not math.isfinite(deadline):
+            raise ValueError("a request deadline must be a finite time")
+        claims["deadline"] = round(deadline, 3)
     return sign_jwt(claims, keys.signing_key, typ=REQUEST_TYP)
 
 
@@ -141,6 +168,7 @@ def verify_request(
             expires_at=claims["exp"],
             action=claims["act"],
             body=claims["body"],
+            deadline=_deadline_claim(claims.get("deadline")),
         )
     except (KeyError, ValueError) as exc:
         raise PeerSignatureInvalid("request claims incomplete") from exc
@@ -158,6 +186,15 @@ def verify_request(
         raise RequestExpired("request predates this node's replay window")
     replay_cache.check_and_remember(verified.request_id, verified.expires_at, current)
     return verified
+
+
+def _deadline_claim(value: Any) -> float | None:
+    """The ``deadline`` claim as a finite number, or ``ValueError`` (a malformed request)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError("request deadline is not a finite number")
+    return float(value)
 
 
 def seal_response(

@@ -114,8 +114,13 @@ def build_share_calls(
     members: Sequence[Member] | None = None,
     retired_keys: Sequence[MemberKeys] = (),
     ttl_s: int = 30,
+    deadline: float | None = None,
 ) -> list[PartnerCall]:
-    """Sign one ``share`` request per member (default: every organisation, self included)."""
+    """Sign one ``share`` request per member (default: every organisation, self included).
+
+    ``deadline`` (epoch seconds, signed into each request) is when the requester
+    stops waiting: a partner still busy with the request after it releases nothing.
+    """
     subject_id = str(body.get("subject_id", ""))
     opener = ResponseOpener(registry=registry, keys=keys, me=me, retired_keys=tuple(retired_keys))
     calls = []
@@ -129,6 +134,7 @@ def build_share_calls(
             body=dict(body),
             ttl_s=ttl_s,
             request_id=request_id,
+            deadline=deadline,
         )
         calls.append(
             PartnerCall(

@@ -2,7 +2,8 @@
 
 Starts the consent service and five organisation nodes as separate processes on
 loopback ports, seeds the scenario on first run (``joinedup/demo/scenario.yaml``),
-prints where everything is and how to sign in, and stops every process cleanly on
+prints where everything is and how to sign in, restarts (with backoff, saying so) a
+process that dies while the others keep running, and stops every process cleanly on
 Ctrl-C. A second run with the same data directory reuses the data.
 """
 
@@ -62,18 +63,15 @@ def demo(
 
     previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
     typer.echo(demo_federation.summary())
-    exit_code = 0
+    supervisor = demo_federation.supervisor()
     try:
         while not stop.wait(CHILD_POLL_S):
-            dead = [name for name, s in demo_federation.servers.items() if not s.running()]
-            if dead:
-                typer.echo(f"stopped: {', '.join(dead)} exited; see {data_dir / 'logs'}", err=True)
-                exit_code = 1
-                break
+            # A process that dies is restarted with backoff; the others keep running.
+            for message in supervisor.check():
+                typer.echo(message, err=True)
     finally:
         typer.echo("stopping ...")
         demo_federation.stop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     typer.echo("demo stopped")
-    raise typer.Exit(exit_code)

@@ -79,6 +79,20 @@ class NodeSettings(BaseSettings):
     audit_tree_head_every: int = Field(default=100, ge=1)
     audit_tree_head_seconds: float = Field(default=10.0, gt=0)
     log_json: bool = True
+    # Database pool (node/db.py). No request holds a connection while it awaits the
+    # network, but an ordinary request keeps its session's connection between the
+    # handler's worker thread and the commit's: pool_size + max_overflow should cover
+    # anyio's 40 worker threads plus admission_other_limit (docs/operations.md).
+    db_pool_size: int = Field(default=20, ge=1, le=500)
+    db_max_overflow: int = Field(default=60, ge=0, le=500)
+    db_pool_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    # Admission control (node/admission.py): requests in progress per endpoint class;
+    # as many again may wait up to ``admission_queue_wait_s``, the rest get 503 with
+    # Retry-After at once. ``/health`` is never limited.
+    admission_view_limit: int = Field(default=16, ge=1, le=10_000)
+    admission_federation_limit: int = Field(default=64, ge=1, le=10_000)
+    admission_other_limit: int = Field(default=32, ge=1, le=10_000)
+    admission_queue_wait_s: float = Field(default=1.0, ge=0, le=60)
     # Test/diagnostic only (node/federation/state.py): append every outgoing federation
     # request body to this file so tests can check no raw identifier leaves the node.
     traffic_log: Path | None = None

@@ -5,7 +5,9 @@ Alembic (``upgrade_database`` upgrades to *heads*: every domain adds its own
 revision on top of ``0001_records``), never by ``create_all``. A request gets one
 ``Session`` through ``SessionDep``: services may ``flush()`` but never commit; the
 dependency commits once after the handler (before the response is sent, so a failed
-commit is an error answer, not a lost write) or rolls back. ``run_in_session`` keeps
+commit is an error answer, not a lost write) or rolls back. No request holds a
+connection while it awaits the network: code that read and is about to wait on a
+partner calls ``release_connection`` first. ``run_in_session`` keeps
 the same contract in a single worker-thread hop, for the partner share endpoint.
 
 Table classes live in ``node/<domain>/models.py``; ``import_node_models`` imports
@@ -49,6 +51,7 @@ __all__ = [
     "make_engine",
     "run_in_session",
     "node_metadata",
+    "release_connection",
     "upgrade_database",
     "utcnow",
 ]
@@ -94,10 +97,28 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine tuned per backend (SQLite: WAL, NORMAL sync, busy timeout, FKs on)."""
+def make_engine(
+    url: str, *, pool_size: int = 20, max_overflow: int = 60, pool_timeout_s: float = 10.0
+) -> Engine:
+    """An engine tuned per backend (SQLite: WAL, NORMAL sync, busy timeout, FKs on).
+
+    Pool size: no request holds a connection while it awaits the network
+    (``release_connection``), so connections are held by worker threads (anyio's
+    40) and by admitted requests between their handler's thread hop and their
+    commit's (``node.admission`` bounds those); the defaults cover both, so a
+    checkout never waits on a request that itself waits for a thread. A checkout
+    that still waits ``pool_timeout_s`` is answered 503 (``node.admission``), not 500.
+    """
+    pool: dict[str, Any] = {
+        "pool_size": pool_size,
+        "max_overflow": max_overflow,
+        "pool_timeout": pool_timeout_s,
+    }
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        if sa.make_url(url).database in (None, "", ":memory:"):
+            pool = {}  # an in-memory database has a single-connection pool of its own
+        connect_args = {"check_same_thread": False, "timeout": 30}
+        engine = sa.create_engine(url, connect_args=connect_args, **pool)
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -111,7 +132,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return sa.create_engine(url, pool_pre_ping=True, **pool)
 
 
 def alembic_config(connection: sa.Connection | None = None, url: str | None = None) -> Config:
@@ -214,6 +235,21 @@ async def run_in_session(engine: Engine, work: Callable[[Session], T]) -> T:
     except DATABASE_ERRORS as exc:
         log.error("request not recorded", extra={"exc_type": type(exc).__name__})
         raise AuditUnavailable("the answer could not be recorded, so it is not released") from exc
+
+
+def release_connection(session: Session) -> None:
+    """End a read-only transaction so the pooled connection goes back to the pool.
+
+    Call it (in the worker thread that read) before awaiting the network: a
+    connection held across a partner's round trip starves the pool under load
+    (issue 12). Loaded objects stay usable (``expire_on_commit=False`` sessions);
+    the session opens a new transaction if it is used again. Refuses to end a
+    transaction with pending changes: those are committed once, by the dependency.
+    """
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("release_connection on a session with unflushed changes")
+    if session.in_transaction():
+        session.commit()
 
 
 def _commit_and_close(session: Session) -> None:

@@ -32,6 +32,7 @@ from federation.body_limit import install_body_limit
 from federation.errors import JoinedUpError, NotAuthenticated
 from federation.keys import MemberKeys, load_retired_keys
 from federation.problems import install_problem_handlers, problem_response
+from node.admission import install_admission
 from node.api import api_router
 from node.audit.guard import alarm_message
 from node.audit.signer import tree_head_signer
@@ -68,7 +69,12 @@ class ServiceUnavailable(JoinedUpError):
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: NodeSettings = app.state.settings
     await anyio.to_thread.run_sync(lambda: settings.data_dir.mkdir(parents=True, exist_ok=True))
-    engine = make_engine(settings.effective_database_url)
+    engine = make_engine(
+        settings.effective_database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout_s=settings.db_pool_timeout_s,
+    )
     try:
         await anyio.to_thread.run_sync(upgrade_database, engine)
         keys = await anyio.to_thread.run_sync(MemberKeys.load_or_create, settings.data_dir)
@@ -155,6 +161,7 @@ def create_app(settings: NodeSettings) -> FastAPI:
     app.include_router(api_router)
     # Outermost first: the access log sees the 413s the body limit gives.
     install_body_limit(app, settings.max_body_bytes)
+    install_admission(app, settings)  # inside the access log, which sees its 503s
     app.add_middleware(AccessLogMiddleware)
     return app
 

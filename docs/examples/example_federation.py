@@ -131,7 +131,15 @@ class Federation:
         return cls(keys, signed, verify_registry(signed, authority_key().verify_key), cache)
 
     def request(
-        self, *, sender: str, receiver: str, action: str, body: dict[str, Any], jti: str, at: int
+        self,
+        *,
+        sender: str,
+        receiver: str,
+        action: str,
+        body: dict[str, Any],
+        jti: str,
+        at: int,
+        deadline: float | None = None,
     ) -> str:
         """Sign a request as ``sender``, then verify it as ``receiver`` would."""
         token = sign_request(
@@ -143,6 +151,7 @@ class Federation:
             ttl_s=30,
             request_id=jti,
             now=at,
+            deadline=deadline,
         )
         verified = verify_request(
             token,

@@ -109,11 +109,18 @@ class Story:
         jti: str,
         at: int,
         answer: str,
+        deadline: float | None = None,
     ) -> str:
         """Sign and verify one request; add its section (decoded JWT and the answer)."""
         sender, receiver, action = route
         token = self.fed.request(
-            sender=sender, receiver=receiver, action=action, body=body, jti=jti, at=at
+            sender=sender,
+            receiver=receiver,
+            action=action,
+            body=body,
+            jti=jti,
+            at=at,
+            deadline=deadline,
         )
         self.parts += [f"### {title} (`{action}`)\n", intro + "\n"]
         url = f"`POST {URLS[receiver]}{ENDPOINTS[action]}`"
@@ -306,11 +313,13 @@ class Story:
             "Share request",
             "The council's node asks the GP's node (and every other partner, concurrently) "
             "for its section of the view; the `body` is a `ShareRequestBody` carrying the "
-            "consent token.",
+            "consent token, and `deadline` is when the council stops waiting (the view's "
+            "2 s share deadline): a GP still busy with it after that releases nothing.",
             route=("council", "gp", "share"),
             body=body,
             jti="req_Pq7aZ3mB",
             at=NOW + 21,
+            deadline=NOW + 22.75,
             answer="Answer: sealed and signed.\n",
         )
         self.sealed("gp", "council", share, gp_section(), NOW + 21)

@@ -5,7 +5,8 @@ and browser tests alike: on entry it prepares keys, linkage key and the signed
 registry under the data directory (``joinedup.localfed``), starts the consent
 service and the five nodes as uvicorn processes, adds the staff accounts to each
 node's database once it answers, and seeds the scenario unless the data directory
-says it already was (``seed.json``); on exit it stops every process. Ports are fixed by
+says it already was (``seed.json``); on exit it stops every process. While it runs,
+``supervisor()`` restarts a process that dies (``joinedup.demo.supervisor``). Ports are fixed by
 default (consent on ``port_base``, nodes on the next five) so the printed URLs stay
 the same between runs; tests pass free ports instead.
 """
@@ -13,6 +14,8 @@ the same between runs; tests pass free ports instead.
 from __future__ import annotations
 
 import socket
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -33,6 +36,7 @@ from joinedup.demo.seed import (
     read_seed_result,
     seed_federation,
 )
+from joinedup.demo.supervisor import Supervisor
 from joinedup.localfed import (
     LocalFederation,
     MemberSpec,
@@ -83,6 +87,15 @@ class DemoFederation:
     # (joinedup.demo.identity_provider), started beside the nodes.
     identity_provider: bool = False
     provider_url: str | None = None
+    # How each process was launched (factory, settings, port, host), so a crashed
+    # one is relaunched exactly as it was, provider settings included.
+    launches: dict[str, tuple[str, dict[str, str], int, str]] = field(default_factory=dict)
+
+    def _launch(
+        self, name: str, factory: str, env: dict[str, str], port: int, host: str = "127.0.0.1"
+    ) -> None:
+        self.launches[name] = (factory, env, port, host)
+        self.servers[name] = self.relaunch(name)
 
     def _node_specs(self) -> list[MemberSpec]:
         specs = []
@@ -118,17 +131,15 @@ class DemoFederation:
     def _start_once(self) -> None:
         federation = self.prepare()
         _check_ports_free(federation)
-        log_dir = federation.root / "logs"
         self.servers = {}
-        extra_env = self._start_identity_provider(federation, log_dir)
+        extra_env = self._start_identity_provider(federation)
         try:
             for spec in federation.members:
-                self.servers[spec.org_id] = launch_server(
+                self._launch(
                     spec.org_id,
                     federation.factory_for(spec.org_id),
                     {**federation.env_for(spec.org_id), **extra_env.get(spec.org_id, {})},
                     spec.port,
-                    log_dir,
                     host=spec.host,
                 )
             for server in self.servers.values():
@@ -142,9 +153,7 @@ class DemoFederation:
             self.stop()
             raise
 
-    def _start_identity_provider(
-        self, federation: LocalFederation, log_dir: Path
-    ) -> dict[str, dict[str, str]]:
+    def _start_identity_provider(self, federation: LocalFederation) -> dict[str, dict[str, str]]:
         """Start the first organisation's provider; that node's extra settings."""
         if not self.identity_provider:
             return {}
@@ -162,12 +171,20 @@ class DemoFederation:
             redirect_uris=[f"{node_url}/ui/login/oidc/callback"],
             users=people,
         )
-        self.servers[PROVIDER_NAME] = launch_server(
-            PROVIDER_NAME, PROVIDER_FACTORY, env, port, log_dir
-        )
+        self._launch(PROVIDER_NAME, PROVIDER_FACTORY, env, port)
         self.provider_url = issuer
         roles = sorted({s.role for s in self.scenario.staff})
         return {org.org_id: demo_node_env(issuer=issuer, org_name=org.name, roles=roles)}
+
+    def relaunch(self, org_id: str) -> ServerProcess:
+        """Start one process again, same port, settings and data (no wait)."""
+        factory, env, port, host = self.launches[org_id]
+        assert self.federation is not None
+        return launch_server(org_id, factory, env, port, self.federation.root / "logs", host=host)
+
+    def supervisor(self, clock: Callable[[], float] = time.monotonic) -> Supervisor:
+        """A ``Supervisor`` that restarts this demo's crashed processes with backoff."""
+        return Supervisor(self.servers, self.relaunch, clock=clock)
 
     def stop(self) -> None:
         """Stop every process: SIGTERM to all, then wait for each."""

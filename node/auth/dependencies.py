@@ -23,7 +23,7 @@ from federation.errors import NotAuthenticated, NotPermitted
 from node.auth.models import Staff
 from node.auth.throttle import SignInThrottle
 from node.auth.tokens import verify_staff_token
-from node.db import SessionDep
+from node.db import SessionDep, release_connection
 
 oauth2_scheme = OAuth2PasswordBearer(
     tokenUrl="/auth/token",
@@ -58,6 +58,8 @@ def current_staff(
     settings = request.app.state.settings
     claims = verify_staff_token(token, org_id=settings.org_id, keys=request.app.state.keys)
     staff = session.get(Staff, int(claims["sub"]))
+    # The handler may await partners next (POST /views): give the connection back now.
+    release_connection(session)
     if staff is None or not staff.active:
         raise NotAuthenticated("the account behind this token is not active")
     if staff.role != claims["role"]:

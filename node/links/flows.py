@@ -38,6 +38,7 @@ from federation.linkage import LinkageKey, linkage_tokens
 from federation.registry import CONSENT_SERVICE_ID, Member, Registry
 from federation.share_schema import LINK_ACTION
 from node.audit.service import record_audit
+from node.db import release_connection
 from node.links.exceptions import LinkageUnavailable, LinkConflict
 from node.links.models import SubjectLink
 from node.links.schemas import EnrolmentPublic, PartnerLinkOutcome
@@ -227,7 +228,9 @@ async def enrol_person(
 
     def read_person() -> tuple[list[str], SubjectLink | None]:
         tokens = person_tokens(session=session, person_id=person_id, key=who.linkage_key)
-        return tokens, link_for_person(session=session, person_id=person_id)
+        link = link_for_person(session=session, person_id=person_id)
+        release_connection(session)  # not held across the partners' round trips
+        return tokens, link
 
     tokens, existing = await anyio.to_thread.run_sync(read_person)
     enrolment = await request_subject_id(http=http, registry=registry, who=who, tokens=tokens)

@@ -6,6 +6,7 @@ from functools import partial
 
 from fastapi import APIRouter, Request
 
+from federation.errors import RequestExpired
 from federation.problems import PROBLEM_RESPONSES, problem_doc
 from node.db import run_in_session
 from node.federation.dependencies import SIGNED_REQUEST_OPENAPI
@@ -44,4 +45,6 @@ async def share_section(request: Request, context: ShareContextDep) -> ShareResp
         all_categories=sorted(state.taxonomy.categories),
     )
     token = await run_in_session(state.engine, lambda session: answer(session=session))
+    if token is None:  # audited as a refusal in the same transaction
+        raise RequestExpired("the requester's deadline passed before this node could answer")
     return ShareResponse(response=token)

@@ -20,6 +20,12 @@ The holder of the records decides, locally and for every request:
 6. the section is sealed to the requester's X25519 key (libsodium sealed box) and
    signed (RFC 7515 JWS) by ``federation.envelope.seal_response``.
 
+A request whose signed ``deadline`` has passed (the requester gave up: this node
+was frozen, overloaded or slow) releases nothing: checked before deciding and again
+just before the audit append, it is audited as a refusal (``share_decided``,
+``deny``, ``DEADLINE_PASSED_REASON``) instead of a release nobody received, and
+answered 401 ``request-expired`` (``answer_share_request`` returns ``None``).
+
 A policy denial is a normal, sealed answer with ``decision.allow`` false. References
 to records are ``<org_id>:need:<row id>``: row ids, never person identifiers. One
 query per table plus one audit append keeps this fast (the share endpoint's bar is
@@ -28,7 +34,8 @@ query per table plus one audit append keeps this fast (the share endpoint's bar 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +69,7 @@ from node.policy import PolicyDecision, PolicyEngine
 from node.records.models import Action, Contact, Need
 
 CONTACT_CATEGORY = "contact_details"
+DEADLINE_PASSED_REASON = "deadline passed: the requester had stopped waiting, nothing released"
 # Taxonomy fields of ``contact_details`` that a contact's ``how_to_reach`` may hold.
 _REACH_FIELDS = frozenset({"address", "phone", "email", "preferred_contact", "safe_contact_times"})
 
@@ -293,11 +301,19 @@ def answer_share_request(
     holder: Holder,
     keys: MemberKeys,
     all_categories: Sequence[str],
-) -> str:
-    """Decide, read, audit and seal one share request; returns the signed response JWT."""
+    clock: Callable[[], float] = time.time,
+) -> str | None:
+    """Decide, read, audit and seal one share request; returns the signed response JWT.
+
+    ``None`` when the requester's deadline had passed: the refusal is audited and
+    nothing is released.
+    """
     if request.action != SHARE_ACTION:
         raise BadRequest("not a share request")
     body = parse_share_body(request.body)
+    if request.past_deadline(clock()):
+        _audit_late_refusal(session=session, request=request, body=body, holder=holder)
+        return None
     requester = registry.member(request.issuer)
     consent = check_consent(
         token=body.consent_token,
@@ -341,6 +357,54 @@ def answer_share_request(
     # What was actually sent, not what the policy allowed: the customer's access
     # report ("who saw my records") is built from this entry.
     released = sorted({n.category for n in needs} | ({CONTACT_CATEGORY} if contacts else set()))
+    if request.past_deadline(clock()):  # frozen or slow while deciding: still nothing out
+        _audit_late_refusal(session=session, request=request, body=body, holder=holder)
+        return None
+    _audit_share(
+        session=session,
+        request=request,
+        body=body,
+        holder=holder,
+        decision="allow" if decision.allow else "deny",
+        categories=released,
+        reason="; ".join(decision.reasons),
+    )
+    return seal_response(
+        keys=keys,
+        issuer=holder.org_id,
+        audience=request.issuer,
+        request_id=request.request_id,
+        body=section.model_dump(mode="json"),
+        recipient_key=registry.public_key(request.issuer),
+    )
+
+
+def _audit_late_refusal(
+    *, session: Session, request: VerifiedRequest, body: ShareRequestBody, holder: Holder
+) -> None:
+    """Audit a share request refused because its requester had already given up."""
+    _audit_share(
+        session=session,
+        request=request,
+        body=body,
+        holder=holder,
+        decision="deny",
+        categories=[],
+        reason=DEADLINE_PASSED_REASON,
+    )
+
+
+def _audit_share(
+    *,
+    session: Session,
+    request: VerifiedRequest,
+    body: ShareRequestBody,
+    holder: Holder,
+    decision: str,
+    categories: Sequence[str],
+    reason: str,
+) -> None:
+    """The ``share_decided`` entry, in the answer's transaction (no release without it)."""
     record_audit(
         session=session,
         kind="share_decided",
@@ -351,19 +415,11 @@ def answer_share_request(
         subject_id=body.subject_id,
         purpose=body.purpose,
         action="read",
-        decision="allow" if decision.allow else "deny",
-        categories=released,
-        reason="; ".join(decision.reasons),
+        decision=decision,
+        categories=categories,
+        reason=reason,
         emergency=body.emergency is not None,
         holder_org=holder.org_id,
         emergency_basis=body.emergency.basis if body.emergency else None,
         justification=body.emergency.justification if body.emergency else None,
-    )
-    return seal_response(
-        keys=keys,
-        issuer=holder.org_id,
-        audience=request.issuer,
-        request_id=request.request_id,
-        body=section.model_dump(mode="json"),
-        recipient_key=registry.public_key(request.issuer),
     )

@@ -5,7 +5,9 @@
    so the whole view stays within ``share_deadline_s``);
 3. sign one ``share`` request per organisation in the registry — this node
    included, so its own records pass through its own share endpoint, policy and
-   audit exactly like a partner's — all carrying the same ``view_id``;
+   audit exactly like a partner's — all carrying the same ``view_id`` and the
+   moment this view stops waiting (the signed ``deadline``: a partner that is
+   still busy after it releases nothing);
 4. fan out concurrently through the app's one ``httpx.AsyncClient``; whatever has
    not answered by the deadline is ``unavailable``;
 5. assemble the view, record the ``view_requested`` audit entry (request id = view
@@ -90,14 +92,16 @@ async def request_joined_up_view(
         "emergency": request.emergency.model_dump() if request.emergency else None,
         "view_id": view_id,
     }
+    remaining = max(deadline_s - (time.monotonic() - started), MIN_FAN_OUT_S)
     calls = build_share_calls(
         registry=context.registry,
         keys=context.keys,
         me=settings.org_id,
         body=body,
         retired_keys=context.retired_keys,
+        # Partners refuse (and audit the refusal) once this view has given up on them.
+        deadline=time.time() + remaining,
     )
-    remaining = max(deadline_s - (time.monotonic() - started), MIN_FAN_OUT_S)
     results = await fan_out(client=context.client, calls=calls, deadline_s=remaining)
     lap("fanout")
 

@@ -128,6 +128,7 @@ def error_page(request: Request, status_code: int, message: str) -> Response:
         409: "That conflicts with what is already recorded",
         413: "That was too large",
         422: "Some of what you entered could not be used",
+        503: "This service is busy",
     }
     title = titles.get(status_code, "Something went wrong")
     return render(

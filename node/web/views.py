@@ -21,7 +21,7 @@ from sqlmodel import select
 from federation.errors import ValidationFailed
 from federation.view import JoinedUpView
 from node.auth.dependencies import StaffPrincipal
-from node.db import RowId, SessionDep
+from node.db import RowId, SessionDep, release_connection
 from node.federation.dependencies import get_registry
 from node.links.models import SubjectLink
 from node.records import service as records
@@ -147,6 +147,7 @@ def view_target(session: SessionDep, staff: RecordWebStaff, person_id: RowId) ->
     """Load the person (404 page if absent) and their subject link, in a worker thread."""
     person = records.get_person(session=session, person_id=person_id)
     link = session.exec(select(SubjectLink).where(SubjectLink.person_id == person_id)).first()
+    release_connection(session)  # the page then awaits the view's fan-out
     return ViewTarget(person=person, subject_id=link.subject_id if link is not None else None)
 
 

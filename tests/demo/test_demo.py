@@ -7,10 +7,12 @@ the scenario is seeded. A second launch on the same directory must reuse the dat
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from federation.registry import load_registry
 from joinedup.demo.launcher import DemoFederation
 from joinedup.demo.scenario import load_scenario
 from joinedup.demo.seed import SeedResult, read_seed_result, staff_token
+from joinedup.localfed import wait_ready
 
 pytestmark = pytest.mark.e2e
 
@@ -117,6 +120,33 @@ def test_seeded_subject_view_has_needs_from_at_least_four_organisations(first_ru
     assert "criminal_justice" not in categories
 
 
+def test_a_killed_node_is_restarted_with_backoff_while_the_rest_keep_running(first_run) -> None:
+    demo, _ = first_run
+    now = [0.0]
+    supervisor = demo.supervisor(clock=lambda: now[0])
+    victim = demo.scenario.organisations[1].org_id
+    others = [o.org_id for o in demo.scenario.organisations if o.org_id != victim]
+    for expected_delay in (1, 2):  # the second crash in a row waits twice as long
+        killed = demo.servers[victim].process
+        killed.kill()
+        killed.wait(timeout=10)
+        [said] = supervisor.check()
+        assert said.startswith(f"{victim} stopped unexpectedly (exit code -9); ")
+        assert f"restarting it in {expected_delay} s — the rest of the demo keeps running" in said
+        now[0] += expected_delay - 0.1
+        assert supervisor.check() == []  # still backing off
+        for org_id in others:
+            assert httpx.get(f"{demo.url(org_id)}/health", timeout=10).status_code == 200
+        now[0] += 0.1
+        assert supervisor.check() == [f"{victim} restarted at {demo.url(victim)}"]
+        assert demo.servers[victim].process.pid != killed.pid
+        wait_ready(demo.servers[victim], 90)
+    # Back with its own keys and data: the joined-up view has its section again.
+    assert demo.seed is not None
+    view = _view(demo, demo.seed.subjects[demo.scenario.tour.view_as.person])
+    assert {s["org_id"]: s["status"] for s in view["sources"]}[victim] == "ok"
+
+
 def test_second_launch_reuses_the_data(first_run, data_dir: Path) -> None:
     demo, counts = first_run
     first_seed = demo.seed
@@ -140,6 +170,16 @@ def _free_port_block(size: int) -> int:
             continue
         return base
     raise RuntimeError("no block of free ports")
+
+
+def _child_pid(parent: int, org_id: str) -> int:
+    """The pid of the demo's child process that runs ``org_id`` (Linux /proc)."""
+    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    for pid in children:
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        if f"JOINEDUP_NODE_ORG_ID={org_id}".encode() in environ:
+            return int(pid)
+    raise AssertionError(f"no child process runs {org_id}")
 
 
 def test_cli_prints_logins_and_stops_cleanly_on_ctrl_c(first_run, data_dir: Path) -> None:
@@ -166,6 +206,27 @@ def test_cli_prints_logins_and_stops_cleanly_on_ctrl_c(first_run, data_dir: Path
         assert "auditor" in output
         assert "password for every demo login: joinedup-demo" in output
         assert httpx.get(f"http://127.0.0.1:{base + 1}/health", timeout=5).status_code == 200
+        # Kill one node: the demo says so, restarts it, and keeps running.
+        victim = demo.scenario.organisations[0].org_id
+        os.kill(_child_pid(process.pid, victim), signal.SIGKILL)
+        told = []
+        for line in process.stdout:
+            told.append(line)
+            if line.startswith(f"{victim} restarted at http://127.0.0.1:{base + 1}"):
+                break
+        assert f"{victim} stopped unexpectedly" in "".join(told), told
+        wait_for_health = httpx.Client(timeout=5)
+        with wait_for_health:
+            for _ in range(600):
+                try:
+                    if wait_for_health.get(f"http://127.0.0.1:{base + 1}/health").is_success:
+                        break
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.2)  # another process starting: real time, no clock to inject
+            else:
+                pytest.fail(f"{victim} did not come back")
+        assert process.poll() is None
         process.send_signal(signal.SIGINT)
         rest = process.stdout.read()
         assert process.wait() == 0, rest

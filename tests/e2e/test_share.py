@@ -20,9 +20,11 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from federation.consent_token import ConsentProvisionClaim
+from federation.envelope import sign_request
 from federation.keys import MemberKeys
 from federation.share_schema import SharedSection
 from node.audit.models import AuditEntry
+from node.share.service import DEADLINE_PASSED_REASON
 from tests.fixtures.federation import RunningFederation, start_federation
 
 pytestmark = pytest.mark.e2e
@@ -562,3 +564,37 @@ def test_an_answer_whose_audit_entry_cannot_be_written_is_not_released(seeded: S
     # And the node answers the same request (a new id) normally again.
     request_id, response = ask(fed, "gp", share_body(fed, consent_token=token))
     assert opened(fed, "gp", request_id, response).decision.allow is True
+
+
+def _with_deadline(fed: RunningFederation, request_id: str, deadline: float) -> str:
+    """A consented share request from the council that stops waiting at ``deadline``."""
+    return sign_request(
+        keys=fed.keys["council"],
+        issuer="council",
+        audience="gp",
+        action="share",
+        body=_consented_body(fed),
+        request_id=request_id,
+        deadline=deadline,
+    )
+
+
+def test_request_past_its_deadline_releases_nothing_and_audits_the_refusal(seeded: Seeded) -> None:
+    fed = seeded.fed
+    # The requester gave up five seconds ago.
+    token = _with_deadline(fed, "late-1", time.time() - 5)
+    response = fed.post("gp", "/federation/share", token)
+    assert response.status_code == 401
+    assert response.json()["type"].endswith("/request-expired")
+    assert_nothing_released(fed, "late-1", response)
+    [entry] = audit_for(fed, "gp", "late-1")
+    assert (entry.kind, entry.decision, entry.categories) == ("share_decided", "deny", [])
+    assert entry.reason == DEADLINE_PASSED_REASON
+
+
+def test_request_within_its_deadline_is_answered(seeded: Seeded) -> None:
+    fed = seeded.fed
+    token = _with_deadline(fed, "timely-1", time.time() + 10)
+    section = opened(fed, "gp", "timely-1", fed.post("gp", "/federation/share", token))
+    assert section.decision.allow
+    assert [e.decision for e in audit_for(fed, "gp", "timely-1")] == ["allow"]

@@ -156,3 +156,68 @@ def test_response_to_another_request_is_rejected(federation):
             expected_issuer="gp",
             request_id="r2",
         )
+
+
+def test_signed_deadline_reaches_the_receiver_and_says_when_the_sender_gave_up(federation):
+    now = float(int(time.time()))
+    token = _request(federation, now=now, deadline=now + 2.0004)
+    verified = verify_request(
+        token,
+        registry=federation.registry,
+        audience="gp",
+        replay_cache=ReplayCache(),
+        now=now + 1,
+    )
+    assert verified.deadline == now + 2.0  # millisecond precision on the wire
+    assert not verified.past_deadline(now + 2.4)  # within DEADLINE_SKEW_S of clock difference
+    assert verified.past_deadline(now + 2.6)
+
+
+def test_request_without_deadline_is_never_past_it(federation):
+    verified = verify_request(
+        _request(federation),
+        registry=federation.registry,
+        audience="gp",
+        replay_cache=ReplayCache(),
+    )
+    assert verified.deadline is None
+    assert not verified.past_deadline(time.time() + 3600)
+
+
+@pytest.mark.parametrize("deadline", ["soon", True, None, [1]])
+def test_malformed_deadline_claim_is_refused(federation, deadline):
+    from federation.jose import sign_jwt
+
+    issued = int(time.time())
+    claims = {
+        "iss": "council",
+        "aud": "gp",
+        "iat": issued,
+        "exp": issued + 30,
+        "jti": f"bad-deadline-{deadline!r}",
+        "act": "share",
+        "body": {},
+        "deadline": deadline,
+    }
+    token = sign_jwt(claims, federation.keys["council"].signing_key, typ="joinedup-request+jwt")
+    if deadline is None:  # an explicit null is the same as no deadline
+        verify_request(
+            token, registry=federation.registry, audience="gp", replay_cache=ReplayCache()
+        )
+        return
+    with pytest.raises(PeerSignatureInvalid, match="claims incomplete"):
+        verify_request(
+            token, registry=federation.registry, audience="gp", replay_cache=ReplayCache()
+        )
+
+
+def test_a_deadline_must_be_a_finite_time():
+    with pytest.raises(ValueError, match="finite"):
+        sign_request(
+            keys=MemberKeys.generate(),
+            issuer="council",
+            audience="gp",
+            action="share",
+            body={},
+            deadline=float("inf"),
+        )
