@@ -43,6 +43,7 @@ class ConsentSettings(BaseSettings):
     )
     activation_code_ttl_s: int = Field(default=7 * 24 * 3600, ge=60)
     max_body_bytes: int = Field(default=200_000, ge=1_024, le=10_000_000)
+    log_json: bool = Field(default=True, description="Log JSON lines (false: plain text).")
 
     @field_validator("database_url")
     @classmethod

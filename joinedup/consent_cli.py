@@ -218,6 +218,7 @@ def serve(
     """Run the consent service with uvicorn."""
     import uvicorn
 
+    from appkit.header_limit import HTTP_PROTOCOL
     from consent.main import create_app
 
     settings = _settings(data_dir, database_url)
@@ -226,4 +227,5 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         access_log=False,
+        http=HTTP_PROTOCOL,  # 431 for oversized headers
     )

@@ -6,12 +6,15 @@ JoinedUpError
 │                                message for all three, so the answer never tells a
 │                                guesser which usernames exist; the cause travels
 │                                in attributes, for the audit entry only
+├── Conflict
+│   └── LastActiveAdmin     409  the change would leave the organisation without an
+│                                active admin, so nobody could manage staff again
 └── TooManySignIns          429  the username had too many failed sign-ins lately
 """
 
 from __future__ import annotations
 
-from federation.errors import JoinedUpError, NotAuthenticated
+from federation.errors import Conflict, JoinedUpError, NotAuthenticated
 
 SIGN_IN_REFUSED = "invalid username or password"
 
@@ -23,6 +26,11 @@ class SignInRefused(NotAuthenticated):
         super().__init__(SIGN_IN_REFUSED)
         self.cause = cause
         self.staff_id = staff_id
+
+
+class LastActiveAdmin(Conflict):
+    title = "Last active admin"
+    type_slug = "last-active-admin"
 
 
 class TooManySignIns(JoinedUpError):
