@@ -32,6 +32,7 @@ from appkit.database_errors import DATABASE_ERRORS, install_database_errors
 from appkit.failsafe import install_failsafe
 from appkit.health import NOT_READY_DOC, NotReady, check_database_writable, health_router
 from appkit.logs import configure_logging
+from appkit.throttle import install_throttle_answers
 from federation.errors import NotAuthenticated
 from federation.keys import MemberKeys, load_retired_keys
 from federation.problems import install_problem_handlers, problem_response
@@ -112,6 +113,7 @@ def create_app(settings: NodeSettings) -> FastAPI:
         return response
 
     install_database_errors(app)
+    install_throttle_answers(app)
 
     @app.get(
         "/health",

@@ -9,12 +9,17 @@ JoinedUpError
 ├── Conflict
 │   └── LastActiveAdmin     409  the change would leave the organisation without an
 │                                active admin, so nobody could manage staff again
-└── TooManySignIns          429  the username had too many failed sign-ins lately
+└── TooManySignIns          429  the username or the client address had too many
+                                 failed sign-ins lately (``appkit.throttle``, shared
+                                 with the consent service)
 """
 
 from __future__ import annotations
 
-from federation.errors import Conflict, JoinedUpError, NotAuthenticated
+from appkit.throttle import TooManySignIns
+from federation.errors import Conflict, NotAuthenticated
+
+__all__ = ["LastActiveAdmin", "SignInRefused", "TooManySignIns"]
 
 SIGN_IN_REFUSED = "invalid username or password"
 
@@ -31,15 +36,3 @@ class SignInRefused(NotAuthenticated):
 class LastActiveAdmin(Conflict):
     title = "Last active admin"
     type_slug = "last-active-admin"
-
-
-class TooManySignIns(JoinedUpError):
-    status_code = 429
-    title = "Too many sign-in attempts"
-    type_slug = "too-many-sign-ins"
-
-    def __init__(self, retry_after_s: int) -> None:
-        super().__init__(
-            f"too many failed sign-ins for this username; try again in {retry_after_s} s"
-        )
-        self.retry_after_s = retry_after_s

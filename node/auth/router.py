@@ -9,7 +9,13 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from federation.problems import PROBLEM_RESPONSES, problem_doc
 from node.auth import flows, service
-from node.auth.dependencies import AdminStaff, CurrentStaff, RequestId, SignInThrottleDep
+from node.auth.dependencies import (
+    AdminStaff,
+    ClientAddress,
+    CurrentStaff,
+    RequestId,
+    SignInThrottleDep,
+)
 from node.auth.schemas import (
     StaffCreate,
     StaffPublic,
@@ -26,7 +32,7 @@ MAX_PAGE = 100
 TOO_MANY: dict[int | str, dict[str, Any]] = {
     429: problem_doc(
         429,
-        "Too many failed sign-ins for this username lately",
+        "Too many failed sign-ins for this username or from this address lately",
         title="Too many sign-in attempts",
         slug="too-many-sign-ins",
         detail="too many failed sign-ins for this username; try again in a minute",
@@ -50,6 +56,7 @@ def create_token(
     request: Request,
     session: SessionDep,
     throttle: SignInThrottleDep,
+    client: ClientAddress,
     request_id: RequestId,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
 ) -> TokenResponse:
@@ -61,6 +68,7 @@ def create_token(
         throttle=throttle,
         username=form.username,
         password=form.password,
+        client=client,
         channel="api",
         org_id=settings.org_id,
         keys=request.app.state.keys,

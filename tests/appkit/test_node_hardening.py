@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from appkit.header_limit import MAX_HEADER_BYTES, MAX_HEADER_COUNT
+from appkit.throttle import PER_CLIENT
 from tests.fixtures.auth import TEST_PASSWORD, bearer, login, make_staff
 from tests.fixtures.servers import RunningServer, node_spec, uvicorn_process
 
@@ -224,3 +225,26 @@ def test_the_last_active_admin_cannot_be_demoted_or_disabled(node: Node) -> None
     response = node.client.patch(f"/staff/{admin_id}", json={"role": "auditor"}, headers=admin)
     assert response.status_code == 200, response.text
     assert response.json()["role"] == "auditor"
+
+
+# -- 12.8: per-client sign-in limit (last: it locks this module's loopback address) --
+
+
+def test_a_password_spray_from_one_address_is_slowed(node: Node) -> None:
+    make_staff(node.engine, role="frontline", username="spray-target")
+    statuses = []
+    for i in range(PER_CLIENT.max_failures + 1):
+        response = node.client.post(
+            "/auth/token", data={"username": f"sprayed-{i}", "password": "Summer2026!"}
+        )
+        statuses.append(response.status_code)
+    # Each username failed once, so only the per-address limit can have stopped it.
+    assert statuses[:-1] == [401] * PER_CLIENT.max_failures
+    assert statuses[-1] == 429
+    locked = node.client.post(
+        "/auth/token", data={"username": "spray-target", "password": TEST_PASSWORD}
+    )
+    body = assert_problem(locked, 429)
+    assert "from this address" in body["detail"]
+    assert 1 <= int(locked.headers["retry-after"]) <= PER_CLIENT.lockout_s
+    assert_log_is_clean(node, "sprayed-", "Summer2026")
