@@ -34,6 +34,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
@@ -44,11 +45,12 @@ from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
 from federation.errors import JoinedUpError
-from federation.problems import problem_response
+from federation.problems import problem_doc, problem_response
 
 __all__ = [
     "PER_CLIENT",
     "PER_USERNAME",
+    "TOO_MANY_SIGN_INS",
     "Limit",
     "SignInThrottle",
     "SignInThrottleBase",
@@ -191,6 +193,18 @@ class SignInThrottle:
         if self.engine.dialect.name == "postgresql":
             return postgresql.insert(self.table).values(**row).on_conflict_do_nothing()
         return sqlite.insert(self.table).values(**row).on_conflict_do_nothing()
+
+
+# The 429 in the OpenAPI schema of each sign-in endpoint.
+TOO_MANY_SIGN_INS: dict[int | str, dict[str, Any]] = {
+    429: problem_doc(
+        429,
+        "Too many failed sign-ins for this username or from this address lately",
+        title="Too many sign-in attempts",
+        slug="too-many-sign-ins",
+        detail="too many failed sign-ins for this username; try again in 60 s",
+    )
+}
 
 
 def install_throttle_answers(app: FastAPI) -> None:

@@ -31,6 +31,7 @@ from appkit.database_errors import install_database_errors
 from appkit.failsafe import install_failsafe
 from appkit.health import NOT_READY_DOC, check_database_writable, health_router
 from appkit.logs import configure_logging
+from appkit.throttle import install_throttle_answers
 from consent.api import api_router
 from consent.config import ConsentSettings
 from consent.db import make_engine, upgrade_database
@@ -115,6 +116,7 @@ def create_app(settings: ConsentSettings) -> FastAPI:
     install_body_limit(app, settings.max_body_bytes)
 
     install_database_errors(app)
+    install_throttle_answers(app)
 
     @app.get("/health", response_model=Health, tags=["ops"], responses=NOT_READY_DOC)
     def read_health(request: Request) -> Health:

@@ -136,6 +136,28 @@ def add_customer(
         typer.echo(f"created customer {account.username} for {account.subject_id}")
 
 
+@consent_app.command("recovery-code")
+def recovery_code(
+    subject_id: SubjectId,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Issue a one-time code with which a customer sets a new password (recorded as
+    issued by the operator; hand it over only to the person, in person or by phone)."""
+    from consent.customers.service import OPERATOR, issue_recovery_code
+
+    settings = _settings(data_dir, database_url)
+    with _session(settings) as session:
+        account, code, expires_at = issue_recovery_code(
+            session=session,
+            subject_id=subject_id,
+            issued_by=OPERATOR,
+            code_ttl_s=settings.recovery_code_ttl_s,
+        )
+        typer.echo(f"recovery code for {account.username}: {code}")
+        typer.echo(f"valid until {expires_at:%Y-%m-%d %H:%M} UTC, once, at /portal/recover")
+
+
 @consent_app.command("grant")
 def grant(
     subject_id: SubjectId,
