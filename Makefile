@@ -22,14 +22,14 @@ test: $(STAMP)
 	bash tests/browser/ensure_chromium.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy node consent federation joinedup
+	$(BIN)/mypy node consent federation joinedup appkit
 	$(BIN)/mypy bench
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy node consent federation joinedup
+	$(BIN)/mypy node consent federation joinedup appkit
 	$(BIN)/mypy bench
 
 bench: $(STAMP)

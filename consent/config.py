@@ -48,7 +48,11 @@ class ConsentSettings(BaseSettings):
         default=3.0, gt=0, le=30, description="How long each node has to answer a report."
     )
     activation_code_ttl_s: int = Field(default=7 * 24 * 3600, ge=60)
+    recovery_code_ttl_s: int = Field(
+        default=24 * 3600, ge=60, description="How long a password recovery code works."
+    )
     max_body_bytes: int = Field(default=200_000, ge=1_024, le=10_000_000)
+    log_json: bool = Field(default=True, description="Log JSON lines (false: plain text).")
 
     @field_validator("database_url")
     @classmethod

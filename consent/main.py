@@ -24,18 +24,22 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcon
 
 import anyio
 import httpx
-import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from appkit.body_limit import install_body_limit
+from appkit.database_errors import install_database_errors
+from appkit.failsafe import install_failsafe
+from appkit.health import NOT_READY_DOC, check_database_writable, health_router
+from appkit.logs import configure_logging
+from appkit.throttle import install_throttle_answers
 from consent.api import api_router
 from consent.config import ConsentSettings
 from consent.db import make_engine, upgrade_database
 from consent.portal.flows import report_for_app
-from federation.body_limit import install_body_limit
 from federation.envelope import ReplayCache
-from federation.errors import JoinedUpError, NotAuthenticated
+from federation.errors import NotAuthenticated
 from federation.keys import MemberKeys
 from federation.problems import install_problem_handlers, problem_response
 from federation.registry import CONSENT_SERVICE_ID, RegistryHolder
@@ -48,12 +52,6 @@ class Health(BaseModel):
     status: str
     service: str
     kid: str
-
-
-class ServiceUnavailable(JoinedUpError):
-    status_code = 503
-    title = "Service unavailable"
-    type_slug = "service-unavailable"
 
 
 def _load_registry(settings: ConsentSettings, keys: MemberKeys) -> RegistryHolder | None:
@@ -125,6 +123,7 @@ def create_app(settings: ConsentSettings) -> FastAPI:
         description="Enrolment, consent grants and revocations, signed consent tokens.",
         lifespan=lifespan,
     )
+    configure_logging(json_lines=settings.log_json)
     app.state.settings = settings
     install_problem_handlers(app)
 
@@ -144,17 +143,19 @@ def create_app(settings: ConsentSettings) -> FastAPI:
     # Declared or streamed without a length: either way no unbounded body is read.
     install_body_limit(app, settings.max_body_bytes)
 
-    @app.get("/health", response_model=Health, tags=["ops"])
+    install_database_errors(app)
+    install_throttle_answers(app)
+
+    @app.get("/health", response_model=Health, tags=["ops"], responses=NOT_READY_DOC)
     def read_health(request: Request) -> Health:
-        """Liveness and database reachability, for load balancers and the test harness."""
-        try:
-            with request.app.state.engine.connect() as connection:
-                connection.execute(sa.text("SELECT 1"))
-        except sa.exc.SQLAlchemyError as exc:
-            raise ServiceUnavailable("database unreachable") from exc
+        """Readiness (the database accepts a write) and the service's key id."""
+        check_database_writable(request.app.state.engine)
         return Health(status="ok", service=CONSENT_SERVICE_ID, kid=request.app.state.keys.kid)
 
+    app.include_router(health_router())
     app.include_router(api_router)
+    # Last, so outermost of ours: whatever escapes the rest is answered and logged here.
+    install_failsafe(app)
     return app
 
 

@@ -217,7 +217,7 @@ def _verify_compact_jws(token: object, verify_keys: list[VerifyKey]) -> dict[str
     try:
         header = json.loads(_b64url(header_part))
         signature = _b64url(signature_part)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise _fail("is not a compact JWS") from exc
     if not isinstance(header, dict) or header.get("alg") != ALGORITHM or "crit" in header:
         raise _fail("does not verify: unexpected JWS header")
@@ -232,7 +232,7 @@ def _verify_compact_jws(token: object, verify_keys: list[VerifyKey]) -> dict[str
             continue
         try:
             claims = json.loads(_b64url(payload_part))
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise _fail("payload is not JSON") from exc
         if not isinstance(claims, dict):
             raise _fail("payload is not a JSON object")

@@ -52,7 +52,7 @@ def read_unverified_header(token: str) -> dict[str, Any]:
 
     try:
         return dict(jws.extract_compact(token.encode("ascii")).headers())
-    except (JoseError, ValueError, UnicodeError) as exc:
+    except (JoseError, ValueError, UnicodeError, RecursionError) as exc:
         raise PeerSignatureInvalid("malformed JWS") from exc
 
 
@@ -65,7 +65,7 @@ def read_unverified_claims(token: str) -> dict[str, Any]:
     try:
         payload = jws.extract_compact(token.encode("ascii")).payload
         claims = json.loads(payload)
-    except (JoseError, ValueError, UnicodeError) as exc:
+    except (JoseError, ValueError, UnicodeError, RecursionError) as exc:
         raise PeerSignatureInvalid("malformed JWS") from exc
     if not isinstance(claims, dict):
         raise PeerSignatureInvalid("JWS payload is not a JSON object")
@@ -93,7 +93,7 @@ def verify_jwt(
     for verify_key in ordered:
         try:
             token_obj = jwt.decode(token, _public_jwk(bytes(verify_key)), algorithms=[ALGORITHM])
-        except (JoseError, ValueError):
+        except (JoseError, ValueError, RecursionError):
             continue
         claims = dict(token_obj.claims)
         return claims

@@ -156,6 +156,7 @@ def serve(
     """Run the node with uvicorn."""
     import uvicorn
 
+    from appkit.header_limit import HTTP_PROTOCOL
     from node.main import create_app
 
     settings = _settings(org_id, data_dir, database_url, config)
@@ -164,4 +165,5 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         access_log=False,
+        http=HTTP_PROTOCOL,  # 431 for oversized headers
     )

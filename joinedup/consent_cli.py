@@ -136,6 +136,28 @@ def add_customer(
         typer.echo(f"created customer {account.username} for {account.subject_id}")
 
 
+@consent_app.command("recovery-code")
+def recovery_code(
+    subject_id: SubjectId,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Issue a one-time code with which a customer sets a new password (recorded as
+    issued by the operator; hand it over only to the person, in person or by phone)."""
+    from consent.customers.service import OPERATOR, issue_recovery_code
+
+    settings = _settings(data_dir, database_url)
+    with _session(settings) as session:
+        account, code, expires_at = issue_recovery_code(
+            session=session,
+            subject_id=subject_id,
+            issued_by=OPERATOR,
+            code_ttl_s=settings.recovery_code_ttl_s,
+        )
+        typer.echo(f"recovery code for {account.username}: {code}")
+        typer.echo(f"valid until {expires_at:%Y-%m-%d %H:%M} UTC, once, at /portal/recover")
+
+
 @consent_app.command("grant")
 def grant(
     subject_id: SubjectId,
@@ -218,6 +240,7 @@ def serve(
     """Run the consent service with uvicorn."""
     import uvicorn
 
+    from appkit.header_limit import HTTP_PROTOCOL
     from consent.main import create_app
 
     settings = _settings(data_dir, database_url)
@@ -226,4 +249,5 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         access_log=False,
+        http=HTTP_PROTOCOL,  # 431 for oversized headers
     )

@@ -320,6 +320,9 @@ def launch_server(
                 "--log-level",
                 "warning",
                 "--no-access-log",
+                # 431 for oversized headers (appkit.header_limit).
+                "--http",
+                "appkit.header_limit:HeaderLimitedHttpToolsProtocol",
             ],
             env=full_env,
             stdout=handle,

@@ -19,14 +19,12 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
-import sqlite3
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import anyio
-import psycopg
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -36,6 +34,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 import node
+from appkit.database_errors import DATABASE_ERRORS
 from node import NAMING_CONVENTION
 from node.audit.exceptions import AuditUnavailable
 
@@ -58,12 +57,6 @@ __all__ = [
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 T = TypeVar("T")
-# SQLAlchemy's errors and the raw DB-API ones (the audit append uses the cursor).
-DATABASE_ERRORS: tuple[type[Exception], ...] = (
-    sa.exc.SQLAlchemyError,
-    sqlite3.Error,
-    psycopg.Error,
-)
 log = logging.getLogger("joinedup.node.db")
 
 

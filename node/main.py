@@ -23,13 +23,17 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 
 import anyio
 import httpx
-import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from federation.body_limit import install_body_limit
-from federation.errors import JoinedUpError, NotAuthenticated
+from appkit.body_limit import install_body_limit
+from appkit.database_errors import DATABASE_ERRORS, install_database_errors
+from appkit.failsafe import install_failsafe
+from appkit.health import NOT_READY_DOC, NotReady, check_database_writable, health_router
+from appkit.logs import configure_logging
+from appkit.throttle import install_throttle_answers
+from federation.errors import NotAuthenticated
 from federation.keys import MemberKeys, load_retired_keys
 from federation.problems import install_problem_handlers, problem_response
 from node.admission import install_admission
@@ -39,7 +43,6 @@ from node.audit.signer import tree_head_signer
 from node.config import NodeSettings
 from node.db import make_engine, upgrade_database
 from node.federation.state import federation_state
-from node.logs import configure_logging
 from node.middleware import AccessLogMiddleware
 from node.records.taxonomy import load_taxonomy
 from node.revocations.service import revocation_state
@@ -57,12 +60,6 @@ class Health(BaseModel):
     audit_alarm: str | None = Field(
         default=None, description="why signing stopped (node.audit.guard); operators act on it"
     )
-
-
-class ServiceUnavailable(JoinedUpError):
-    status_code = 503
-    title = "Service unavailable"
-    type_slug = "service-unavailable"
 
 
 @asynccontextmanager
@@ -121,48 +118,38 @@ def create_app(settings: NodeSettings) -> FastAPI:
         response.headers["WWW-Authenticate"] = 'Bearer realm="joinedup"'
         return response
 
-    @app.exception_handler(sa.exc.IntegrityError)
-    async def handle_integrity_error(request: Request, exc: sa.exc.IntegrityError) -> JSONResponse:
-        # A safety net: services check constraints first; a race still must not 500.
-        log.warning("integrity error on %s", request.url.path)
-        return problem_response(
-            status=409,
-            title="Conflict",
-            detail="the change conflicts with existing records",
-            slug="conflict",
-            instance=request.url.path,
-        )
+    install_database_errors(app)
+    install_throttle_answers(app)
 
-    @app.exception_handler(sa.exc.DataError)
-    async def handle_data_error(request: Request, exc: sa.exc.DataError) -> JSONResponse:
-        log.warning("data error on %s", request.url.path)
-        return problem_response(
-            status=422,
-            title="Validation failed",
-            detail="a value cannot be stored (out of range or malformed)",
-            slug="validation-failed",
-            instance=request.url.path,
-        )
-
-    @app.get("/health", response_model=Health, response_model_exclude_none=True, tags=["ops"])
+    @app.get(
+        "/health",
+        response_model=Health,
+        response_model_exclude_none=True,
+        tags=["ops"],
+        responses=NOT_READY_DOC,
+    )
     def read_health(request: Request) -> Health:
-        """Liveness and database reachability, for load balancers and the test harness."""
+        """Readiness (the database accepts a write), the node's id and any audit alarm."""
+        engine = request.app.state.engine
+        check_database_writable(engine)
         try:
-            with request.app.state.engine.connect() as connection:
-                connection.execute(sa.text("SELECT 1"))
+            with engine.connect() as connection:
                 alarm = alarm_message(connection)
-        except sa.exc.SQLAlchemyError as exc:
-            raise ServiceUnavailable("database unreachable") from exc
+        except DATABASE_ERRORS as exc:
+            raise NotReady("the database cannot be read") from exc
         # Still 200: the node serves, but monitoring must see that it stopped signing.
         if alarm is not None:
             return Health(status="audit_alarm", org_id=settings.org_id, audit_alarm=alarm)
         return Health(status="ok", org_id=settings.org_id)
 
+    app.include_router(health_router())
     app.include_router(api_router)
     # Outermost first: the access log sees the 413s the body limit gives.
     install_body_limit(app, settings.max_body_bytes)
     install_admission(app, settings)  # inside the access log, which sees its 503s
     app.add_middleware(AccessLogMiddleware)
+    # Last, so outermost of ours: whatever escapes the rest is answered and logged here.
+    install_failsafe(app)
     return app
 
 

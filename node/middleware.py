@@ -1,6 +1,6 @@
 """ASGI middleware for the node: request body limit and privacy-safe access logging.
 
-``BodyLimitMiddleware`` (``federation.body_limit``, shared with the consent service)
+``BodyLimitMiddleware`` (``appkit.body_limit``, shared with the consent service)
 refuses bodies over ``max_body_bytes`` with a 413 problem+json, by Content-Length up
 front or, for chunked bodies, while reading. ``AccessLogMiddleware`` logs one
 structured line per request with the *route template* (``/persons/{person_id}``),
@@ -18,8 +18,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from federation.body_limit import BodyLimitMiddleware, BodyTooLarge
-from federation.body_limit import header_value as _header
+from appkit.body_limit import BodyLimitMiddleware, BodyTooLarge
+from appkit.body_limit import header_value as _header
 
 __all__ = ["AccessLogMiddleware", "BodyLimitMiddleware", "BodyTooLarge"]
 

@@ -1,4 +1,5 @@
-"""Who is calling: ``CurrentCustomer``, and ``OwnedConsent`` for per-consent routes.
+"""Who is calling: ``CurrentCustomer``, and ``OwnedConsent`` for per-consent routes;
+``CustomerThrottle`` and ``ClientAddress`` for the sign-in brake (``appkit.throttle``).
 
 A customer is authenticated by a bearer token from ``POST /customer/login``
 (``consent.customers.tokens``), and the account is re-read on every request. A
@@ -15,7 +16,9 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
+from appkit.throttle import SignInThrottle, client_address
 from consent.consents.models import Consent
+from consent.customers.models import CustomerSignInThrottle
 from consent.customers.service import get_active_account
 from consent.customers.tokens import verify_customer_token
 from consent.db import SessionDep
@@ -64,3 +67,12 @@ def owned_consent(
 
 
 OwnedConsent = Annotated[Consent, Depends(owned_consent)]
+
+
+def customer_throttle(request: Request) -> SignInThrottle:
+    """The failed-sign-in brake on the consent service's database."""
+    return SignInThrottle(request.app.state.engine, CustomerSignInThrottle)
+
+
+CustomerThrottle = Annotated[SignInThrottle, Depends(customer_throttle)]
+ClientAddress = Annotated[str, Depends(client_address)]

@@ -47,6 +47,32 @@ class ActivationPublic(BaseModel):
     expires_at: int
 
 
+class CustomerRecover(BaseModel):
+    """A member node that enrolled the customer asks for a recovery code (``recover_customer``)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"subject_id": _SUBJECT}]})
+
+    subject_id: SubjectId
+
+
+class RecoveryCodePublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "username": "alex.example",
+                    "recovery_code": "q3Xb7Lm2Vd9Rt4Kw8Ns1Hy6Jc0Fp5Ge_",
+                    "expires_at": 1726135200,
+                }
+            ]
+        }
+    )
+
+    username: str
+    recovery_code: str
+    expires_at: int
+
+
 class CustomerActivate(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={

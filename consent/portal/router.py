@@ -14,8 +14,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from appkit.throttle import TooManySignIns
 from consent.consents.service import list_consents
-from consent.customers.service import authenticate_customer
+from consent.customers import flows as customer_flows
+from consent.customers.dependencies import ClientAddress, CustomerThrottle
 from consent.customers.tokens import issue_customer_token
 from consent.db import SessionDep
 from consent.notices.router import NoticeId
@@ -26,6 +28,8 @@ from consent.portal.consents import router as consents_router
 from consent.portal.dependencies import CsrfForm, PortalCustomer
 from consent.portal.labels import load_labels
 from consent.portal.pages import PORTAL_PREFIX, SESSION_COOKIE, STATIC_DIR, PortalRoute, render
+from consent.portal.recovery import router as recovery_router
+from consent.portal.recovery import wait_in_words
 from consent.portal.wording import consent_sentences, notice_sentence
 from federation.errors import NotAuthenticated, NotFound
 
@@ -60,15 +64,24 @@ def read_portal_static(name: str) -> Response:
 
 @router.get("/login")
 def show_portal_login(
-    request: Request, next_page: Annotated[str, Query(alias="next")] = ""
+    request: Request,
+    next_page: Annotated[str, Query(alias="next")] = "",
+    reset: Annotated[bool, Query()] = False,
 ) -> Response:
-    """The customer sign-in form."""
-    return render(request, "login.html", {"next": safe_next(next_page), "username": ""})
+    """The customer sign-in form (``reset``: after a new password was set)."""
+    context = {"next": safe_next(next_page), "username": "", "reset": reset}
+    return render(request, "login.html", context)
 
 
 @router.post("/login")
-def sign_in_customer(request: Request, session: SessionDep, form: CsrfForm) -> Response:
-    """Check the username and password, then set the session cookie."""
+def sign_in_customer(
+    request: Request,
+    session: SessionDep,
+    form: CsrfForm,
+    throttle: CustomerThrottle,
+    client: ClientAddress,
+) -> Response:
+    """Check the username and password (braked, ``appkit.throttle``), then set the cookie."""
     username, password = form.get("username"), form.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         username, password = "", ""
@@ -78,10 +91,23 @@ def sign_in_customer(request: Request, session: SessionDep, form: CsrfForm) -> R
         context["error"] = "Enter your username and your password."
         return render(request, "login.html", context, status_code=422)
     try:
-        account = authenticate_customer(session=session, username=username, password=password[:256])
+        account = customer_flows.sign_in_customer(
+            session=session,
+            throttle=throttle,
+            username=username,
+            password=password[:256],
+            client=client,
+        )
     except NotAuthenticated:
         context["error"] = "That username and password did not match an active account."
         return render(request, "login.html", context, status_code=401)
+    except TooManySignIns as locked:
+        context["error"] = (
+            f"Too many failed sign-ins {locked.limit.what}. "
+            f"Please wait {wait_in_words(locked.retry_after_s)} and try again, or set a new "
+            "password with a code from the organisation that set up your account."
+        )
+        return render(request, "login.html", context, status_code=429)
     ttl = request.app.state.settings.customer_token_ttl_s
     token = issue_customer_token(
         keys=request.app.state.keys,
@@ -145,3 +171,4 @@ def read_notice_page(
 
 router.include_router(consents_router)
 router.include_router(access_router)
+router.include_router(recovery_router)

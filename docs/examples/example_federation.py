@@ -19,7 +19,7 @@ from nacl.signing import SigningKey
 from pydantic import BaseModel
 
 from consent.consents.schemas import ConsentCreate, RevokeRequest
-from consent.customers.schemas import CustomerCreate
+from consent.customers.schemas import CustomerCreate, CustomerRecover
 from consent.notices.schemas import NoticeCreate
 from consent.subjects.schemas import EnrolRequest
 from consent.tokens.schemas import ConsentTokenRequest
@@ -55,6 +55,7 @@ URLS = {
 ENDPOINTS = {
     "enrol": "/federation/enrol",
     "create_customer": "/federation/customers",
+    "recover_customer": "/federation/customers/recovery",
     "grant": "/federation/grants",
     "consent_token": "/federation/consent-token",
     "revoke_consent": "/federation/consents/revoke",
@@ -70,6 +71,7 @@ ENDPOINTS = {
 BODY_SCHEMAS: dict[str, type[BaseModel] | None] = {
     "enrol": EnrolRequest,
     "create_customer": CustomerCreate,
+    "recover_customer": CustomerRecover,
     "grant": ConsentCreate,
     "consent_token": ConsentTokenRequest,
     "revoke_consent": RevokeRequest,

@@ -51,7 +51,7 @@ from example_federation import (  # noqa: E402
 from nacl.public import PrivateKey  # noqa: E402
 
 from consent.consents.schemas import ConsentCreate  # noqa: E402
-from consent.customers.schemas import ActivationPublic  # noqa: E402
+from consent.customers.schemas import ActivationPublic, RecoveryCodePublic  # noqa: E402
 from consent.notices.schemas import NoticeCreate, NoticePublic  # noqa: E402
 from consent.subjects.schemas import EnrolmentPublic  # noqa: E402
 from consent.tokens.schemas import ConsentTokenPublic  # noqa: E402
@@ -237,6 +237,27 @@ class Story:
                 activation,
                 " (`ActivationPublic`; the one-time code is handed to Grace, who sets a "
                 "password with `POST /customer/activate`):",
+            ),
+        )
+        recovery = RecoveryCodePublic(
+            username="grace.okafor",
+            recovery_code="Wm5tR2-example-one-time-code-4hQa",
+            expires_at=NOW + 2 + 24 * 3600,
+        ).model_dump()
+        self.request(
+            "Customer recovery",
+            "Should Grace later forget her password, or be locked out after failed "
+            "sign-ins, the council, which enrolled her, asks for a one-time recovery code "
+            "(a member that did not enrol her gets 403).",
+            route=("council", "consent", "recover_customer"),
+            body={"subject_id": SUBJECT},
+            jti="req_Rcvr5m",
+            at=NOW + 2,
+            answer=answer_json(
+                201,
+                recovery,
+                " (`RecoveryCodePublic`; the council hands the code to Grace, who sets a new "
+                "password with it at `/portal/recover` or `POST /customer/activate`):",
             ),
         )
         grant = {

@@ -10,7 +10,6 @@ deactivated account or a changed role takes effect at once rather than at expiry
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated
@@ -19,9 +18,9 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from pydantic import BaseModel
 
+from appkit.throttle import SignInThrottle, client_address
 from federation.errors import NotAuthenticated, NotPermitted
-from node.auth.models import Staff
-from node.auth.throttle import SignInThrottle
+from node.auth.models import Staff, StaffSignInThrottle
 from node.auth.tokens import verify_staff_token
 from node.db import SessionDep, release_connection
 
@@ -33,7 +32,6 @@ oauth2_scheme = OAuth2PasswordBearer(
 
 # Roles that work with the organisation's own person records.
 RECORD_ROLES = ("frontline", "coordinator", "safeguarding_lead")
-_THROTTLE_LOCK = threading.Lock()
 
 
 class StaffPrincipal(BaseModel):
@@ -96,13 +94,8 @@ AdminStaff = Annotated[StaffPrincipal, Depends(RequireRole("admin"))]
 
 
 def sign_in_throttle(request: Request) -> SignInThrottle:
-    """The app's failed-sign-in tally (``node.auth.throttle``), made on first use."""
-    state = request.app.state
-    with _THROTTLE_LOCK:  # two first sign-ins at once must share one tally
-        throttle: SignInThrottle | None = getattr(state, "sign_in_throttle", None)
-        if throttle is None:
-            throttle = state.sign_in_throttle = SignInThrottle()
-    return throttle
+    """The failed-sign-in brake (``appkit.throttle``) on the node's database."""
+    return SignInThrottle(request.app.state.engine, StaffSignInThrottle)
 
 
 def request_id(request: Request) -> str:
@@ -111,4 +104,5 @@ def request_id(request: Request) -> str:
 
 
 SignInThrottleDep = Annotated[SignInThrottle, Depends(sign_in_throttle)]
+ClientAddress = Annotated[str, Depends(client_address)]
 RequestId = Annotated[str, Depends(request_id)]

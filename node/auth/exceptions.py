@@ -9,12 +9,20 @@ JoinedUpError
 │   └── OidcSignInRefused   401  an identity-provider sign-in that failed a check
 │                                (state, signature, issuer, audience, expiry,
 │                                nonce, unmapped group); cause for the audit only
-└── TooManySignIns          429  the username had too many failed sign-ins lately
+├── Conflict
+│   └── LastActiveAdmin     409  the change would leave the organisation without an
+│                                active admin, so nobody could manage staff again
+└── TooManySignIns          429  the username or the client address had too many
+                                 failed sign-ins lately (``appkit.throttle``, shared
+                                 with the consent service)
 """
 
 from __future__ import annotations
 
-from federation.errors import JoinedUpError, NotAuthenticated
+from appkit.throttle import TooManySignIns
+from federation.errors import Conflict, NotAuthenticated
+
+__all__ = ["LastActiveAdmin", "OidcSignInRefused", "SignInRefused", "TooManySignIns"]
 
 SIGN_IN_REFUSED = "invalid username or password"
 
@@ -28,18 +36,6 @@ class SignInRefused(NotAuthenticated):
         self.staff_id = staff_id
 
 
-class TooManySignIns(JoinedUpError):
-    status_code = 429
-    title = "Too many sign-in attempts"
-    type_slug = "too-many-sign-ins"
-
-    def __init__(self, retry_after_s: int) -> None:
-        super().__init__(
-            f"too many failed sign-ins for this username; try again in {retry_after_s} s"
-        )
-        self.retry_after_s = retry_after_s
-
-
 class OidcSignInRefused(NotAuthenticated):
     """A sign-in through the identity provider that failed a check (``node.auth.oidc``).
 
@@ -50,3 +46,8 @@ class OidcSignInRefused(NotAuthenticated):
     def __init__(self, cause: str) -> None:
         super().__init__("sign-in through the identity provider was refused")
         self.cause = cause
+
+
+class LastActiveAdmin(Conflict):
+    title = "Last active admin"
+    type_slug = "last-active-admin"

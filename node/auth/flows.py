@@ -29,12 +29,12 @@ import uuid
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from appkit.throttle import SignInThrottle
 from federation.keys import MemberKeys
 from node.audit.service import record_audit
 from node.auth import service
 from node.auth.exceptions import SignInRefused, TooManySignIns
 from node.auth.models import Staff
-from node.auth.throttle import SignInThrottle
 from node.auth.tokens import staff_pseudonym
 
 __all__ = ["add_staff", "change_staff", "cli_request_id", "sign_in_staff"]
@@ -50,6 +50,7 @@ def sign_in_staff(
     throttle: SignInThrottle,
     username: str,
     password: str,
+    client: str,
     channel: str,
     org_id: str,
     keys: MemberKeys,
@@ -57,27 +58,32 @@ def sign_in_staff(
 ) -> Staff:
     """Check a staff sign-in and audit it, allowed or refused.
 
-    Raises ``SignInRefused`` (401) or ``TooManySignIns`` (429) after the refusal's
-    entry is committed.
+    Raises ``SignInRefused`` (401) or ``TooManySignIns`` (429, the username or the
+    ``client`` address locked out) after the refusal's entry is committed.
     """
     via = CHANNELS[channel]
     try:
-        throttle.check(username)
-    except TooManySignIns:
+        throttle.check(username=username, client=client)
+    except TooManySignIns as locked:
         account = service.find_staff(session=session, username=username)
         _record_refusal(
             engine=engine,
             org_id=org_id,
             request_id=request_id,
             actor_staff=_pseudonym(account.id if account else None, keys),
-            reason=f"too many failed sign-ins, refused without checking the password ({via})",
+            reason=(
+                f"too many failed sign-ins {locked.limit.what}, "
+                f"refused without checking the password ({via})"
+            ),
         )
         raise
     try:
         staff = service.authenticate_staff(session=session, username=username, password=password)
     except SignInRefused as refused:
-        locked = throttle.failed(username)
-        lockout = f"; sign-ins locked for {int(throttle.lockout_s)} s" if locked else ""
+        lockouts = throttle.failed(username=username, client=client)
+        lockout = "".join(
+            f"; sign-ins {limit.what} locked for {int(limit.lockout_s)} s" for limit in lockouts
+        )
         _record_refusal(
             engine=engine,
             org_id=org_id,
@@ -86,7 +92,7 @@ def sign_in_staff(
             reason=f"{refused.cause} ({via}){lockout}",
         )
         raise
-    throttle.succeeded(username)
+    throttle.succeeded(session=session, username=username)
     assert staff.id is not None
     record_audit(
         session=session,

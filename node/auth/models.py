@@ -1,4 +1,5 @@
-"""The ``staff`` table: node-local staff accounts (DESIGN "staff identity").
+"""The ``staff`` table: node-local staff accounts (DESIGN "staff identity"); and
+``sign_in_throttle``, the failed sign-ins counted by ``appkit.throttle``.
 
 Only an argon2id hash of the password is stored. ``active`` lets an admin cut an
 account off at once: tokens are checked against it on every request.
@@ -10,6 +11,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
+from appkit.throttle import SignInThrottleBase
 from node.db import UTCDateTime, utcnow
 
 ROLES = ("frontline", "coordinator", "safeguarding_lead", "auditor", "admin", "analyst")
@@ -29,3 +31,9 @@ class Staff(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class StaffSignInThrottle(SignInThrottleBase, table=True):
+    """Recent failed staff sign-ins per username and per client address (hashed keys)."""
+
+    __tablename__ = "sign_in_throttle"

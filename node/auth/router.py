@@ -7,9 +7,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
-from federation.problems import PROBLEM_RESPONSES, problem_doc
+from appkit.throttle import TOO_MANY_SIGN_INS
+from federation.problems import PROBLEM_RESPONSES
 from node.auth import flows, service
-from node.auth.dependencies import AdminStaff, CurrentStaff, RequestId, SignInThrottleDep
+from node.auth.dependencies import (
+    AdminStaff,
+    ClientAddress,
+    CurrentStaff,
+    RequestId,
+    SignInThrottleDep,
+)
 from node.auth.schemas import (
     StaffCreate,
     StaffPublic,
@@ -23,15 +30,6 @@ from node.db import RowId, SessionDep
 
 router = APIRouter(tags=["auth"], responses=PROBLEM_RESPONSES)
 MAX_PAGE = 100
-TOO_MANY: dict[int | str, dict[str, Any]] = {
-    429: problem_doc(
-        429,
-        "Too many failed sign-ins for this username lately",
-        title="Too many sign-in attempts",
-        slug="too-many-sign-ins",
-        detail="too many failed sign-ins for this username; try again in a minute",
-    )
-}
 SIGN_IN_EXAMPLE: dict[str, Any] = {
     "requestBody": {
         "content": {
@@ -44,12 +42,16 @@ SIGN_IN_EXAMPLE: dict[str, Any] = {
 
 
 @router.post(
-    "/auth/token", response_model=TokenResponse, responses=TOO_MANY, openapi_extra=SIGN_IN_EXAMPLE
+    "/auth/token",
+    response_model=TokenResponse,
+    responses=TOO_MANY_SIGN_INS,
+    openapi_extra=SIGN_IN_EXAMPLE,
 )
 def create_token(
     request: Request,
     session: SessionDep,
     throttle: SignInThrottleDep,
+    client: ClientAddress,
     request_id: RequestId,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
 ) -> TokenResponse:
@@ -61,6 +63,7 @@ def create_token(
         throttle=throttle,
         username=form.username,
         password=form.password,
+        client=client,
         channel="api",
         org_id=settings.org_id,
         keys=request.app.state.keys,

@@ -13,7 +13,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from federation.errors import Conflict, NotFound, ValidationFailed
-from node.auth.exceptions import SignInRefused
+from node.auth.exceptions import LastActiveAdmin, SignInRefused
 from node.auth.models import ROLES, Staff
 from node.db import utcnow
 
@@ -119,8 +119,13 @@ def update_staff(
     display_name: str | None = None,
     password: str | None = None,
 ) -> Staff:
-    """Change an account's role, status, display name or password."""
+    """Change an account's role, status, display name or password.
+
+    ``LastActiveAdmin`` (409) if it would leave no active admin: then nobody could
+    add, enable or promote staff again short of the command line.
+    """
     staff = get_staff(session=session, staff_id=staff_id)
+    was_active_admin = staff.active and staff.role == "admin"
     if role is not None:
         _check_role(role)
         staff.role = role
@@ -134,4 +139,17 @@ def update_staff(
     staff.updated_at = utcnow()
     session.add(staff)
     session.flush()
+    if was_active_admin and not (staff.active and staff.role == "admin"):
+        _require_an_active_admin(session)
     return staff
+
+
+def _require_an_active_admin(session: Session) -> None:
+    admins = session.exec(
+        select(func.count()).select_from(Staff).where(Staff.role == "admin", col(Staff.active))
+    ).one()
+    if int(admins) == 0:
+        raise LastActiveAdmin(
+            "this would leave the organisation without an active admin; "
+            "make another account an admin first"
+        )

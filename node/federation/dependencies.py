@@ -85,7 +85,7 @@ def parse_signed_body(raw: bytes) -> str:
     """The JWT inside ``{"request": ...}``; ``MalformedPartnerRequest`` otherwise."""
     try:
         document: Any = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise MalformedPartnerRequest("body is not JSON") from None
     if not isinstance(document, dict) or not isinstance(document.get("request"), str):
         raise MalformedPartnerRequest('body must be {"request": "<signed JWT>"}')

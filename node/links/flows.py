@@ -39,7 +39,7 @@ from federation.registry import CONSENT_SERVICE_ID, Member, Registry
 from federation.share_schema import LINK_ACTION
 from node.audit.service import record_audit
 from node.db import release_connection
-from node.links.exceptions import LinkageUnavailable, LinkConflict
+from node.links.exceptions import LinkageUnavailable, LinkConflict, TooFewIdentifiers
 from node.links.models import SubjectLink
 from node.links.schemas import EnrolmentPublic, PartnerLinkOutcome
 from node.links.service import create_link, link_for_person
@@ -77,7 +77,10 @@ def person_tokens(*, session: Session, person_id: int, key: LinkageKey | None) -
         national_number=person.national_number,
     )
     if not tokens:
-        raise LinkageUnavailable("the person's record has too few identifiers to link")
+        raise TooFewIdentifiers(
+            "the person's record has too few identifiers to link: add a postcode or a "
+            "national number"
+        )
     return tokens
 
 

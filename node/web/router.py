@@ -17,7 +17,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from federation.errors import NotAuthenticated, NotFound
-from node.auth.dependencies import RECORD_ROLES, RequestId, SignInThrottleDep
+from node.auth.dependencies import (
+    RECORD_ROLES,
+    ClientAddress,
+    RequestId,
+    SignInThrottleDep,
+)
 from node.auth.exceptions import TooManySignIns
 from node.auth.flows import sign_in_staff
 from node.auth.models import Staff
@@ -73,6 +78,7 @@ def sign_in(
     session: SessionDep,
     form: CsrfForm,
     throttle: SignInThrottleDep,
+    client: ClientAddress,
     request_id: RequestId,
 ) -> Response:
     """Check the username and password (audited either way), then set the session cookie."""
@@ -93,6 +99,7 @@ def sign_in(
             throttle=throttle,
             username=username,
             password=password[:1024],
+            client=client,
             channel="web",
             org_id=settings.org_id,
             keys=request.app.state.keys,
@@ -103,7 +110,7 @@ def sign_in(
         return render(request, "login.html", context, status_code=401)
     except TooManySignIns as exc:
         context["error"] = (
-            "Too many failed sign-ins for this username. "
+            f"Too many failed sign-ins {exc.limit.what}. "
             f"Wait {exc.retry_after_s} seconds and try again."
         )
         return render(request, "login.html", context, status_code=429)

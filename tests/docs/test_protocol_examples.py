@@ -32,7 +32,7 @@ from pydantic import BaseModel
 
 from consent.config import ConsentSettings
 from consent.consents.schemas import ConsentCreate, RevokeRequest
-from consent.customers.schemas import CustomerCreate
+from consent.customers.schemas import CustomerCreate, CustomerRecover
 from consent.main import create_app as create_consent_app
 from consent.notices.schemas import NoticeCreate
 from consent.subjects.schemas import EnrolRequest
@@ -76,6 +76,7 @@ AUTHORITY = re.compile(r"`authority_verify_key`\): `([A-Za-z0-9_-]+)`")
 RECEIVER_BODY: dict[str, type[BaseModel] | None] = {
     "enrol": EnrolRequest,
     "create_customer": CustomerCreate,
+    "recover_customer": CustomerRecover,
     "grant": ConsentCreate,
     "consent_token": ConsentTokenRequest,
     "revoke_consent": RevokeRequest,

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from appkit.throttle import PER_USERNAME
 from node.audit.models import AuditEntry
-from node.auth.throttle import MAX_FAILURES
 from tests.fixtures.auth import TEST_PASSWORD, bearer, login, make_staff, tokens_for_every_role
 from tests.fixtures.servers import RunningServer, ServerSpec, uvicorn_process
 
@@ -204,7 +204,7 @@ def test_successful_api_sign_in_is_audited(node: Node) -> None:
 
 def test_repeated_failed_api_sign_ins_answer_429_problem(node: Node) -> None:
     make_staff(node.engine, role="frontline", username="api-locked")
-    for _ in range(MAX_FAILURES):
+    for _ in range(PER_USERNAME.max_failures):
         response = node.client.post(
             "/auth/token", data={"username": "api-locked", "password": "a wrong guess"}
         )

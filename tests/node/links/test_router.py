@@ -199,6 +199,20 @@ def test_enrolling_an_unknown_person_is_a_404(fed: RunningFederation) -> None:
     assert enrol(fed, 999_999, token).status_code == 404
 
 
+def test_enrolling_a_person_with_too_few_identifiers_is_a_422(fed: RunningFederation) -> None:
+    # No postcode and no national number: nothing to link by. The caller can fix
+    # that (it is not the service being unavailable), so 422, and nothing is sent.
+    person = fed.add_person(
+        "council", family_name="Okafor", given_name="Ada", date_of_birth=date(1991, 2, 3)
+    )
+    token = fed.staff_token("council", "enroller", "frontline")
+    response = enrol(fed, person, token)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"].endswith("/too-few-identifiers")
+    assert "postcode" in response.json()["detail"]
+
+
 def test_frontline_staff_may_not_decide_reviews(fed: RunningFederation) -> None:
     token = fed.staff_token("police", "frontliner", "frontline")
     response = httpx.get(f"{fed.url('police')}/links/reviews", headers=bearer(token), timeout=10)

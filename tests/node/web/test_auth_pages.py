@@ -9,10 +9,10 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from appkit.throttle import PER_USERNAME
 from node.audit.models import AuditEntry
 from node.audit.verify import verify_log
 from node.auth.models import Staff
-from node.auth.throttle import MAX_FAILURES
 from node.auth.tokens import staff_pseudonym
 from tests.fixtures.auth import TEST_PASSWORD, make_staff
 from tests.node.web.conftest import WebNode, csrf_from, sign_in
@@ -280,7 +280,7 @@ def test_failed_sign_in_through_the_form_is_audited_and_answers_401(
 
 def test_repeated_failures_lock_the_form_for_that_username(web_node: WebNode) -> None:
     make_staff(web_node.app.state.engine, role="frontline", username="web-locked")
-    for _ in range(MAX_FAILURES):
+    for _ in range(PER_USERNAME.max_failures):
         response, _rid = post_sign_in(web_node, "web-locked", "a wrong guess")
         assert response.status_code == 401
     response, request_id = post_sign_in(web_node, "web-locked", TEST_PASSWORD)

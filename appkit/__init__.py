@@ -1,0 +1,14 @@
+"""Web plumbing shared by the two apps (the node and the consent service).
+
+``federation/`` is the protocol library and stays free of web-app glue; ``node/``
+and ``consent/`` never import each other. What both apps need from the web
+framework lives here once, so a fix reaches both:
+
+- ``appkit.body_limit``: request bodies over the limit answer 413 problem+json.
+- ``appkit.failsafe``: an exception no handler expected answers 500 problem+json and
+  logs its type only, never a traceback (tracebacks carry values: personal data).
+- ``appkit.logs``: JSON-lines logging, with tracebacks stripped on every handler.
+- ``appkit.throttle``: the sign-in brake, per username and per client address,
+  kept in the app's own database so it holds across worker processes.
+- ``appkit.health``: ``/health/live`` and ``/health/ready`` (Kubernetes probes).
+"""
