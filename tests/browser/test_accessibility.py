@@ -105,6 +105,12 @@ def test_every_staff_page_meets_wcag_22_aa(
     page.get_by_test_id("person-results").locator("a").first.click()
     page.wait_for_load_state()
     _check(audit, page, "person page")
+    # On a phone each need is a card: no column is cut off at the screen's edge.
+    page.set_viewport_size({"width": PHONE, "height": 900})
+    needs = page.locator("section[aria-labelledby='needs-title'] table")
+    fits = needs.evaluate("t => t.parentElement.scrollWidth <= t.parentElement.clientWidth")
+    assert fits, "the person page's needs table scrolls sideways at 390 px"
+    page.set_viewport_size({"width": DESKTOP, "height": 900})
     page.get_by_test_id("request-view-link").click()
     page.wait_for_load_state()
     _check(audit, page, "view request form")
