@@ -63,6 +63,14 @@ def _check(audit: AxeAudit, page: Any, label: str) -> None:
     page.set_viewport_size({"width": DESKTOP, "height": 900})
 
 
+def _assert_fits_a_phone(page: Any, table: Any, label: str) -> None:
+    """At 390 px each row is a card: no column is cut off at the screen's edge."""
+    page.set_viewport_size({"width": PHONE, "height": 900})
+    fits = table.evaluate("t => t.parentElement.scrollWidth <= t.parentElement.clientWidth")
+    assert fits, f"{label} table scrolls sideways at {PHONE} px"
+    page.set_viewport_size({"width": DESKTOP, "height": 900})
+
+
 def _submit(page: Any, form_testid: str) -> None:
     page.get_by_test_id(form_testid).locator("button[type=submit]").first.click()
     page.wait_for_load_state()
@@ -105,12 +113,8 @@ def test_every_staff_page_meets_wcag_22_aa(
     page.get_by_test_id("person-results").locator("a").first.click()
     page.wait_for_load_state()
     _check(audit, page, "person page")
-    # On a phone each need is a card: no column is cut off at the screen's edge.
-    page.set_viewport_size({"width": PHONE, "height": 900})
     needs = page.locator("section[aria-labelledby='needs-title'] table")
-    fits = needs.evaluate("t => t.parentElement.scrollWidth <= t.parentElement.clientWidth")
-    assert fits, "the person page's needs table scrolls sideways at 390 px"
-    page.set_viewport_size({"width": DESKTOP, "height": 900})
+    _assert_fits_a_phone(page, needs, "the person page's needs")
     page.get_by_test_id("request-view-link").click()
     page.wait_for_load_state()
     _check(audit, page, "view request form")
@@ -199,6 +203,7 @@ def test_every_portal_page_meets_wcag_22_aa(
     page.get_by_test_id("nav-access").click()
     page.wait_for_load_state()
     _check(audit, page, "who saw my records")
+    _assert_fits_a_phone(page, page.get_by_test_id("access-report"), "who saw my records")
 
     missing = audit.unchecked(WIDTHS, NOT_PAGES)
     assert not missing, "portal pages without an axe check: " + ", ".join(missing)
