@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 from consent.portal.router import router as portal_router
 from joinedup.demo.launcher import DemoFederation
 from node.web.router import router as staff_router
-from tests.browser.axe import AxeAudit, page_routes
+from tests.browser.accessibility import AxeAudit, page_routes
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -175,6 +175,15 @@ def test_every_portal_page_meets_wcag_22_aa(
 
     page = _new_page(chromium_browser, contexts, audit)
     _check_sign_in(audit, page, f"{portal}/portal/login")
+
+    page.goto(f"{portal}/portal/recover")
+    _check(audit, page, "a way back in with a one-time code")
+    page.fill("#code", "not-a-real-code")
+    page.fill("#password", "four ordinary words together")
+    page.fill("#password_again", "four ordinary words apart")
+    _submit(page, "recover-form")
+    expect(page.get_by_test_id("recover-error")).to_be_visible()
+    _check(audit, page, "a way back in, with an error")
 
     _sign_in(page, f"{portal}/portal/login", "morgan", demo.scenario.password)
     expect(page.locator("[data-testid^='consent-cns_']").first).to_be_visible()
