@@ -15,14 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field, ValidationError
 
-PACKAGES: tuple[str, ...] = ("share", "act", "audit")
-EngineName = Literal["embedded", "opa"]
+from federation.policy_bundle import policy_dir as packaged_policy_dir
 
-DEFAULT_POLICY_DIR = Path(__file__).resolve().parents[2] / "policies"
+PACKAGES: tuple[str, ...] = ("share", "act", "audit")
+
+DEFAULT_POLICY_DIR = packaged_policy_dir()
 
 
 class WithheldCategory(BaseModel):
@@ -121,7 +122,7 @@ def build_policy_engine(
 ) -> PolicyEngine:
     """Build the engine the node's settings ask for.
 
-    ``embedded`` compiles ``policy_dir`` (default: the repository's ``policies/``)
+    ``embedded`` compiles ``policy_dir`` (default: the packaged ``policies/``)
     with ``rego`` (``regorus``, the default, or ``regopy``); ``opa`` asks the OPA
     server at ``opa_url`` (e.g. ``http://127.0.0.1:8181``) and gives up after
     ``timeout_s``.

@@ -13,9 +13,9 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-log = logging.getLogger("joinedup.node.taxonomy")
+from federation.policy_bundle import policy_dir as packaged_policy_dir
 
-REPO_POLICY_DIR = Path(__file__).resolve().parents[2] / "policies"
+log = logging.getLogger("joinedup.node.taxonomy")
 
 DEFAULT_CATEGORIES: tuple[str, ...] = (
     "contact_details",
@@ -67,8 +67,8 @@ def _from_file(path: Path) -> Taxonomy | None:
 
 
 def load_taxonomy(policy_dir: Path | None = None) -> Taxonomy:
-    """The taxonomy from ``policy_dir`` (or the repository's policies), else the default."""
-    base = policy_dir or REPO_POLICY_DIR
+    """The taxonomy from ``policy_dir`` (or the packaged policies), else the default."""
+    base = policy_dir or packaged_policy_dir()
     for candidate in (base / "taxonomy" / "data.json", base / "share" / "data.json"):
         taxonomy = _from_file(candidate)
         if taxonomy is not None:

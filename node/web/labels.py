@@ -18,9 +18,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("joinedup.node.web")
+from federation.policy_bundle import policy_dir as packaged_policy_dir
 
-REPO_POLICY_DIR = Path(__file__).resolve().parents[2] / "policies"
+log = logging.getLogger("joinedup.node.web")
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -62,8 +62,8 @@ class Labels:
 
 @lru_cache(maxsize=8)
 def load_labels(policy_dir: Path | None = None) -> Labels:
-    """The labels under ``policy_dir`` (default: the repository's ``policies/``)."""
-    base = policy_dir or REPO_POLICY_DIR
+    """The labels under ``policy_dir`` (default: the packaged ``policies/``)."""
+    base = policy_dir or packaged_policy_dir()
     taxonomy = _read(base / "taxonomy" / "data.json")
     extra = _read(base / "taxonomy" / "labels.json")
     share = _read(base / "share" / "data.json")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -19,6 +20,7 @@ from pydantic import ValidationError
 from sqlmodel import select
 
 from federation.errors import ValidationFailed
+from federation.policy_bundle import policy_dir as packaged_policy_dir
 from federation.view import JoinedUpView
 from node.auth.dependencies import StaffPrincipal
 from node.db import RowId, SessionDep, release_connection
@@ -30,7 +32,7 @@ from node.views.dependencies import view_context
 from node.views.flows import request_joined_up_view
 from node.views.schemas import ViewRequest
 from node.web.dependencies import CsrfForm, RecordWebStaff
-from node.web.labels import REPO_POLICY_DIR, load_labels
+from node.web.labels import load_labels
 from node.web.pages import HtmlRoute, render
 from node.web.view_page import build_view_page
 
@@ -48,28 +50,33 @@ class ViewRequestForm:
     justification: str = ""
 
 
-def _min_justification() -> int:
+def _min_justification(policy_dir: Path | None = None) -> int:
     try:
-        share = json.loads((REPO_POLICY_DIR / "share" / "data.json").read_text())
+        base = policy_dir or packaged_policy_dir()
+        share = json.loads((base / "share" / "data.json").read_text())
         return int(share["emergency"]["min_justification_chars"])
     except (OSError, ValueError, KeyError, TypeError):
         return DEFAULT_MIN_JUSTIFICATION
 
 
-def purposes_for_views() -> list[tuple[str, str]]:
-    return [p for p in load_labels().options("purposes") if p[0] not in VIEW_PURPOSES_EXCLUDED]
+def purposes_for_views(policy_dir: Path | None = None) -> list[tuple[str, str]]:
+    purposes = load_labels(policy_dir).options("purposes")
+    return [p for p in purposes if p[0] not in VIEW_PURPOSES_EXCLUDED]
 
 
-def validate_view_form(form: ViewRequestForm) -> dict[str, str]:
-    """Field name -> message for every problem; empty when the form is usable."""
+def validate_view_form(form: ViewRequestForm, *, policy_dir: Path | None = None) -> dict[str, str]:
+    """Field name -> message for every problem; empty when the form is usable.
+
+    ``policy_dir`` is the node's ``POLICY_DIR`` setting (None: the packaged policies).
+    """
     errors: dict[str, str] = {}
-    if form.purpose not in dict(purposes_for_views()):
+    if form.purpose not in dict(purposes_for_views(policy_dir)):
         errors["purpose"] = "Choose the purpose you need the view for."
-    bases = dict(load_labels().options("emergency_bases"))
+    bases = dict(load_labels(policy_dir).options("emergency_bases"))
     if form.emergency_basis and form.emergency_basis not in bases:
         errors["emergency_basis"] = "Choose one of the listed emergency bases, or none."
     if form.emergency_basis:
-        minimum = _min_justification()
+        minimum = _min_justification(policy_dir)
         if len(form.justification.strip()) < minimum:
             errors["justification"] = (
                 f"Emergency access needs a written justification of at least {minimum} characters."
@@ -77,6 +84,12 @@ def validate_view_form(form: ViewRequestForm) -> dict[str, str]:
     if len(form.justification) > MAX_JUSTIFICATION:
         errors["justification"] = f"Keep the justification under {MAX_JUSTIFICATION} characters."
     return errors
+
+
+def _policy_dir(request: Request) -> Path | None:
+    """The node's ``POLICY_DIR`` setting (None: the packaged policies)."""
+    policy_dir: Path | None = request.app.state.settings.policy_dir
+    return policy_dir
 
 
 def _text(value: Any) -> str:
@@ -119,6 +132,7 @@ def _form_page(
     linked: bool,
     status_code: int = 200,
 ) -> Response:
+    policy_dir = _policy_dir(request)
     return render(
         request,
         "view_request.html",
@@ -127,9 +141,9 @@ def _form_page(
             "form": form,
             "errors": errors,
             "linked": linked,
-            "purposes": purposes_for_views(),
-            "bases": load_labels().options("emergency_bases"),
-            "min_justification": _min_justification(),
+            "purposes": purposes_for_views(policy_dir),
+            "bases": load_labels(policy_dir).options("emergency_bases"),
+            "min_justification": _min_justification(policy_dir),
         },
         status_code=status_code,
     )
@@ -171,7 +185,7 @@ async def request_view_page(
         emergency_basis=_text(form.get("emergency_basis")),
         justification=_text(form.get("justification")),
     )
-    errors = validate_view_form(entered)
+    errors = validate_view_form(entered, policy_dir=_policy_dir(request))
     if target.subject_id is None:
         errors["subject"] = "This person is not enrolled with the consent service yet."
     if errors or target.subject_id is None:
@@ -188,6 +202,8 @@ async def request_view_page(
     )
     person = target.person
     page = build_view_page(
-        view, labels=load_labels(), person_name=f"{person.given_name} {person.family_name}"
+        view,
+        labels=load_labels(_policy_dir(request)),
+        person_name=f"{person.given_name} {person.family_name}",
     )
     return render(request, "view.html", {"person": person, "page": page, "view": view})
