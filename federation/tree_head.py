@@ -63,7 +63,6 @@ AUDIT_PATHS = {
 log = logging.getLogger("joinedup.federation.audit")
 _HEX_HASH = re.compile(r"^[0-9a-f]{64}$")
 _MAX_PROOF = 64  # a tree of 2**64 leaves needs at most 64 hashes (RFC 9162 §2.1.3)
-HexHash = str
 
 
 class SignedTreeHead(BaseModel):

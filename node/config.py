@@ -19,7 +19,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from federation.linkage import LinkageKey
 
-ORG_KINDS = ("council", "gp", "police", "school", "charity", "housing_association")
 OrgKind = Literal["council", "gp", "police", "school", "charity", "housing_association"]
 
 _ORG_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterable, Iterator
 
 from federation.merkle import canonical_entry_bytes
@@ -71,8 +70,3 @@ def jsonl_lines(entries: Iterable[AuditEntry]) -> Iterator[str]:
     """One canonical JSON entry per line."""
     for entry in entries:
         yield canonical_entry_bytes(entry.canonical()).decode("utf-8") + "\n"
-
-
-def parse_jsonl(text: str) -> list[dict[str, object]]:
-    """Read an export back (used by tests and the CLI's offline checks)."""
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
