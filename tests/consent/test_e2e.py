@@ -65,8 +65,11 @@ def _share(fed: RunningFederation, subject_id: str, consent_token: str) -> dict:
     )
 
 
-def _wait_for_revocation_at(fed: RunningFederation, org_id: str, consent_id: str) -> None:
-    """Poll the node's own table (the push runs after the revoke answer is sent)."""
+def _wait_for_revocation_at(fed: RunningFederation, org_id: str, consent_id: str) -> int:
+    """Poll the node's own table (the push runs after the revoke answer is sent).
+
+    Returns the change time the node recorded, in whole seconds as it compares them.
+    """
     from node.revocations.models import Revocation
 
     for _ in range(400):
@@ -75,7 +78,7 @@ def _wait_for_revocation_at(fed: RunningFederation, org_id: str, consent_id: str
                 select(Revocation).where(Revocation.consent_id == consent_id)
             ).first()
         if found is not None:
-            return
+            return int(found.revoked_at.timestamp())
         time.sleep(0.05)
     raise AssertionError(f"revocation never reached {org_id}")
 
@@ -246,19 +249,36 @@ def test_narrowing_a_consent_stops_earlier_tokens_at_once(fed: RunningFederation
 
     broad = token()
     assert _share(fed, subject_id, broad)["decision"]["categories"] == ["physical_health"]
-    time.sleep(1.1)  # token times are whole seconds: the amendment comes strictly after
+    # No wait for the next second: a token issued in the same whole second as the
+    # change is refused too (``RevocationSet.refuses``: issued_at <= changed).
     narrowed = httpx.patch(
         f"{consent_url}/me/consents/{consent_id}",
         json={"provisions": [provision(["contact_details"])]},
         headers=auth,
     )
     assert narrowed.status_code == 200, narrowed.text
-    _wait_for_revocation_at(fed, "gp", consent_id)
+    changed_at = _wait_for_revocation_at(fed, "gp", consent_id)
 
     refused = _share(fed, subject_id, broad)
     assert refused["decision"]["allow"] is False
     assert refused["needs"] == []
-    time.sleep(1.1)
-    current = _share(fed, subject_id, token())
+
+    # The consent service's next token carries the narrowed version ...
+    consent_keys = fed.registry.verify_keys("consent")
+    fresh = verify_consent_token(token(), verify_keys=consent_keys, requester="council")
+    assert [(p.consent_id, p.categories) for p in fresh.provisions] == [
+        (consent_id, ["contact_details"])
+    ]
+    # ... and the GP, asked with it once issued after the change (the same claims
+    # signed with the consent service's key on a clock one second past the change,
+    # rather than waiting for that second), releases nothing of physical health.
+    later = fed.consent_token(
+        requester="council",
+        subject_id=subject_id,
+        purpose="care_coordination",
+        provisions=fresh.provisions,
+        now=changed_at + 1,
+    )
+    current = _share(fed, subject_id, later)
     assert "physical_health" not in current["decision"]["categories"]
     assert current["needs"] == []
