@@ -21,16 +21,9 @@ from federation.linkage import linkage_tokens
 from federation.registry import CONSENT_SERVICE_ID
 from node.audit.models import AuditEntry
 from node.links.models import LinkReview, SubjectLink
-from tests.fixtures.federation import (
-    RunningFederation,
-    consent_service_available,
-    start_federation,
-)
+from tests.fixtures.federation import RunningFederation, start_federation
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(not consent_service_available(), reason="consent service not built"),
-]
+pytestmark = pytest.mark.e2e
 
 ORGS = [
     ("council", "council", "Riverside Council"),
