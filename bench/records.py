@@ -32,9 +32,9 @@ import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
+from joinedup.localfed import free_port, launch_server, wait_ready  # noqa: E402
 from node.auth.service import create_staff  # noqa: E402
 from node.db import make_engine  # noqa: E402
-from tests.fixtures.servers import ServerSpec, uvicorn_process  # noqa: E402
 
 SECONDS_PER_OP = float(os.environ.get("JOINEDUP_BENCH_SECONDS", "3"))
 CONCURRENCY = 8
@@ -124,9 +124,11 @@ def run_backend(database_url: str | None, work_dir: Path, name: str) -> tuple[fl
     if database_url:
         env["JOINEDUP_NODE_DATABASE_URL"] = database_url
     url = database_url or f"sqlite:///{data_dir}/node.db"
-    with uvicorn_process(
-        ServerSpec(name=name, factory="node.main:create_app_from_env", env=env), work_dir / "logs"
-    ) as server:
+    server = launch_server(
+        name, "node.main:create_app_from_env", env, free_port(), work_dir / "logs"
+    )
+    try:
+        wait_ready(server)
         engine = make_engine(url)
         try:
             with Session(engine) as session:
@@ -138,6 +140,8 @@ def run_backend(database_url: str | None, work_dir: Path, name: str) -> tuple[fl
             f"{server.base_url}/auth/token", data={"username": "bench", "password": PASSWORD}
         ).json()["access_token"]
         return asyncio.run(_measure(server.base_url, token))
+    finally:
+        server.stop()
 
 
 def main() -> None:
