@@ -488,7 +488,8 @@ def test_malformed_share_body_is_a_400(seeded: Seeded) -> None:
     assert_nothing_released(fed, "badbody-1", response)
 
 
-# -- key rotation through overlapping registry versions (runs last: it edits the registry) --
+# -- key rotation through overlapping registry versions (it edits the registry and restores
+# the original key before it returns, so the tests after it see the fixture's federation) --
 
 
 def _accepted_with(fed: RunningFederation, keys: MemberKeys, expect: int) -> bool:

@@ -25,6 +25,7 @@ import pytest
 from federation.registry import CONSENT_SERVICE_ID
 from tests.e2e.conftest import CUSTOMER_PASSWORD, Driver, Person
 from tests.fixtures.federation import RunningFederation, start_federation
+from tests.fixtures.servers import ServerSpec, launch, wait_ready
 
 pytestmark = pytest.mark.e2e
 
@@ -170,9 +171,15 @@ def test_a_frozen_node_is_unavailable_and_the_page_still_answers_in_time(
 
 
 def test_a_stopped_node_shows_up_as_unavailable(fed: RunningFederation, story: Story) -> None:
-    """Runs last in this module: the police node stays down."""
-    fed.servers["police"].stop()
-    page, _ = _portal_page(fed, "grace")
+    police = fed.servers["police"]
+    police.stop()
+    try:
+        page, _ = _portal_page(fed, "grace")
+    finally:
+        # Back on the same port and data, so no test depends on running before this one.
+        spec = ServerSpec("police", fed.prepared.factory_for("police"), police.env, police.port)
+        fed.servers["police"] = launch(spec, police.log_path.parent)
+        wait_ready(fed.servers["police"])
     assert page.status_code == 200
     html = page.text
     assert 'data-testid="access-incomplete"' in html
