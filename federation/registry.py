@@ -36,6 +36,11 @@ from federation.keys import b64decode
 
 REGISTRY_TYP = "joinedup-registry+jwt"
 CONSENT_SERVICE_ID = "consent"
+# An organisation id: a lowercase slug (a-z, 0-9 and '-'), 2-63 characters. The one
+# definition the registry, the node's settings and the consent service check against.
+# No '_': node settings never accepted it, and the staff audit pages read org ids back
+# out of audit reasons with a pattern that has none (node/web/audit_rows.py).
+ORG_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
 
 MemberKind = Literal[
     "council", "gp", "police", "school", "charity", "housing_association", "consent_service"
@@ -55,7 +60,7 @@ def _decode_key(text: str) -> bytes:
 class Member(BaseModel):
     """One organisation (or the consent service) as the federation knows it."""
 
-    org_id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,62}$")
+    org_id: str = Field(pattern=ORG_ID_PATTERN)
     name: str
     kind: MemberKind
     base_url: str

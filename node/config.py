@@ -18,10 +18,11 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from federation.linkage import LinkageKey
+from federation.registry import ORG_ID_PATTERN
 
 OrgKind = Literal["council", "gp", "police", "school", "charity", "housing_association"]
 
-_ORG_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+_ORG_ID = re.compile(ORG_ID_PATTERN)
 # Values copied from a README or a sample file: never acceptable outside the demo.
 PLACEHOLDER_SECRETS = frozenset(
     {

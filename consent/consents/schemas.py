@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from consent.subjects.schemas import SubjectId
+from federation.registry import ORG_ID_PATTERN
 
 Purpose = Literal[
     "care_coordination", "safeguarding", "referral", "direct_care", "service_planning"
@@ -32,7 +33,7 @@ Category = Literal[
     "criminal_justice",
 ]
 Action = Literal["read", "refer", "update_plan"]
-OrgId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{1,62}$")]
+OrgId = Annotated[str, StringConstraints(pattern=ORG_ID_PATTERN)]
 GrantorName = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 
 
