@@ -318,7 +318,8 @@ def test_staff_changes_are_audited_by_what_changed(
 def test_the_log_still_verifies_after_these_entries(
     db_engine: Engine, keys: MemberKeys, accounts: dict[str, int]
 ) -> None:
-    # Runs last in the module: every entry above, allowed and refused, is in the tree.
+    # Order-free: it writes a refused sign-in and an admin change of its own, then
+    # every entry in the log (with those of any test before it) must verify.
     with pytest.raises(SignInRefused):
         sign_in_as_a_request_would(
             db_engine,
@@ -328,6 +329,14 @@ def test_the_log_still_verifies_after_these_entries(
             request_id=f"test-{uuid.uuid4().hex}",
         )
     with Session(db_engine, expire_on_commit=False) as session:
+        flows.change_staff(
+            session=session,
+            org_id=ORG,
+            actor_staff=staff_pseudonym(accounts["admin"], keys),
+            actor_role="admin",
+            request_id=f"test-{uuid.uuid4().hex}",
+            staff_id=accounts["worker"],
+        )
         sign_tree_head_now(session=session, keys=keys, org_id=ORG)
         session.commit()
     with db_engine.connect() as connection:
