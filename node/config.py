@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,6 +21,8 @@ from federation.linkage import LinkageKey
 from federation.registry import ORG_ID_PATTERN
 
 OrgKind = Literal["council", "gp", "police", "school", "charity", "housing_association"]
+# The same kinds as a tuple (for prompts), read from the type rather than listed twice.
+ORG_KINDS: tuple[str, ...] = get_args(OrgKind)
 
 _ORG_ID = re.compile(ORG_ID_PATTERN)
 # Values copied from a README or a sample file: never acceptable outside the demo.
