@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field, ValidationError
 from federation.errors import PeerSignatureInvalid, RegistryInvalid
 from federation.jose import sign_jwt, verify_jwt
 from federation.keys import MemberKeys, b64decode
-from federation.registry import MemberKind
+from federation.registry import ORG_ID_PATTERN, MemberKind
 
 __all__ = ["JOIN_REQUEST_TYP", "JoinRequest", "make_join_request", "verify_join_request"]
 
@@ -39,7 +39,7 @@ JOIN_REQUEST_TYP = "joinedup-join-request+jwt"
 class JoinRequest(BaseModel):
     """What a new member asks the authority to list."""
 
-    org_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
+    org_id: str = Field(pattern=ORG_ID_PATTERN)
     name: str = Field(min_length=1, max_length=200)
     kind: MemberKind
     base_url: str = Field(pattern=r"^https?://[^\s]+$", max_length=500)

@@ -37,7 +37,7 @@ from federation.keys import b64decode
 REGISTRY_TYP = "joinedup-registry+jwt"
 CONSENT_SERVICE_ID = "consent"
 # An organisation id: a lowercase slug (a-z, 0-9 and '-'), 2-63 characters. The one
-# definition the registry, the node's settings and the consent service check against.
+# definition the registry, join requests, the node's settings and consent recipients use.
 # No '_': node settings never accepted it, and the staff audit pages read org ids back
 # out of audit reasons with a pattern that has none (node/web/audit_rows.py).
 ORG_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
