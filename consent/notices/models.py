@@ -32,6 +32,8 @@ class CustomerNotice(SQLModel, table=True):
     purpose: str = Field(max_length=64)
     holders: list[str] = Field(sa_type=sa.JSON)
     categories: list[str] = Field(sa_type=sa.JSON)
+    # Per holder, what it released ({} for notices sent before senders said so).
+    released: dict[str, list[str]] = Field(default_factory=dict, sa_type=sa.JSON)
     occurred_at: dt.datetime = Field(sa_type=UTCDateTime)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     read_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -21,6 +21,7 @@ _EXAMPLE: dict[str, Any] = {
     "purpose": "safeguarding",
     "holders": ["elmwood-gp", "safe-harbour"],
     "categories": ["contact_details", "safety"],
+    "released": {"elmwood-gp": ["contact_details"], "safe-harbour": ["contact_details", "safety"]},
     "occurred_at": "2026-11-23T19:52:00Z",
 }
 
@@ -37,6 +38,11 @@ class NoticeCreate(BaseModel):
     purpose: Slug
     holders: list[OrgId] = Field(min_length=1, max_length=64)
     categories: list[Slug] = Field(max_length=64)
+    released: dict[OrgId, list[Slug]] = Field(
+        default_factory=dict,
+        max_length=64,
+        description="Per holder, the categories it released (senders before it omit it).",
+    )
     occurred_at: dt.datetime
 
 
@@ -66,6 +72,7 @@ class NoticePublic(BaseModel):
     purpose: str
     holders: list[str]
     categories: list[str]
+    released: dict[str, list[str]]
     occurred_at: dt.datetime
     created_at: dt.datetime
     read: bool

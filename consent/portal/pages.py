@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -40,36 +41,60 @@ SECURITY_HEADERS = {
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
 }
+# The customer reads times on UK clocks (issue 11 item 7): every time the portal
+# shows is stored in UTC and converted here, GMT or BST as the date has it.
+LONDON = ZoneInfo("Europe/London")
+
+
+def as_moment(value: Any) -> Any:
+    """A datetime for an ISO string or epoch seconds; anything else as it came."""
+    if isinstance(value, str):
+        try:
+            return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return dt.datetime.fromtimestamp(value, dt.UTC)
+    return value
+
+
+def in_london(value: dt.datetime) -> dt.datetime:
+    """``value`` (stored in UTC; naive means UTC) on the clocks the customer reads."""
+    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(LONDON)
 
 
 def long_date(value: Any) -> str:
-    """'1 March 2027' for a date or datetime (UTC); '' for None."""
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return str(value)
+    """'1 March 2027' for a date, or for a datetime as a date in London; '' for None."""
+    value = as_moment(value)
     if isinstance(value, dt.datetime):
-        value = (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
-        value = value.date()
+        value = in_london(value).date()
     if isinstance(value, dt.date):
         return value.strftime("%-d %B %Y")
     return "" if value is None else str(value)
 
 
 def when(value: Any) -> str:
-    """'1 March 2027 at 14:05 UTC'."""
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return str(value)
-    if isinstance(value, int | float):
-        value = dt.datetime.fromtimestamp(value, dt.UTC)
+    """'1 March 2027 at 14:05', on London clocks (GMT or BST as the date has it)."""
+    value = as_moment(value)
     if isinstance(value, dt.datetime):
-        moment: dt.datetime = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-        return moment.astimezone(dt.UTC).strftime("%-d %B %Y at %H:%M UTC")
+        return in_london(value).strftime("%-d %B %Y at %H:%M")
     return long_date(value)
+
+
+def clock(value: Any) -> str:
+    """'14:05' on London clocks: the time of day, where the date is already said."""
+    value = as_moment(value)
+    return in_london(value).strftime("%H:%M") if isinstance(value, dt.datetime) else ""
+
+
+def end_of_day(day: dt.date) -> dt.datetime:
+    """The last second of ``day`` in London, in UTC: "until 1 July" keeps 1 July whole."""
+    return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=LONDON).astimezone(dt.UTC)
+
+
+def today_in_london(now: dt.datetime | None = None) -> dt.date:
+    """The customer's today (London), which is what a date field's "in the future" means."""
+    return in_london(now or dt.datetime.now(dt.UTC)).date()
 
 
 @lru_cache(maxsize=1)
@@ -78,6 +103,7 @@ def templates() -> Jinja2Templates:
     env = Jinja2Templates(directory=str(TEMPLATES_DIR))
     env.env.filters["longdate"] = long_date
     env.env.filters["when"] = when
+    env.env.filters["clock"] = clock
     env.env.globals["labels"] = load_labels()
     env.env.globals["csrf_field"] = CSRF_FIELD
     return env

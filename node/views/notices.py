@@ -5,7 +5,8 @@ release on the emergency path, where no consent was asked. The requesting node,
 which asked on that path and saw the answers, sends the consent service one signed
 ``notify_customer`` request per such view (``POST /federation/notices``): who asked
 (the sender), on which basis and for what purpose, which organisations released
-and which categories. The consent service shows it to the customer in the portal.
+and, per organisation, which categories (contact details included when its
+contacts were released). The consent service shows it to the customer in the portal.
 The notice is idempotent per view, and a failure to deliver it is audited, so an
 auditor can see an obligation that was not discharged.
 """
@@ -22,6 +23,7 @@ from federation.keys import MemberKeys
 from federation.registry import CONSENT_SERVICE_ID, Registry
 from federation.share_schema import NOTIFY_ACTION
 from federation.view import JoinedUpView
+from node.share.service import CONTACT_CATEGORY
 
 NOTIFY_OBLIGATION = "notify_customer"  # the share policy's obligation name
 NOTICES_PATH = "/federation/notices"
@@ -34,8 +36,19 @@ def emergency_notice(view: JoinedUpView, basis: str) -> dict[str, Any] | None:
     holders = sorted({o.org_id for o in view.obligations if o.obligation == NOTIFY_OBLIGATION})
     if not holders:
         return None
-    released = {n.category for group in view.needs for n in group.needs if n.org_id in holders}
-    released |= {a.category for a in view.actions if a.org_id in holders}
+    released: dict[str, set[str]] = {org: set() for org in holders}
+    for group in view.needs:
+        for need in group.needs:
+            if need.org_id in released:
+                released[need.org_id].add(need.category)
+    for action in view.actions:
+        if action.org_id in released:
+            released[action.org_id].add(action.category)
+    # A holder sends contacts only when it releases contact details; for someone who
+    # fled abuse, that the address went out is what the notice must not leave out.
+    for contact in view.contacts:
+        if contact.org_id in released:
+            released[contact.org_id].add(CONTACT_CATEGORY)
     return {
         "subject_id": view.subject_id,
         "kind": "emergency_access",
@@ -43,7 +56,8 @@ def emergency_notice(view: JoinedUpView, basis: str) -> dict[str, Any] | None:
         "basis": basis,
         "purpose": view.purpose,
         "holders": holders,
-        "categories": sorted(released),
+        "categories": sorted(set().union(*released.values())),
+        "released": {org: sorted(cats) for org, cats in released.items()},
         "occurred_at": view.generated_at.isoformat(),
     }
 

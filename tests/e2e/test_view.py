@@ -268,6 +268,7 @@ def test_an_emergency_view_tells_the_customer_and_audits_it(e2e, story):
     assert notice["basis"] == "vital_interests"
     assert "gp" in notice["holders"]
     assert "physical_health" in notice["categories"]
+    assert "physical_health" in notice["released"]["gp"]  # said per holder
     with e2e.fed.session(REQUESTER) as session:
         (entry,) = session.exec(
             select(AuditEntry).where(

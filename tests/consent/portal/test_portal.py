@@ -10,6 +10,7 @@ import datetime as dt
 import re
 import uuid
 from dataclasses import dataclass
+from html import unescape
 from typing import Any
 
 import pytest
@@ -487,11 +488,11 @@ def test_the_access_report_names_the_emergency_basis_but_not_the_justification(
     html = _with_report(portal, report).text
     basis = re.search(r'data-testid="access-emergency-basis">([^<]*)<', html)
     assert basis is not None
-    assert basis.group(1) == "to protect you or someone at risk (safeguarding)"
+    assert basis.group(1) == "to protect you or someone else from harm (safeguarding)"
     assert "Credible threat" not in html
 
 
-def test_an_emergency_access_notice_is_shown_until_read(portal: Portal) -> None:
+def _notice(portal: Portal, sender: str = "police", **fields: Any) -> Any:
     notice = {
         "subject_id": portal.subject_id,
         "kind": "emergency_access",
@@ -501,16 +502,54 @@ def test_an_emergency_access_notice_is_shown_until_read(portal: Portal) -> None:
         "holders": ["gp"],
         "categories": ["safety"],
         "occurred_at": "2026-11-23T19:52:00Z",
+        **fields,
     }
-    recorded = portal.world.signed("/federation/notices", "notify_customer", notice, "police")
+    recorded = portal.world.signed("/federation/notices", "notify_customer", notice, sender)
     assert recorded.status_code == 201, recorded.text
+    return recorded
+
+
+def _notice_items(html: str) -> list[str]:
+    return re.findall(r'<li data-testid="emergency-notice">(.*?)</form>', html, re.S)
+
+
+def test_an_emergency_access_notice_is_shown_until_read(portal: Portal) -> None:
+    recorded = _notice(portal)
     home = portal.client.get("/portal/")
-    assert 'data-testid="emergency-notice"' in home.text
-    assert "without asking your consent" in home.text
-    assert "23 November 2026" in home.text
+    [item] = _notice_items(home.text)
+    assert "Police looked at your records on 23 November 2026 at 19:52" in item  # GMT
     notice_id = recorded.json()["id"]
     refused = portal.client.post(f"/portal/notices/{notice_id}/read", data={})
     assert refused.status_code == 403  # no CSRF token
     read = portal.post_form(f"/portal/notices/{notice_id}/read", {}, page="/portal/")
     assert read.status_code == 303
     assert 'data-testid="emergency-notice"' not in portal.client.get("/portal/").text
+
+
+def test_an_emergency_notice_lists_who_when_why_and_what_from_whom(portal: Portal) -> None:
+    _notice(
+        portal,
+        holders=["gp", "police"],
+        categories=["contact_details", "physical_health", "safety"],
+        released={"gp": ["contact_details", "physical_health"], "police": ["safety"]},
+        occurred_at="2026-07-23T19:52:00Z",
+    )
+    [item] = _notice_items(portal.client.get("/portal/").text)
+    # Summer: London is on BST, an hour ahead of the stored UTC time.
+    assert "Police looked at your records on 23 July 2026 at 20:52" in item
+    assert "To protect you or someone else from harm (safeguarding)" in item
+    released = [unescape(r) for r in re.findall(r"<li>(From [^<]*)</li>", item)]
+    assert released == [
+        "From Police's own records: your safety records",
+        "From Gp: your contact details and your physical health records",
+    ]
+    assert "itself" not in item
+    assert "held by" not in item
+
+
+def test_a_notice_without_a_per_holder_list_still_names_every_holder(portal: Portal) -> None:
+    _notice(portal, holders=["council", "gp"], categories=["housing"])
+    [item] = _notice_items(portal.client.get("/portal/").text)
+    assert re.findall(r"<li>(From [^<]*)</li>", item) == [
+        "From Council and Gp: your housing records"
+    ]
