@@ -215,6 +215,22 @@ def list_consents(*, session: Session, subject_id: str) -> list[ConsentPublic]:
     return [to_public(session=session, consent=c) for c in consents]
 
 
+def revocation_times(*, session: Session, consent_ids: Iterable[str]) -> dict[str, datetime]:
+    """When each of ``consent_ids`` that was revoked was revoked (its first revocation)."""
+    ids = list(consent_ids)
+    if not ids:
+        return {}
+    events = session.exec(
+        select(ConsentEvent)
+        .where(col(ConsentEvent.consent_id).in_(ids), ConsentEvent.kind == "revoked")
+        .order_by(col(ConsentEvent.id))
+    ).all()
+    times: dict[str, datetime] = {}
+    for event in events:
+        times.setdefault(event.consent_id, event.at)
+    return times
+
+
 def consent_history(*, session: Session, consent_id: str) -> list[ConsentEventPublic]:
     events = session.exec(
         select(ConsentEvent)

@@ -18,14 +18,26 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from consent.consents.schemas import ConsentGrant
-from consent.consents.service import consent_history, grant_consent, revoke_consent, to_public
+from consent.consents.schemas import ConsentGrant, ConsentPublic
+from consent.consents.service import (
+    consent_history,
+    grant_consent,
+    revocation_times,
+    revoke_consent,
+    to_public,
+)
 from consent.db import SessionDep
 from consent.members.dependencies import organisation_ids
 from consent.portal.dependencies import CsrfForm, OwnedConsent, PortalCustomer
 from consent.portal.labels import load_labels
-from consent.portal.pages import PORTAL_PREFIX, PortalRoute, render
-from consent.portal.wording import consent_sentences
+from consent.portal.pages import (
+    PORTAL_PREFIX,
+    PortalRoute,
+    end_of_day,
+    render,
+    today_in_london,
+)
+from consent.portal.wording import consent_sentences, has_ended
 from consent.revocations.dependencies import schedule_revocation_push
 from federation.consent_token import ACTIONS, CATEGORIES, PURPOSES
 from federation.errors import JoinedUpError
@@ -82,7 +94,7 @@ def read_grant_form(form: FormData) -> GrantForm:
 def check_grant_form(
     entered: GrantForm, orgs: frozenset[str], today: dt.date
 ) -> tuple[dict[str, str], dt.datetime | None]:
-    """Field → message for each problem, and the period end as a UTC datetime."""
+    """Field → message for each problem, and the period end (end of that day in London)."""
     errors: dict[str, str] = {}
     choices = (
         ("recipients", entered.recipients, orgs, "Choose at least one organisation from the list."),
@@ -103,7 +115,7 @@ def check_grant_form(
             if day <= today:
                 errors["period_end"] = "The end date must be in the future."
             else:
-                end = dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC)
+                end = end_of_day(day)
     if entered.grantor_kind not in ("customer", "advocate"):
         errors["grantor_kind"] = "Say whether you are the person or their advocate."
     elif entered.grantor_kind == "advocate" and not entered.grantor_name:
@@ -128,7 +140,7 @@ def _grant_page(
             "categories": [(c, labels.word("categories", c)) for c in CATEGORIES],
             "purposes": [(p, labels.word("purposes", p)) for p in PURPOSES],
             "actions": [(a, labels.word("actions", a)) for a in ACTIONS],
-            "today": dt.datetime.now(dt.UTC).date().isoformat(),
+            "today": today_in_london().isoformat(),
         },
         status_code=status_code,
     )
@@ -147,7 +159,7 @@ def grant_my_consent(
     """Check the form and record the consent; back to "my consents" with a message."""
     entered = read_grant_form(form)
     orgs = known_orgs(request)
-    errors, end = check_grant_form(entered, orgs, dt.datetime.now(dt.UTC).date())
+    errors, end = check_grant_form(entered, orgs, today_in_london())
     if errors:
         return _grant_page(request, entered, errors, 422)
     try:
@@ -176,12 +188,39 @@ def grant_my_consent(
     return RedirectResponse(f"{PORTAL_PREFIX}/?done=granted", status_code=303)
 
 
+def consent_items(
+    *,
+    session: SessionDep,
+    consents: list[ConsentPublic],
+    names: dict[str, str],
+    now: dt.datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Each consent with its sentences, whether it has ended, and when it was revoked."""
+    labels = load_labels()
+    revoked = revocation_times(
+        session=session, consent_ids=[c.id for c in consents if c.status != "active"]
+    )
+    items = []
+    for consent in consents:
+        revoked_at = revoked.get(consent.id) if consent.status != "active" else None
+        sentences = consent_sentences(
+            consent.model_dump(), names=names, labels=labels, revoked_at=revoked_at, now=now
+        )
+        items.append(
+            {
+                "consent": consent,
+                "sentences": sentences,
+                "revoked_at": revoked_at,
+                "ended": consent.status != "active" or has_ended(consent.period_end, now),
+            }
+        )
+    return items
+
+
 def _summary(request: Request, session: SessionDep, consent: Any) -> dict[str, Any]:
     public = to_public(session=session, consent=consent)
-    sentences = consent_sentences(
-        public.model_dump(), names=org_names(request), labels=load_labels()
-    )
-    return {"consent": public, "sentences": sentences}
+    [item] = consent_items(session=session, consents=[public], names=org_names(request))
+    return item
 
 
 @router.get("/consents/{consent_id}/revoke")

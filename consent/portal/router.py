@@ -23,14 +23,14 @@ from consent.db import SessionDep
 from consent.notices.router import NoticeId
 from consent.notices.service import list_notices, mark_read
 from consent.portal.access import router as access_router
-from consent.portal.consents import org_names
+from consent.portal.consents import consent_items, org_names
 from consent.portal.consents import router as consents_router
 from consent.portal.dependencies import CsrfForm, PortalCustomer
 from consent.portal.labels import load_labels
 from consent.portal.pages import PORTAL_PREFIX, SESSION_COOKIE, STATIC_DIR, PortalRoute, render
 from consent.portal.recovery import router as recovery_router
 from consent.portal.recovery import wait_in_words
-from consent.portal.wording import consent_sentences, notice_sentence
+from consent.portal.wording import notice_summary
 from federation.errors import NotAuthenticated, NotFound
 
 router = APIRouter(prefix=PORTAL_PREFIX, route_class=PortalRoute, include_in_schema=False)
@@ -143,17 +143,13 @@ def show_my_consents(
     customer: PortalCustomer,
     done: Annotated[str, Query(max_length=32)] = "",
 ) -> Response:
-    """Every consent of the signed-in customer, in plain language, active first."""
+    """The customer's consents in plain language: in force, then revoked or ended."""
     names = org_names(request)
-    labels = load_labels()
     consents = list_consents(session=session, subject_id=customer.subject_id)
-    consents.sort(key=lambda c: (c.status != "active", -c.created_at.timestamp()))
-    items = [
-        {"consent": c, "sentences": consent_sentences(c.model_dump(), names=names, labels=labels)}
-        for c in consents
-    ]
+    consents.sort(key=lambda c: -c.created_at.timestamp())
+    items = consent_items(session=session, consents=consents, names=names)
     notices = [
-        notice_sentence(n, names=names, labels=labels)
+        notice_summary(n, names=names, labels=load_labels())
         for n in list_notices(session=session, subject_id=customer.subject_id).data
         if not n.read
     ]

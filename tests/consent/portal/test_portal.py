@@ -17,6 +17,9 @@ import pytest
 
 from consent.portal.access import to_entry
 from consent.portal.flows import AccessReport, MissingPart
+from consent.portal.labels import load_labels
+from consent.portal.pages import end_of_day, long_date, today_in_london, when
+from consent.portal.wording import provision_sentence
 from federation.errors import PeerUnavailable
 from tests.consent.conftest import ConsentWorld, InProcessClient, bearer, provision
 
@@ -289,6 +292,70 @@ def test_revoke_asks_first_then_revokes_and_pushes(portal: Portal) -> None:
     page = portal.client.get("/portal/?done=revoked")
     assert "Your consent is revoked" in page.text
     assert f'data-testid="revoke-{consent_id}"' not in page.text
+
+
+def test_a_revoked_consent_reads_as_revoked_with_its_date_apart_from_those_in_force(
+    portal: Portal,
+) -> None:
+    kept = grant_via_api(portal)
+    revoked = grant_via_api(portal)
+    portal.post_form(
+        f"/portal/consents/{revoked}/revoke", {}, page=f"/portal/consents/{revoked}/revoke"
+    )
+    page = portal.client.get("/portal/").text
+    in_force = page[page.index('data-testid="active-consents"') : page.index("ended-title")]
+    ended = page[page.index('data-testid="ended-consents"') :]
+    assert f'data-testid="consent-{kept}"' in in_force
+    assert f'data-testid="consent-{revoked}"' not in in_force
+    found = re.search(rf'data-testid="consent-{revoked}".*?class="card-actions"', ended, re.S)
+    assert found, "the revoked consent has no card"
+    card = found.group(0)
+    today = today_in_london().strftime("%-d %B %Y")
+    assert f"Revoked on {today}" in card
+    assert f"until you revoked it on {today}." in card
+    assert "until you revoke it" not in card
+    assert " may " not in card  # past tense: "could", not "may"
+    history = portal.client.get(f"/portal/consents/{revoked}/history").text
+    assert f"Revoked on {today}" in history
+
+
+def test_sentences_read_in_the_past_once_a_consent_is_revoked_or_over() -> None:
+    labels = load_labels()
+    provision = {
+        "recipients": ["gp"],
+        "actions": ["read"],
+        "categories": ["housing"],
+        "purposes": ["referral"],
+    }
+    names = {"gp": "Riverside GP"}
+    end = dt.datetime(2027, 3, 1, 23, 59, 59, tzinfo=dt.UTC)
+    live = provision_sentence(provision, period_end=end, names=names, labels=labels)
+    assert live.startswith("Riverside GP may ")
+    assert live.endswith("until 1 March 2027.")
+    after = end + dt.timedelta(seconds=1)
+    over = provision_sentence(provision, period_end=end, names=names, labels=labels, now=after)
+    assert over.startswith("Riverside GP could ")
+    assert over.endswith("until 1 March 2027.")
+    revoked = provision_sentence(
+        provision,
+        period_end=None,
+        names=names,
+        labels=labels,
+        revoked_at=dt.datetime(2026, 12, 3, 9, tzinfo=dt.UTC),
+    )
+    assert revoked.endswith("until you revoked it on 3 December 2026.")
+
+
+def test_portal_times_are_on_london_clocks() -> None:
+    winter = dt.datetime(2026, 12, 1, 23, 30, tzinfo=dt.UTC)
+    summer = dt.datetime(2026, 7, 1, 23, 30, tzinfo=dt.UTC)
+    assert when(winter) == "1 December 2026 at 23:30"
+    assert when(summer) == "2 July 2026 at 00:30"  # BST: already the next day
+    assert long_date(summer) == "2 July 2026"
+    assert "UTC" not in when("2026-07-01T23:30:00Z")
+    # "Until 1 July" keeps the whole of 1 July in London, not until 00:59 BST on the 2nd.
+    assert end_of_day(dt.date(2026, 7, 1)) == dt.datetime(2026, 7, 1, 22, 59, 59, tzinfo=dt.UTC)
+    assert long_date(end_of_day(dt.date(2026, 7, 1))) == "1 July 2026"
 
 
 def test_revoke_without_csrf_is_refused(portal: Portal) -> None:
