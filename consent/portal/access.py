@@ -4,7 +4,9 @@ DESIGN "Audit": a customer's access report is assembled across the nodes through
 the federation, each entry with an inclusion proof against that node's signed tree
 head, so the customer can check their entries are in the log without seeing anyone
 else's. This page shows, per access: which organisation, when, for what purpose,
-what was released, whether it was an emergency, and whether the proof checked.
+what was released, whether it was an emergency, and whether the proof checked —
+grouped by organisation and day (London time), each day collapsible, so that it
+reads on a phone without sideways scrolling.
 
 The report is built by the access-report flow (``consent.portal.flows``), which
 the lifespan installs on ``app.state.access_report``: an async callable taking the
@@ -30,7 +32,7 @@ from fastapi.responses import Response
 
 from consent.portal.dependencies import PortalCustomer
 from consent.portal.flows import AccessReport
-from consent.portal.pages import PortalRoute, render
+from consent.portal.pages import PortalRoute, long_date, render
 from consent.portal.wording import EMERGENCY_BASES
 from federation.errors import JoinedUpError
 
@@ -101,6 +103,54 @@ class AccessEntry:
                 return "Tried to tell you about its emergency access, but the notice was lost"
             return "Told you about its emergency access to your records"
         return self.kind.replace("_", " ").capitalize()
+
+
+@dataclass(frozen=True)
+class AccessDay:
+    """One organisation's entries on one day (London), newest first, as one collapsible group."""
+
+    day: str
+    entries: list[tuple[int, AccessEntry]]
+
+    @property
+    def emergency(self) -> bool:
+        return any(e.emergency for _, e in self.entries)
+
+    @property
+    def proof_failed(self) -> bool:
+        return any(e.proof_ok is False for _, e in self.entries)
+
+
+@dataclass(frozen=True)
+class AccessOrg:
+    """Every entry an organisation recorded, grouped by day: one heading per organisation."""
+
+    org_id: str
+    org_name: str
+    days: list[AccessDay]
+
+    @property
+    def count(self) -> int:
+        return sum(len(d.entries) for d in self.days)
+
+
+def group_entries(entries: list[AccessEntry]) -> list[AccessOrg]:
+    """Group newest-first entries by organisation (newest activity first), then by day.
+
+    A phone cannot show seven columns: the page reads organisation by organisation, a
+    day per collapsible group, instead of one long table (issue 11 item 13). Each
+    entry keeps its place in the newest-first list as its number.
+    """
+    orgs: dict[str, dict[str, list[tuple[int, AccessEntry]]]] = {}
+    names: dict[str, str] = {}
+    for number, entry in enumerate(entries, start=1):
+        day = long_date(entry.at) if entry.at else "Date not recorded"
+        orgs.setdefault(entry.org_id, {}).setdefault(day, []).append((number, entry))
+        names.setdefault(entry.org_id, entry.org_name)
+    return [
+        AccessOrg(org, names[org], [AccessDay(day, items) for day, items in days.items()])
+        for org, days in orgs.items()
+    ]
 
 
 @dataclass(frozen=True)
@@ -187,5 +237,6 @@ async def show_access_report(request: Request, customer: PortalCustomer) -> Resp
             for m in sorted(report.missing, key=lambda m: names.get(m.org_id, m.org_id))
         ]
         truncated = sorted(names.get(org, org) for org in report.truncated)
-    page = {"entries": entries, "missing": missing, "truncated": truncated}
+    groups = group_entries(entries) if entries is not None else []
+    page = {"entries": entries, "groups": groups, "missing": missing, "truncated": truncated}
     return render(request, "access.html", page)

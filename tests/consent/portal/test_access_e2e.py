@@ -39,8 +39,8 @@ GRACE = Person("Okafor", "Grace", date(1984, 3, 17), "LS6 2AB", "943 476 5919")
 THOMAS = Person("Rivers", "Thomas", date(1979, 8, 2), "LS7 1QT", "401 023 2137")
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 ROW = re.compile(
-    r'<tr data-testid="access-\d+" data-org="(?P<org>[^"]*)" data-kind="(?P<kind>[^"]*)" '
-    r'data-request="(?P<request>[^"]*)"[^>]*>(?P<cells>.*?)</tr>',
+    r'<li data-testid="access-\d+" data-org="(?P<org>[^"]*)" data-kind="(?P<kind>[^"]*)" '
+    r'data-request="(?P<request>[^"]*)"[^>]*>(?P<cells>.*?)</li>',
     re.S,
 )
 
@@ -133,8 +133,8 @@ def test_the_customer_sees_the_councils_view_with_its_purpose(
     assert "Used its own records about you in the view" in shares
     # No consent covers the police's safety records: it refused, and says so.
     assert "Asked Riverside Police for your records and was refused" in shares
+    assert '<h2 id="access-org-1">Riverside Council' in html  # the council's group first
     for row in view_rows:
-        assert '<th scope="row">Riverside Council</th>' in row["cells"]
         assert "care co-ordination" in row["cells"]
         assert 'data-proof="ok"' in row["cells"]
 

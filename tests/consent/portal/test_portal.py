@@ -555,7 +555,7 @@ def test_the_access_report_names_the_emergency_basis_but_not_the_justification(
     html = _with_report(portal, report).text
     basis = re.search(r'data-testid="access-emergency-basis">([^<]*)<', html)
     assert basis is not None
-    assert basis.group(1) == "to protect you or someone else from harm (safeguarding)"
+    assert basis.group(1) == "To protect you or someone else from harm (safeguarding)"
     assert "Credible threat" not in html
 
 
