@@ -6,6 +6,7 @@ one ``api_router.include_router(...)`` line below.
 
 from fastapi import APIRouter
 
+from federation.site import site_router
 from node.audit.partner_router import router as audit_partner_router
 from node.audit.router import router as audit_router
 from node.auth.router import router as auth_router
@@ -28,3 +29,5 @@ api_router.include_router(audit_router)
 api_router.include_router(web_router)
 api_router.include_router(provider_sign_in_router)
 api_router.include_router(audit_partner_router)
+# `/` (to the staff pages), the favicon and the character-count script.
+api_router.include_router(site_router(home="/ui/"))

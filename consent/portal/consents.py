@@ -87,7 +87,8 @@ def read_grant_form(form: FormData) -> GrantForm:
         actions=_strings(form, "actions"),
         period_end=_text(form, "period_end")[:32],
         grantor_kind=_text(form, "grantor_kind") or "customer",
-        grantor_name=_text(form, "grantor_name")[: MAX_NAME + 1],
+        # Not cut: an over-long name is refused with a message (issue 11 item 11).
+        grantor_name=_text(form, "grantor_name"),
     )
 
 
@@ -121,7 +122,11 @@ def check_grant_form(
     elif entered.grantor_kind == "advocate" and not entered.grantor_name:
         errors["grantor_name"] = "Enter the advocate's name."
     if len(entered.grantor_name) > MAX_NAME:
-        errors["grantor_name"] = f"Keep the name under {MAX_NAME} characters."
+        over = len(entered.grantor_name) - MAX_NAME
+        errors["grantor_name"] = (
+            f"The name is {len(entered.grantor_name):,} characters long; the limit is {MAX_NAME}. "
+            f"Shorten it by {over:,} character{'' if over == 1 else 's'}."
+        )
     return errors, end
 
 
@@ -141,6 +146,7 @@ def _grant_page(
             "purposes": [(p, labels.word("purposes", p)) for p in PURPOSES],
             "actions": [(a, labels.word("actions", a)) for a in ACTIONS],
             "today": today_in_london().isoformat(),
+            "max_name": MAX_NAME,
         },
         status_code=status_code,
     )

@@ -82,7 +82,13 @@ def validate_view_form(form: ViewRequestForm, *, policy_dir: Path | None = None)
                 f"Emergency access needs a written justification of at least {minimum} characters."
             )
     if len(form.justification) > MAX_JUSTIFICATION:
-        errors["justification"] = f"Keep the justification under {MAX_JUSTIFICATION} characters."
+        # Refuse rather than cut: a cut justification would misstate why the records were opened.
+        over = len(form.justification) - MAX_JUSTIFICATION
+        errors["justification"] = (
+            f"The justification is {len(form.justification):,} characters long; the limit is "
+            f"{MAX_JUSTIFICATION:,}. Shorten it by {over:,} "
+            f"character{'' if over == 1 else 's'}. Nothing has been sent."
+        )
     return errors
 
 
@@ -144,6 +150,7 @@ def _form_page(
             "purposes": purposes_for_views(policy_dir),
             "bases": load_labels(policy_dir).options("emergency_bases"),
             "min_justification": _min_justification(policy_dir),
+            "max_justification": MAX_JUSTIFICATION,
         },
         status_code=status_code,
     )
@@ -183,7 +190,8 @@ async def request_view_page(
     entered = ViewRequestForm(
         purpose=_text(form.get("purpose")),
         emergency_basis=_text(form.get("emergency_basis")),
-        justification=_text(form.get("justification")),
+        # Browsers send a line break as CRLF; count it as one character, as the page does.
+        justification=_text(form.get("justification")).replace("\r\n", "\n"),
     )
     errors = validate_view_form(entered, policy_dir=_policy_dir(request))
     if target.subject_id is None:

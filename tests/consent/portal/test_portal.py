@@ -185,6 +185,40 @@ def test_grant_through_the_form(portal: Portal) -> None:
     assert "Council and Police may see your housing records for care co-ordination" in page.text
 
 
+def test_an_over_long_advocate_name_is_refused_whole_with_its_length(portal: Portal) -> None:
+    form = portal.client.get("/portal/consents/new").text
+    field = re.search(r'<input id="grantor_name"[^>]*>', form)
+    assert field
+    assert "maxlength" not in field.group(0)  # a browser would cut a paste silently
+    assert 'data-maxchars="200"' in field.group(0)
+    assert "Up to 200 characters." in form
+    name = "A" * 230
+    response = portal.post_form(
+        "/portal/consents/new",
+        [
+            ("recipients", "gp"),
+            ("categories", "housing"),
+            ("purposes", "referral"),
+            ("actions", "read"),
+            ("grantor_kind", "advocate"),
+            ("grantor_name", name),
+        ],
+    )
+    assert response.status_code == 422
+    assert "The name is 230 characters long; the limit is 200. Shorten it by 30" in response.text
+    assert f'value="{name}"' in response.text  # given back whole, not cut
+
+
+def test_the_bare_address_and_the_favicon_answer(portal: Portal) -> None:
+    root = portal.client.get("/", follow_redirects=False)
+    assert root.status_code == 303
+    assert root.headers["location"] == "/portal/"
+    icon = portal.client.get("/favicon.ico")
+    assert icon.status_code == 200
+    assert icon.headers["content-type"] == "image/x-icon"
+    assert '<link rel="icon" href="/favicon.ico">' in portal.client.get("/portal/").text
+
+
 @pytest.mark.parametrize(
     ("data", "field"),
     [
@@ -470,6 +504,48 @@ def test_access_report_shows_org_purpose_release_emergency_and_proof(portal: Por
     assert 'data-proof="failed"' in html
     assert 'data-proof="ok"' in html
     assert 'data-testid="access-incomplete"' not in html
+    # Plain words for what the inclusion proof means, not "the proof checked".
+    text = " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+    assert "proof" not in text.lower()
+    assert "This is in Gp's log, which cannot be changed without it showing." in text
+    assert "We could not confirm this is in Police's log." in text
+    assert "UTC" not in html
+    assert "20 November 2026" in html  # London: GMT in November
+
+
+def test_the_access_report_is_grouped_by_organisation_then_day(portal: Portal) -> None:
+    def entry(org: str, at: str, **extra: Any) -> dict[str, Any]:
+        return {"org_id": org, "kind": "view_requested", "at": at, "purpose": "referral", **extra}
+
+    async def report(app: Any, subject_id: str) -> AccessReport:
+        return AccessReport(
+            entries=[
+                entry("council", "2026-11-20T09:00:00Z"),
+                entry("police", "2026-11-21T10:00:00Z", emergency=True),
+                entry("council", "2026-11-20T15:00:00Z"),
+                entry("council", "2026-11-22T08:00:00Z"),
+                # 23:30 UTC in July is 00:30 on the 2nd in London.
+                entry("gp", "2026-07-01T23:30:00Z"),
+            ]
+        )
+
+    html = _with_report(portal, report).text
+    orgs = re.findall(r'data-testid="access-org" data-org="(\w+)"', html)
+    assert orgs == ["council", "police", "gp"]  # by each one's newest entry
+    council = html[html.index('data-org="council"') : html.index('data-org="police"')]
+    days = re.findall(r'<span class="day">([^<]+)</span>: (\d+) entr', council)
+    assert days == [("22 November 2026", "1"), ("20 November 2026", "2")]
+    assert "<strong>15:00</strong>" in council
+    gp = html[html.index('data-org="gp"') :]
+    assert '<span class="day">2 July 2026</span>' in gp
+    assert "<strong>00:30</strong>" in gp
+    # The emergency day is open; the others are collapsed until opened.
+    police = html[
+        html.index('data-org="police"') : html.index('data-testid="access-org" data-org="gp"')
+    ]
+    assert re.search(r'<details class="access-day" open', police)
+    assert not re.search(r'<details class="access-day" open', council)
+    assert "<table" not in html
 
 
 def test_organisations_that_did_not_answer_make_the_report_incomplete(portal: Portal) -> None:

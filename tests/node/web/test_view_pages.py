@@ -222,7 +222,10 @@ def test_view_form_lists_purposes_and_emergency_bases(web_node: WebNode) -> None
             },
             "justification",
         ),
-        ({"purpose": "safeguarding", "justification": "x" * 5000}, "under 4000"),
+        (
+            {"purpose": "safeguarding", "justification": "x" * 5000},
+            "The justification is 5,000 characters long; the limit is 4,000. Shorten it by 1,000",
+        ),
     ],
 )
 def test_bad_view_requests_re_render_the_form(
@@ -234,6 +237,51 @@ def test_bad_view_requests_re_render_the_form(
     assert 'data-testid="error-summary"' in response.text
     assert message in response.text
     assert fixed_view == []
+
+
+EMERGENCY = {"purpose": "safeguarding", "emergency_basis": "vital_interests"}
+
+
+def test_the_justification_limit_is_stated_counted_and_never_cut(
+    web_node: WebNode, fixed_view: list
+) -> None:
+    client = web_node.as_role("coordinator")
+    page = client.get(f"/ui/persons/{web_node.person_id}/view").text
+    assert "at most 4,000 characters" in page
+    textarea = re.search(r"<textarea[^>]*>", page)
+    assert textarea
+    assert "maxlength" not in textarea.group(0)  # a browser would cut a paste silently
+    assert 'data-maxchars="4000"' in textarea.group(0)
+    assert 'id="justification-count"' in page
+    assert '<script src="/assets/charcount.js" defer></script>' in page
+    # The whole over-long text comes back to be shortened, not a cut copy.
+    long_text = "Found at home; " + "y" * 3990
+    response = post_view(
+        web_node,
+        {
+            "purpose": "safeguarding",
+            "emergency_basis": "vital_interests",
+            "justification": long_text,
+        },
+    )
+    assert response.status_code == 422
+    assert "Shorten it by 5 characters" in response.text
+    assert long_text in response.text
+    assert fixed_view == []
+
+
+def test_a_line_break_counts_as_one_character_as_the_page_counts_it(
+    web_node: WebNode, fixed_view: list
+) -> None:
+    web_node.as_role("coordinator")
+    text = "Collapsed at home, history needed.\r\n" + "z" * (4000 - 35)
+    response = post_view(
+        web_node,
+        {"purpose": "safeguarding", "emergency_basis": "vital_interests", "justification": text},
+    )
+    assert "limit is 4,000" not in response.text
+    assert len(fixed_view) == 1
+    assert fixed_view[0]["justification"] == text.replace("\r\n", "\n")
 
 
 def test_view_of_unenrolled_person_is_refused(web_node: WebNode, fixed_view: list) -> None:
