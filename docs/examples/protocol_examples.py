@@ -401,6 +401,7 @@ class Story:
             "purpose": "care_coordination",
             "holders": ["gp"],
             "categories": ["physical_health"],
+            "released": {"gp": ["physical_health"]},
             "occurred_at": "2026-11-24T06:01:40Z",
         }
         notice = NoticePublic(
