@@ -4,6 +4,9 @@ The consent service's API answers RFC 9457 problem+json; a customer in a browser
 needs a page. ``PortalRoute`` turns the same domain errors into pages: an expired
 sign-in becomes a redirect to the sign-in form, anything else a page with the status
 code and a plain message. Every page is ``no-store``: consents are personal data.
+Times are stored in UTC and shown on UK clocks (``when``, ``long_date``, ``clock``),
+the way the person reads a time; a consent "until 1 July" lasts to the end of 1 July
+in London (``end_of_day``).
 """
 
 from __future__ import annotations

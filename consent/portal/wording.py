@@ -5,7 +5,13 @@ One sentence per provision (FHIR R4 ``Consent.provision``): who (organisation
 names from the signed member registry), may do what (actions), with which records
 (categories, in the customer's words from ``policies/taxonomy/labels.json``), why
 (purposes), and until when (the consent's period). Lists are joined the way people
-write them: "A, B and C".
+write them: "A, B and C". A revoked consent reads in the past tense with its date
+("... could see ... until you revoked it on 3 December 2026."), and so does one whose
+period is over, so that nothing ended reads as live.
+
+An emergency-access notice becomes a short list rather than one long sentence: who
+looked and when (London time), why (the emergency basis in plain words), and one
+line per organisation that released something, the sender's own records as its own.
 """
 
 from __future__ import annotations

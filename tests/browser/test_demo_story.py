@@ -12,11 +12,13 @@ holder holds such records, contacts only from organisations that released
 something (once each), labels of the circle that never overlap, and a view of Sam
 (who has given no consent) that says every organisation answered and declined.
 Then the emergency path: the police safeguarding lead asks for a view without
-consent on a safeguarding basis, and it is flagged on the page and in the log,
-where the police's auditor and the council's read the written justification;
-Morgan's "who saw my records" names the basis, and only kinds of record each
-holder holds.
-Screenshots of every step go to test-artifacts/browser/.
+consent on a safeguarding basis (an over-long justification is counted and
+refused whole first), it is flagged on the page and in the log, where the police's
+auditor and the council's read the written justification; Morgan's portal lists
+who looked, when, why and what came from whom, and "who saw my records" names the
+basis, and only kinds of record each holder holds. Last, keyboard and phone:
+staff reach a view, and Morgan reaches "who saw my records", at 390 px wide
+without sideways scrolling. Screenshots of every step go to test-artifacts/browser/.
 """
 
 from __future__ import annotations
@@ -132,9 +134,11 @@ def test_consent_grant_and_revocation_drive_the_joined_up_view(
 
         # Morgan lets the council see education records (the school's section).
         portal.get_by_test_id("nav-grant").click()
+        # README step 3: the reason and "see" are already ticked; tick the rest.
+        expect(portal.get_by_test_id("purpose-care_coordination")).to_be_checked()
+        expect(portal.get_by_test_id("action-read")).to_be_checked()
         portal.check(f"[data-testid='org-{COUNCIL}']")
         portal.check("[data-testid='category-education']")
-        portal.check("[data-testid='purpose-care_coordination']")
         _shot(portal, artifacts, "02-portal-grant-form")
         portal.get_by_test_id("grant-submit").click()
         expect(portal.locator(CONSENT_CARDS)).to_have_count(len(before) + 1)
@@ -145,6 +149,8 @@ def test_consent_grant_and_revocation_drive_the_joined_up_view(
 
         council = staff.new_page()
         _staff_sign_in(council, council_url, "coordinator", password)
+        # The header names the co-ordinator, not their login name.
+        expect(council.get_by_test_id("nav-account")).to_contain_text("Cody Coordinator (demo)")
         orgs = _request_view(council, council_url, "Sample")
         _shot(council, artifacts, "04-view-with-school")
         council.screenshot(path=str(artifacts / "04-view-top.png"))  # the README's picture
@@ -160,6 +166,16 @@ def test_consent_grant_and_revocation_drive_the_joined_up_view(
         portal.get_by_test_id("confirm-revoke").click()
         revoked = portal.get_by_test_id(f"consent-{education_consent}")
         expect(revoked).not_to_have_attribute("data-status", "active")
+        # It now sits apart from the consents in force, dated and in the past tense.
+        expect(
+            portal.get_by_test_id("ended-consents").get_by_test_id(f"consent-{education_consent}")
+        ).to_have_count(1)
+        expect(
+            portal.get_by_test_id("active-consents").get_by_test_id(f"consent-{education_consent}")
+        ).to_have_count(0)
+        expect(revoked.get_by_test_id("consent-state")).to_contain_text("Revoked on ")
+        expect(revoked).to_contain_text("until you revoked it on ")
+        expect(revoked).not_to_contain_text("until you revoke it")
         _shot(portal, artifacts, "05-portal-revoked")
 
         orgs_after = _request_view(council, council_url, "Sample")
@@ -191,14 +207,22 @@ def test_consent_grant_and_revocation_drive_the_joined_up_view(
         # Morgan opens "who saw my records": both of the council's views are there,
         # each checked against the logs, and every organisation answered.
         portal.get_by_test_id("nav-access").click()
-        council_views = portal.locator(f"tr[data-org='{COUNCIL}'][data-kind='view_requested']")
+        council_group = portal.locator(f"[data-testid='access-org'][data-org='{COUNCIL}']")
+        expect(council_group.get_by_role("heading")).to_contain_text("Northdale Council")
+        council_views = council_group.locator("[data-kind='view_requested']")
         expect(council_views).to_have_count(2)
-        expect(council_views.first).to_contain_text("Northdale Council")
+        # Today's entries are one collapsed day: opening it shows them.
+        expect(council_views.first).to_be_hidden()
+        council_views.first.locator("xpath=ancestor::details").locator("summary").click()
+        expect(council_views.first).to_be_visible()
         expect(council_views.first).to_contain_text("care co-ordination")
-        expect(council_views.first.get_by_test_id("access-proof")).to_have_attribute(
-            "data-proof", "ok"
-        )
+        proof = council_views.first.get_by_test_id("access-proof")
+        expect(proof).to_have_attribute("data-proof", "ok")
+        expect(proof).to_contain_text("log, which cannot be changed without it showing")
         expect(portal.get_by_test_id("access-incomplete")).to_have_count(0)
+        page_text = portal.locator("main").inner_text()
+        assert "UTC" not in page_text
+        assert "proof" not in page_text.lower()
         _shot(portal, artifacts, "06b-portal-who-saw-my-records")
 
         audit = auditor.new_page()
@@ -245,6 +269,17 @@ def test_emergency_view_is_flagged_to_staff_and_auditors(
         page.get_by_test_id("request-view-link").click()
         page.select_option("#purpose", "safeguarding")
         page.select_option("#emergency_basis", "safeguarding")
+        # Too long: the count says so as it is typed, and the form refuses it whole.
+        expect(page.get_by_test_id("justification-count")).to_contain_text(
+            "You have 4,000 characters remaining"
+        )
+        page.fill("#justification", "Credible threat reported tonight. " + "x" * 4016)
+        expect(page.get_by_test_id("justification-count")).to_contain_text(
+            "You have 50 characters too many"
+        )
+        page.get_by_test_id("request-view-submit").click()
+        expect(page.get_by_test_id("error-summary")).to_contain_text("Shorten it by 50 characters")
+        assert len(page.input_value("#justification")) == 4050  # given back whole, not cut
         page.fill("#justification", "Credible threat reported tonight; children may be at risk.")
         page.get_by_test_id("request-view-submit").click()
         expect(page.get_by_test_id("emergency-banner")).to_be_visible()
@@ -298,7 +333,20 @@ def test_emergency_view_is_flagged_to_staff_and_auditors(
         _customer_sign_in(portal, demo.url("consent"), "morgan", password)
         notice = portal.get_by_test_id("emergency-notice").filter(has_text="Northdale Police")
         expect(notice).to_have_count(1)
-        expect(notice).to_contain_text("without asking your consent")
+        # Who looked and when (UK time), why, and a line per organisation released from.
+        expect(notice.get_by_role("heading")).to_contain_text(
+            "Northdale Police looked at your records on "
+        )
+        expect(notice.get_by_test_id("notice-why")).to_have_text(
+            "To protect you or someone else from harm (safeguarding)"
+        )
+        released = notice.get_by_test_id("notice-released").locator("li")
+        assert released.count() >= 2, released.all_inner_texts()
+        expect(released.first).to_contain_text("From ")
+        expect(notice).to_contain_text("your contact details")  # the address went out
+        expect(notice).not_to_contain_text("itself")
+        expect(notice).not_to_contain_text("held by")
+        expect(notice).not_to_contain_text("UTC")
         _shot(portal, artifacts, "03-emergency-notice")
         notice.get_by_role("button", name="I have read this").click()
         expect(portal.get_by_test_id("flash")).to_contain_text("marked as read")
@@ -306,7 +354,7 @@ def test_emergency_view_is_flagged_to_staff_and_auditors(
         # "Who saw my records" names the emergency basis the police invoked.
         portal.get_by_test_id("nav-access").click()
         expect(portal.get_by_test_id("access-emergency-basis").first).to_contain_text(
-            "to protect you or someone at risk"
+            "To protect you or someone else from harm (safeguarding)"
         )
 
         # "Who saw my records" lists what each holder actually sent, never a kind of
@@ -315,8 +363,9 @@ def test_emergency_view_is_flagged_to_staff_and_auditors(
         expect(portal.get_by_test_id("access-report")).to_be_visible()
         held = _held(demo, "morgan")
         words = load_labels().families["customer_categories"]
-        rows = portal.locator("tr[data-kind='share_decided']").evaluate_all(
-            "rows => rows.map(r => [r.innerText, r.cells[4].innerText])"
+        rows = portal.locator("li[data-kind='share_decided']").evaluate_all(
+            "rows => rows.map(r => [r.textContent,"
+            " r.querySelector('[data-testid=access-sent]').textContent])"
         )
         checked = 0
         for org in demo.scenario.organisations:
@@ -354,7 +403,7 @@ def test_staff_reach_a_joined_up_view_by_keyboard_on_a_phone(
     phone = chromium_browser.new_context(viewport={"width": 390, "height": 844})
     try:
         page = phone.new_page()
-        page.goto(f"{council_url}/ui/login")
+        page.goto(f"{council_url}/")  # the bare address leads to the sign-in
         # The username field has the focus on arrival (autofocus); wait for it, or the
         # first keystrokes can land before the browser has applied it.
         expect(page.locator("#username")).to_be_focused()
@@ -394,5 +443,61 @@ def test_staff_reach_a_joined_up_view_by_keyboard_on_a_phone(
         )
         assert overflow <= 1, f"the view scrolls sideways by {overflow}px at 390px wide"
         _shot(page, artifacts, "01-view-on-a-phone")
+    finally:
+        phone.close()
+
+
+def _page_size(page: Any) -> tuple[int, int]:
+    """How far the page scrolls sideways, and how tall it is, in CSS pixels."""
+    width, height = page.evaluate(
+        "() => [document.documentElement.scrollWidth - document.documentElement.clientWidth,"
+        " document.documentElement.scrollHeight]"
+    )
+    return int(width), int(height)
+
+
+def test_the_customer_reaches_who_saw_my_records_by_keyboard_on_a_phone(
+    chromium_browser: Any, demo: DemoFederation, artifacts: Path
+) -> None:
+    """After the stories above Morgan's report holds views and an emergency access."""
+    phone = chromium_browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        page = phone.new_page()
+        # The bare address leads to the portal's sign-in, not to a 404.
+        page.goto(demo.url("consent") + "/")
+        expect(page.locator("#username")).to_be_focused()
+        page.keyboard.type("morgan")
+        _tab_to(page, "#password")
+        page.keyboard.type(demo.scenario.password)
+        page.keyboard.press("Enter")
+        expect(page.get_by_test_id("nav-access")).to_be_visible()
+        _tab_to(page, "[data-testid='nav-access']")
+        page.keyboard.press("Enter")
+        report = page.get_by_test_id("access-report")
+        expect(report).to_be_visible()
+        groups = page.get_by_test_id("access-org")
+        assert groups.count() >= 2, "views by several organisations were recorded"
+        # The emergency day is open; an ordinary day opens from the keyboard.
+        emergency_day = page.locator("details.access-day[open]").filter(
+            has=page.get_by_test_id("access-emergency")
+        )
+        expect(emergency_day.first).to_be_visible()
+        collapsed = _page_size(page)
+        # Grouped and collapsed: a few screens, not the ~14,700 px the table took.
+        assert collapsed[1] < 6000, f"'who saw my records' is {collapsed[1]}px tall at 390px"
+        first_closed = page.locator("details.access-day:not([open])").first
+        org = first_closed.locator("xpath=ancestor::section").get_attribute("data-org")
+        entry = page.locator(f"section[data-org='{org}'] .access-entry").first
+        expect(entry).to_be_hidden()
+        _tab_to(page, f"section[data-org='{org}'] details.access-day > summary")
+        page.keyboard.press("Enter")
+        expect(entry).to_be_visible()
+        opened = _page_size(page)
+        for width, _ in (collapsed, opened):
+            assert width <= 1, f"'who saw my records' scrolls sideways by {width}px at 390px"
+        (artifacts / "page-sizes.txt").write_text(
+            f"collapsed: {collapsed[1]}px tall; one more day open: {opened[1]}px tall\n"
+        )
+        _shot(page, artifacts, "01-who-saw-my-records-on-a-phone")
     finally:
         phone.close()
