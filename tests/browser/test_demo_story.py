@@ -396,6 +396,18 @@ def _tab_to(page: Any, selector: str, limit: int = 40) -> None:
     raise AssertionError(f"{limit} presses of Tab never reached {selector}")
 
 
+def _keyboard_sign_in(page: Any, bare_address: str, username: str, password: str) -> None:
+    """Open a service's bare address (it leads to its sign-in) and sign in by keyboard."""
+    page.goto(bare_address)
+    # The username field has the focus on arrival (autofocus); wait for it, or the
+    # first keystrokes can land before the browser has applied it.
+    expect(page.locator("#username")).to_be_focused()
+    page.keyboard.type(username)
+    _tab_to(page, "#password")
+    page.keyboard.type(password)
+    page.keyboard.press("Enter")
+
+
 def test_staff_reach_a_joined_up_view_by_keyboard_on_a_phone(
     chromium_browser: Any, demo: DemoFederation, artifacts: Path
 ) -> None:
@@ -403,14 +415,7 @@ def test_staff_reach_a_joined_up_view_by_keyboard_on_a_phone(
     phone = chromium_browser.new_context(viewport={"width": 390, "height": 844})
     try:
         page = phone.new_page()
-        page.goto(f"{council_url}/")  # the bare address leads to the sign-in
-        # The username field has the focus on arrival (autofocus); wait for it, or the
-        # first keystrokes can land before the browser has applied it.
-        expect(page.locator("#username")).to_be_focused()
-        page.keyboard.type("coordinator")
-        _tab_to(page, "#password")
-        page.keyboard.type(demo.scenario.password)
-        page.keyboard.press("Enter")
+        _keyboard_sign_in(page, f"{council_url}/", "coordinator", demo.scenario.password)
         expect(page.get_by_test_id("nav-persons")).to_be_visible()
         _tab_to(page, "[data-testid='nav-persons']")
         page.keyboard.press("Enter")
@@ -463,13 +468,7 @@ def test_the_customer_reaches_who_saw_my_records_by_keyboard_on_a_phone(
     phone = chromium_browser.new_context(viewport={"width": 390, "height": 844})
     try:
         page = phone.new_page()
-        # The bare address leads to the portal's sign-in, not to a 404.
-        page.goto(demo.url("consent") + "/")
-        expect(page.locator("#username")).to_be_focused()
-        page.keyboard.type("morgan")
-        _tab_to(page, "#password")
-        page.keyboard.type(demo.scenario.password)
-        page.keyboard.press("Enter")
+        _keyboard_sign_in(page, demo.url("consent") + "/", "morgan", demo.scenario.password)
         expect(page.get_by_test_id("nav-access")).to_be_visible()
         _tab_to(page, "[data-testid='nav-access']")
         page.keyboard.press("Enter")
