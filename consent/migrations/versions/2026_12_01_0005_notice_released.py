@@ -1,7 +1,7 @@
 """Notices say what each holder released, so the portal can list it per organisation.
 
-Revision ID: 0004_notice_released
-Revises: 0003_consent_notice
+Revision ID: 0005_notice_released
+Revises: 0004_consent_sign_in
 Create Date: 2026-12-01 16:40:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_notice_released"
-down_revision: str | Sequence[str] | None = "0003_consent_notice"
+revision: str = "0005_notice_released"
+down_revision: str | Sequence[str] | None = "0004_consent_sign_in"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
