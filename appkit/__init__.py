@@ -11,4 +11,6 @@ framework lives here once, so a fix reaches both:
 - ``appkit.throttle``: the sign-in brake, per username and per client address,
   kept in the app's own database so it holds across worker processes.
 - ``appkit.health``: ``/health/live`` and ``/health/ready`` (Kubernetes probes).
+- ``appkit.site``: ``/`` to the service's own pages, ``/favicon.ico`` and the live
+  character count (``/assets/charcount.js``) for fields with a length limit.
 """

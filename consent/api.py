@@ -2,13 +2,13 @@
 
 from fastapi import APIRouter
 
+from appkit.site import site_router
 from consent.consents.router import router as consents_router
 from consent.customers.router import router as customers_router
 from consent.notices.router import router as notices_router
 from consent.portal.router import router as portal_router
 from consent.subjects.router import router as subjects_router
 from consent.tokens.router import router as tokens_router
-from federation.site import site_router
 
 api_router = APIRouter()
 api_router.include_router(subjects_router)

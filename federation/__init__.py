@@ -10,9 +10,8 @@ depend on it; it depends on nothing else in the repository.
 
 The names below are the public surface (as httpx does); tests/federation/
 test_public_surface.py checks that every one of them imports. ``federation.problems``
-(FastAPI exception handlers), ``federation.site`` (the routes both apps answer
-besides their pages) and ``federation.registry_admin`` (the CLI's library) are
-imported from their modules directly.
+(FastAPI exception handlers) and ``federation.registry_admin`` (the CLI's library)
+are imported from their modules directly.
 """
 
 from federation.consent_token import (

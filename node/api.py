@@ -6,7 +6,7 @@ one ``api_router.include_router(...)`` line below.
 
 from fastapi import APIRouter
 
-from federation.site import site_router
+from appkit.site import site_router
 from node.audit.partner_router import router as audit_partner_router
 from node.audit.router import router as audit_router
 from node.auth.router import router as auth_router

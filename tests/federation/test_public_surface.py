@@ -17,7 +17,6 @@ import federation
 # Imported from their modules on purpose (web framework glue, CLI library, data).
 NOT_REEXPORTED = {
     "federation.problems",
-    "federation.site",
     "federation.registry_admin",
     "federation.data",
 }

@@ -21,7 +21,7 @@ from fastapi.responses import RedirectResponse, Response
 __all__ = ["CHARCOUNT_PATH", "site_router"]
 
 CHARCOUNT_PATH = "/assets/charcount.js"
-_STATIC = files("federation") / "static"
+_STATIC = files("appkit") / "static"
 _CACHE = {"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"}
 
 
