@@ -197,12 +197,30 @@ def test_a_tamper_alarm_leads_the_page_and_health(logged: WebNode) -> None:
     client = logged.as_role("auditor")
     assert 'data-testid="audit-alarm"' not in client.get("/ui/audit").text
     assert client.get("/health").json()["status"] == "ok"
-    last = _seq(logged, "view_other_2")
-    with logged.app.state.engine.begin() as connection:
-        connection.execute(
-            sa.text("UPDATE audit_entry SET categories = '[\"mental_health\"]' WHERE seq = :s"),
-            {"s": last + 1},
+    # A new entry, edited in the transaction that appends it: no signed head can cover
+    # it untampered (the background signer, if it gets there first, is guarded too).
+    with Session(logged.app.state.engine) as session:
+        tampered = record_audit(
+            session=session,
+            kind="share_decided",
+            request_id="view_tampered_3",
+            actor_org="police",
+            actor_staff="5c0ffee1d2a3b4c5",
+            actor_role="frontline",
+            subject_id="sub_Q2xZ9kR4tV7mN1pA",
+            purpose="care_coordination",
+            decision="allow",
+            categories=["housing"],
+            reason="housing: consent cns_8fK3wL0sYb2HdJ6e permits it for care_coordination",
+            holder_org="council-a",
         )
+        session.flush()
+        session.execute(
+            sa.text("UPDATE audit_entry SET categories = '[\"mental_health\"]' WHERE seq = :s"),
+            {"s": tampered.seq},
+        )
+        session.commit()
+    last = tampered.seq - 1
     # The next head is asked for (as the background signer or a trace would), and refused.
     with Session(logged.app.state.engine) as session, pytest.raises(AuditSigningHalted):
         sign_tree_head_now(session=session, keys=logged.app.state.keys, org_id="council-a")
