@@ -13,4 +13,11 @@ framework lives here once, so a fix reaches both:
 - ``appkit.health``: ``/health/live`` and ``/health/ready`` (Kubernetes probes).
 - ``appkit.site``: ``/`` to the service's own pages, ``/favicon.ico`` and the live
   character count (``/assets/charcount.js``) for fields with a length limit.
+- ``appkit.sqltypes``: the UTC timestamp column type and clock both apps' tables use.
+- ``appkit.outbox``: the durable transactional outbox (DESIGN "Running beyond one
+  process") and the receiver's idempotency receipts.
+- ``appkit.replay``: the replay cache of signed requests, in the app's database.
+- ``appkit.migration``: those tables as Alembic operations; ``appkit.migrate``: the
+  advisory lock that serialises migrations of one database.
+- ``appkit.serve``: running an app in one process or N uvicorn workers.
 """

@@ -50,6 +50,7 @@ from joinedup.localfed import (  # noqa: E402
     LINKAGE_KEY_VERSION,
     NODE_FACTORY,
     MemberSpec,
+    ServerProcess,
     free_port,
     launch_server,
     prepare_federation,
@@ -122,6 +123,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=300)
     parser.add_argument("--subjects", type=int, default=200)
     parser.add_argument("--policy-rego", choices=["regorus", "regopy"], default="regorus")
+    parser.add_argument("--pg-requests", type=int, default=1500)
     args = parser.parse_args()
 
     # Keys, databases and logs of the run: removed afterwards (they hold secrets).
@@ -247,9 +249,143 @@ def _run(root: Path, args: argparse.Namespace) -> None:
             "requests": len(fired.statuses),
             "concurrency": args.concurrency,
         }
+        figures.update(postgres_worker_figures(root, args))  # issue 18: PostgreSQL, N workers
         print(json.dumps(figures))
     finally:
         server.stop()
+
+
+# -- PostgreSQL with 1 and 2 workers (issue 18) ---------------------------------------
+#
+# The same node on PostgreSQL, served by `joinedup node serve --workers N`, with a
+# distinct linked subject in every request (so the policy engine's decision cache
+# never hits and every answer reads that subject's records; ``seed`` as above). Server CPU is summed
+# over the supervisor and its workers. Runs when JOINEDUP_BENCH_POSTGRES_URL (or
+# JOINEDUP_TEST_POSTGRES_URL) names a server; each run gets a fresh database.
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its children (uvicorn's supervisor and workers)."""
+    total = cpu_seconds(pid)
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for child in children.read_text().split() if children.exists() else []:
+        try:
+            total += cpu_seconds(int(child))
+        except FileNotFoundError:
+            pass
+    return total
+
+
+def postgres_workers_run(
+    root: Path, args: argparse.Namespace, server_url: str, workers: int
+) -> tuple[float, float]:
+    """Answers/s and server CPU ms per answer for the node on PostgreSQL with ``workers``."""
+    import subprocess
+
+    from tests.fixtures.db import temporary_postgres_database
+
+    run_root = root / f"pg-{workers}w"
+    gp = MemberSpec("gp", "Riverside GP", "gp", free_port())
+    council = MemberSpec("council", "Riverside Council", "council", free_port())
+    fed = prepare_federation(run_root, [council, gp])
+    linkage = LinkageKey(LINKAGE_KEY_VERSION, fed.linkage_secret.encode())
+    count = args.warmup + args.pg_requests
+    subjects = [subject(n) for n in range(count)]
+    with temporary_postgres_database(server_url, prefix="joinedup_bench") as db_url:
+        env = {
+            **os.environ,
+            **fed.node_env("gp"),
+            "JOINEDUP_NODE_LOG_JSON": "false",
+            "JOINEDUP_NODE_DATABASE_URL": db_url,
+            "JOINEDUP_NODE_POLICY_REGO": args.policy_rego,
+        }
+        log_path = run_root / "serve.log"
+        command = [str(Path(sys.executable).parent / "joinedup"), "node", "serve"]
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [*command, "--port", str(gp.port), "--workers", str(workers)],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        server = ServerProcess(f"gp-{workers}w", gp.port, process, log_path)
+        try:
+            wait_ready(server)
+            seed(db_url, linkage, count)
+            consent = fed.keys["consent"]
+
+            def signed(subject: str) -> str:
+                token = issue_consent_token(
+                    keys=consent,
+                    subject_id=subject,
+                    requester="council",
+                    purpose=PURPOSE,
+                    provisions=[
+                        ConsentProvisionClaim(
+                            consent_id=f"cns_{subject}",
+                            purposes=[PURPOSE],
+                            recipients=["council"],
+                            categories=["physical_health", "contact_details"],
+                            actions=["read"],
+                        )
+                    ],
+                    max_age_s=300,
+                )
+                body: dict[str, object] = {
+                    "subject_id": subject,
+                    "purpose": PURPOSE,
+                    "categories": [],
+                    "staff_role": "coordinator",
+                    "staff_pseudonym": "stf_bench",
+                    "consent_token": token,
+                    "emergency": None,
+                }
+                return sign_request(
+                    keys=fed.keys["council"],
+                    issuer="council",
+                    audience="gp",
+                    action="share",
+                    body=body,
+                    ttl_s=60,
+                )
+
+            warm = [signed(s) for s in subjects[: args.warmup]]
+            asyncio.run(fire("127.0.0.1", gp.port, "/federation/share", warm, args.concurrency))
+            tokens = [signed(s) for s in subjects[args.warmup :]]
+            cpu_before = tree_cpu_seconds(process.pid)
+            fired = asyncio.run(
+                fire("127.0.0.1", gp.port, "/federation/share", tokens, args.concurrency)
+            )
+            cpu_ms = (tree_cpu_seconds(process.pid) - cpu_before) / len(fired.statuses) * 1000
+            bad = [status for status in fired.statuses if status != 200]
+            if bad:
+                raise SystemExit(f"{len(bad)} non-200 answers on PostgreSQL, e.g. {bad[:5]}")
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    rate = len(fired.statuses) / fired.elapsed_s
+    print(
+        f"PostgreSQL, {workers} worker(s): {rate:.0f} answers/s, server CPU {cpu_ms:.2f} ms "
+        f"per answer (distinct subjects, no decision-cache hits)"
+    )
+    return rate, cpu_ms
+
+
+def postgres_worker_figures(root: Path, args: argparse.Namespace) -> dict[str, float]:
+    """``share_pg_1w_per_s``, ``share_pg_2w_per_s`` and CPU per answer (empty without PG)."""
+    server_url = os.environ.get("JOINEDUP_BENCH_POSTGRES_URL") or os.environ.get(
+        "JOINEDUP_TEST_POSTGRES_URL"
+    )
+    if not server_url:
+        print("PostgreSQL runs skipped: set JOINEDUP_BENCH_POSTGRES_URL")
+        return {}
+    figures: dict[str, float] = {"pynacl_sign_us_pg": round(sign_us(), 1)}
+    print(f"PyNaCl sign before the PostgreSQL runs: {figures['pynacl_sign_us_pg']:.1f} us")
+    for workers in (1, 2):
+        rate, cpu_ms = postgres_workers_run(root, args, server_url, workers)
+        figures[f"share_pg_{workers}w_per_s"] = round(rate, 1)
+        figures[f"share_pg_{workers}w_server_cpu_ms"] = round(cpu_ms, 3)
+    return figures
 
 
 if __name__ == "__main__":

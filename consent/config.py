@@ -13,13 +13,14 @@ from pathlib import Path
 
 from nacl.signing import VerifyKey
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from appkit.outbox.settings import OutboxSettings
 from federation.consent_token import DEFAULT_TOKEN_AGE_S, MAX_TOKEN_AGE_S
 from federation.keys import b64decode
 
 
-class ConsentSettings(BaseSettings):
+class ConsentSettings(OutboxSettings):
     """Everything the consent service needs to know about itself; see docs/consent.md."""
 
     model_config = SettingsConfigDict(env_prefix="JOINEDUP_CONSENT_", extra="ignore")
@@ -29,6 +30,10 @@ class ConsentSettings(BaseSettings):
         default=None, description="SQLAlchemy URL; default sqlite:///{data_dir}/consent.db."
     )
     host: str = "127.0.0.1"
+    migrate_on_start: bool = Field(
+        default=True,
+        description="Run migrations in the lifespan; false where a Job or `serve` migrates.",
+    )
     port: int = Field(default=8100, ge=1, le=65535)
     public_url: str | None = None
     demo: bool = False
@@ -43,7 +48,6 @@ class ConsentSettings(BaseSettings):
     authority_verify_key: str | None = None
     customer_token_ttl_s: int = Field(default=900, ge=30, le=3600)
     revocation_push_timeout_s: float = Field(default=2.0, gt=0, le=30)
-    revocation_push_attempts: int = Field(default=3, ge=1, le=10)
     access_report_deadline_s: float = Field(
         default=3.0, gt=0, le=30, description="How long each node has to answer a report."
     )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +22,9 @@ from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
+from appkit.migrate import lock_for_migration
+from appkit.sqltypes import UTCDateTime as UTCDateTime  # re-exported for the tables
+from appkit.sqltypes import utcnow as utcnow
 from consent import NAMING_CONVENTION
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -31,33 +33,9 @@ MODEL_MODULES = (
     "consent.consents.models",
     "consent.customers.models",
     "consent.notices.models",
+    "consent.outbox.models",
+    "consent.members.models",
 )
-
-
-def utcnow() -> datetime:
-    """Timezone-aware now in UTC: the only clock table defaults use."""
-    return datetime.now(UTC)
-
-
-class UTCDateTime(sa.types.TypeDecorator[datetime]):
-    """A timestamp stored as UTC and always read back timezone-aware (SQLite keeps no zone)."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given for a UTC column")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
 
 
 def make_engine(url: str) -> Engine:
@@ -94,6 +72,7 @@ def alembic_config(connection: sa.Connection | None = None, url: str | None = No
 def upgrade_database(engine: Engine, revision: str = "heads") -> None:
     """Bring the schema to ``revision`` (default: every head) in one transaction."""
     with engine.begin() as connection:
+        lock_for_migration(connection)
         command.upgrade(alembic_config(connection), revision)
 
 

@@ -9,7 +9,8 @@ reports, and loads the signed member registry (``RegistryHolder``); with
 ``registry_url`` it first fetches the authority's published copy and then follows
 it for the app's lifetime (``federation.registry_feed``), as a node does. What it makes lives on
 ``app.state``: ``settings``, ``engine``, ``keys``, ``registry`` (or None in a
-registry-less demo), ``replay_cache``, ``http``, and ``access_report`` — the flow
+registry-less demo), ``replay_cache``, ``http``, ``outbox`` (the worker that delivers
+revocation pushes, ``consent.outbox``), and ``access_report`` — the flow
 behind the portal's "who saw my records" page (``consent.portal.flows``), installed
 only when there is a registry of nodes to ask.
 
@@ -33,10 +34,13 @@ from appkit.database_errors import install_database_errors
 from appkit.failsafe import install_failsafe
 from appkit.health import NOT_READY_DOC, check_database_writable, health_router
 from appkit.logs import configure_logging
+from appkit.replay import replay_purger
 from appkit.throttle import install_throttle_answers
 from consent.api import api_router
 from consent.config import ConsentSettings
 from consent.db import make_engine, upgrade_database
+from consent.members.models import ConsentSeenRequest
+from consent.outbox.worker import outbox_state
 from consent.portal.flows import report_for_app
 from federation.envelope import ReplayCache
 from federation.errors import NotAuthenticated
@@ -94,7 +98,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await anyio.to_thread.run_sync(lambda: settings.data_dir.mkdir(parents=True, exist_ok=True))
     engine = make_engine(settings.effective_database_url)
     try:
-        await anyio.to_thread.run_sync(upgrade_database, engine)
+        if settings.migrate_on_start:
+            await anyio.to_thread.run_sync(upgrade_database, engine)
         keys = await anyio.to_thread.run_sync(MemberKeys.load_or_create, settings.data_dir)
         app.state.engine = engine
         app.state.keys = keys
@@ -108,8 +113,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             if app.state.registry is not None:
                 # Asks every node through the signed protocol, with app.state.http.
                 app.state.access_report = report_for_app
-            log.info("consent service started", extra={"kid": keys.kid})
-            async with _following(app, feed):
+            async with (
+                outbox_state(app),  # delivers revocation pushes (consent.outbox)
+                replay_purger(app, ConsentSeenRequest),  # the replay cache's expired ids
+                _following(app, feed),
+            ):
+                log.info("consent service started", extra={"kid": keys.kid})
                 yield
     finally:
         engine.dispose()

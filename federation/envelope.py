@@ -8,7 +8,9 @@ consent service's endpoints, consent tokens and revocation pushes: read it):
   ``aud`` (receiver org_id), ``iat``, ``exp`` (at most 60 s after ``iat``), ``jti``
   (unique request id, checked against a replay cache at the receiver), ``act`` (what
   is asked: ``share``, ``link``, ``token``, ``revoke``…) and ``body`` (the
-  action's parameters). It travels as ``{"request": "<JWT>"}`` in a POST body.
+  action's parameters), and optionally ``idempotency_key``: a message sent again
+  (each attempt with a new ``jti``) carries the same key, and the receiver acts on
+  a key once. It travels as ``{"request": "<JWT>"}`` in a POST body.
   A request whose sender stops waiting at a known moment (a view's fan-out) also
   carries ``deadline``: that moment as a NumericDate with millisecond precision.
   It is inside the signature, so nobody on the way can stretch it; a receiver
@@ -33,7 +35,7 @@ from typing import Any
 
 from nacl.exceptions import CryptoError
 from nacl.public import PublicKey, SealedBox
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from federation.errors import (
     PeerSignatureInvalid,
@@ -79,6 +81,8 @@ class VerifiedRequest(BaseModel):
         current = now if now is not None else time.time()
         return current > self.deadline + DEADLINE_SKEW_S
 
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=64)
+
 
 def new_request_id() -> str:
     return secrets.token_urlsafe(18)
@@ -95,6 +99,7 @@ def sign_request(
     request_id: str | None = None,
     now: float | None = None,
     deadline: float | None = None,
+    idempotency_key: str | None = None,
 ) -> str:
     """A signed request; ``deadline`` (epoch seconds) is when the sender stops waiting."""
     if not 0 < ttl_s <= MAX_REQUEST_LIFETIME_S:
@@ -113,6 +118,8 @@ def sign_request(
         if not math.isfinite(deadline):
             raise ValueError("a request deadline must be a finite time")
         claims["deadline"] = round(deadline, 3)
+    if idempotency_key is not None:
+        claims["idempotency_key"] = idempotency_key
     return sign_jwt(claims, keys.signing_key, typ=REQUEST_TYP)
 
 
@@ -169,6 +176,7 @@ def verify_request(
             action=claims["act"],
             body=claims["body"],
             deadline=_deadline_claim(claims.get("deadline")),
+            idempotency_key=claims.get("idempotency_key"),
         )
     except (KeyError, ValueError) as exc:
         raise PeerSignatureInvalid("request claims incomplete") from exc
@@ -211,7 +219,7 @@ def seal_response(
     """Seal ``body`` to the requester and sign the envelope."""
     plaintext = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
     issued = int(now if now is not None else time.time())
-    claims = {
+    claims: dict[str, Any] = {
         "iss": issuer,
         "aud": audience,
         "iat": issued,

@@ -19,6 +19,7 @@ from joinedup.demo_cli import demo
 from joinedup.federation_cli import keys_app, registry_app
 from joinedup.node_init_cli import init as init_node
 from joinedup.node_init_cli import join_request
+from joinedup.outbox_cli import outbox_app
 from node.config import NodeSettings
 
 app = typer.Typer(no_args_is_help=True, help="joinedup: federated Customer Centric Action on Need")
@@ -28,6 +29,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(registry_app, name="registry")
 app.add_typer(consent_app, name="consent")
 app.add_typer(audit_app, name="audit")
+app.add_typer(outbox_app, name="outbox")
 app.command("demo")(demo)
 node_app.command("init")(init_node)
 node_app.command("join-request")(join_request)
@@ -152,18 +154,36 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (else settings).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (else settings).")] = None,
     config: ConfigFile = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes on the one port.")
+    ] = 1,
 ) -> None:
-    """Run the node with uvicorn."""
-    import uvicorn
-
+    """Run the node with uvicorn (``--workers N``: N processes sharing the database)."""
     from appkit.header_limit import HTTP_PROTOCOL
+    from appkit.serve import serve as serve_app
+    from node.db import upgrade_database
     from node.main import create_app
 
     settings = _settings(org_id, data_dir, database_url, config)
-    uvicorn.run(
-        create_app(settings),
+
+    def migrate() -> None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        upgrade_database(settings.effective_database_url)
+
+    # Workers read their settings from the environment: the resolved essentials go
+    # there (a --config file's other settings must be in the environment too).
+    serve_app(
+        build_app=lambda: create_app(settings),
+        factory="node.main:create_app_from_env",
+        env_prefix="JOINEDUP_NODE_",
+        overrides={
+            "org_id": settings.org_id,
+            "data_dir": settings.data_dir,
+            "database_url": settings.database_url,
+        },
+        migrate=migrate,
         host=host or settings.host,
         port=port or settings.port,
-        access_log=False,
+        workers=workers,
         http=HTTP_PROTOCOL,  # 431 for oversized headers
     )

@@ -236,18 +236,34 @@ def serve(
     database_url: DatabaseUrl = None,
     host: Annotated[str | None, typer.Option(help="Bind address (else settings).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (else settings).")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes on the one port.")
+    ] = 1,
 ) -> None:
-    """Run the consent service with uvicorn."""
-    import uvicorn
-
+    """Run the consent service with uvicorn (``--workers N``: N processes, one database)."""
     from appkit.header_limit import HTTP_PROTOCOL
+    from appkit.serve import serve as serve_app
+    from consent.db import make_engine, upgrade_database
     from consent.main import create_app
 
     settings = _settings(data_dir, database_url)
-    uvicorn.run(
-        create_app(settings),
+
+    def migrate() -> None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(settings.effective_database_url)
+        try:
+            upgrade_database(engine)
+        finally:
+            engine.dispose()
+
+    serve_app(
+        build_app=lambda: create_app(settings),
+        factory="consent.main:create_app_from_env",
+        env_prefix="JOINEDUP_CONSENT_",
+        overrides={"data_dir": data_dir, "database_url": database_url},
+        migrate=migrate,
         host=host or settings.host,
         port=port or settings.port,
-        access_log=False,
+        workers=workers,
         http=HTTP_PROTOCOL,  # 431 for oversized headers
     )

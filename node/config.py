@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from appkit.outbox.settings import OutboxSettings
 from federation.linkage import LinkageKey
 from federation.registry import ORG_ID_PATTERN
 
@@ -44,7 +45,7 @@ PLACEHOLDER_SECRETS = frozenset(
 )
 
 
-class NodeSettings(BaseSettings):
+class NodeSettings(OutboxSettings):
     """Everything a node needs to know about itself; see docs/operations.md."""
 
     model_config = SettingsConfigDict(env_prefix="JOINEDUP_NODE_", extra="ignore")
@@ -57,6 +58,10 @@ class NodeSettings(BaseSettings):
         default=None, description="SQLAlchemy URL; default sqlite:///{data_dir}/node.db."
     )
     host: str = "127.0.0.1"
+    migrate_on_start: bool = Field(
+        default=True,
+        description="Run migrations in the lifespan; false where a Job or `serve` migrates.",
+    )
     port: int = Field(default=8000, ge=1, le=65535)
     public_url: str | None = None
     demo: bool = False

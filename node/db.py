@@ -20,7 +20,6 @@ import importlib
 import logging
 import pkgutil
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -35,6 +34,8 @@ from sqlmodel import Session, SQLModel
 
 import node
 from appkit.database_errors import DATABASE_ERRORS
+from appkit.migrate import lock_for_migration
+from appkit.sqltypes import UTCDateTime, utcnow
 from node import NAMING_CONVENTION
 from node.audit.exceptions import AuditUnavailable
 
@@ -58,36 +59,6 @@ __all__ = [
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 T = TypeVar("T")
 log = logging.getLogger("joinedup.node.db")
-
-
-def utcnow() -> datetime:
-    """Timezone-aware now in UTC: the only clock table defaults use."""
-    return datetime.now(UTC)
-
-
-class UTCDateTime(sa.types.TypeDecorator[datetime]):
-    """A timestamp stored as UTC and always read back timezone-aware.
-
-    SQLite keeps no zone, so values come back naive; this restores UTC on the way
-    out and refuses naive datetimes on the way in (they are ambiguous).
-    """
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given for a UTC column")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
 
 
 def make_engine(
@@ -156,6 +127,7 @@ def upgrade_database(url_or_engine: str | Engine, revision: str = "heads") -> No
 
 def _upgrade_with(engine: Engine, revision: str) -> None:
     with engine.begin() as connection:
+        lock_for_migration(connection)
         command.upgrade(alembic_config(connection), revision)
 
 

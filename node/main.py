@@ -42,8 +42,10 @@ from node.audit.guard import alarm_message
 from node.audit.signer import tree_head_signer
 from node.config import NodeSettings
 from node.db import make_engine, upgrade_database
+from node.federation.replay import replay_purger
 from node.federation.state import federation_state
 from node.middleware import AccessLogMiddleware
+from node.outbox.worker import outbox_state
 from node.records.taxonomy import load_taxonomy
 from node.revocations.service import revocation_state
 
@@ -51,7 +53,13 @@ log = logging.getLogger("joinedup.node")
 
 LifespanHook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 # Entered in order after the core state exists; exited in reverse.
-LIFESPAN_HOOKS: list[LifespanHook] = [federation_state, revocation_state, tree_head_signer]
+LIFESPAN_HOOKS: list[LifespanHook] = [
+    federation_state,
+    revocation_state,
+    tree_head_signer,
+    outbox_state,
+    replay_purger,
+]
 
 
 class Health(BaseModel):
@@ -73,7 +81,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool_timeout_s=settings.db_pool_timeout_s,
     )
     try:
-        await anyio.to_thread.run_sync(upgrade_database, engine)
+        if settings.migrate_on_start:
+            await anyio.to_thread.run_sync(upgrade_database, engine)
         keys = await anyio.to_thread.run_sync(MemberKeys.load_or_create, settings.data_dir)
         app.state.engine = engine
         app.state.keys = keys

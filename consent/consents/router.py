@@ -103,7 +103,7 @@ def amend_my_consent(
         actor="customer",
         known_orgs=_known_orgs(request),
     )
-    schedule_revocation_push(request, background, amended)
+    schedule_revocation_push(request, session, background, amended)
     return to_public(session=session, consent=amended)
 
 
@@ -113,7 +113,7 @@ def revoke_my_consent(
 ) -> ConsentPublic:
     """Revoke a consent (idempotent) and tell every member node."""
     if revoke_consent(session=session, consent=consent, actor="customer"):
-        schedule_revocation_push(request, background, consent)
+        schedule_revocation_push(request, session, background, consent)
     return to_public(session=session, consent=consent)
 
 
@@ -178,5 +178,5 @@ def revoke_grant(
         session=session, subject_id=consent.subject_id, org_id=verified.issuer
     )
     if revoke_consent(session=session, consent=consent, actor=verified.issuer):
-        schedule_revocation_push(request, background, consent)
+        schedule_revocation_push(request, session, background, consent)
     return to_public(session=session, consent=consent)

@@ -15,7 +15,11 @@ from typing import TypeVar
 
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlmodel import Session
 
+from appkit.replay import remember_request
+from consent.db import SessionDep
+from consent.members.models import ConsentSeenRequest
 from federation.envelope import VerifiedRequest, verify_request
 from federation.errors import UnknownMember, ValidationFailed
 from federation.registry import CONSENT_SERVICE_ID, Registry
@@ -48,10 +52,16 @@ def current_registry(request: Request) -> Registry:
     return registry
 
 
-def SignedBy(action: str) -> Callable[[Request, SignedRequest], VerifiedRequest]:  # noqa: N802
-    """A dependency admitting only a valid request for ``action`` from an organisation."""
+def SignedBy(action: str) -> Callable[[Request, SignedRequest, Session], VerifiedRequest]:  # noqa: N802
+    """A dependency admitting only a valid request for ``action`` from an organisation.
 
-    def verified_request(request: Request, envelope: SignedRequest) -> VerifiedRequest:
+    The request id is recorded in the request's own transaction
+    (``consent_seen_request``), so a replay to any process of the service is a 409.
+    """
+
+    def verified_request(
+        request: Request, envelope: SignedRequest, session: SessionDep
+    ) -> VerifiedRequest:
         registry = current_registry(request)
         verified = verify_request(
             envelope.request,
@@ -62,6 +72,7 @@ def SignedBy(action: str) -> Callable[[Request, SignedRequest], VerifiedRequest]
         )
         if registry.member(verified.issuer).kind == "consent_service":
             raise UnknownMember("the consent service does not call itself")
+        remember_request(session=session, model=ConsentSeenRequest, verified=verified)
         return verified
 
     return verified_request

@@ -248,7 +248,7 @@ def revoke_my_consent_page(
 ) -> Response:
     """Revoke the consent and tell every member node; back to "my consents"."""
     if revoke_consent(session=session, consent=consent, actor="customer"):
-        schedule_revocation_push(request, background, consent)
+        schedule_revocation_push(request, session, background, consent)
     return RedirectResponse(f"{PORTAL_PREFIX}/?done=revoked", status_code=303)
 
 

@@ -1,104 +1,74 @@
-"""Pushing a revocation to every member node (docs/protocol.md "Revocation push").
+"""Pushing a revocation or amendment to every member node, through the outbox.
 
-After a revocation commits, the consent service POSTs a ``revoke`` request it signs
-itself to ``{base_url}/federation/revocations`` of every organisation in the
-registry, concurrently, each with a short timeout and a few attempts (a fresh
-request id per attempt, since the node's replay cache would refuse a resend). A
-node answers 200 ``{"status": "recorded"}``.
+``queue_revocation_push`` writes one ``revocation_push`` message per organisation
+in the registry into ``consent_outbox_message``, in the transaction that revokes
+or amends the consent: if that transaction rolls back no node hears of it, and
+once it commits the push cannot be lost (DESIGN "Running beyond one process").
+The outbox worker (``consent.outbox.worker``) then POSTs a ``revoke`` request it
+signs afresh for every attempt to ``{base_url}/federation/revocations``, carrying
+the message's idempotency key, until the node answers 200 ``{"status":
+"recorded"}``; a node that is down gets it when it returns (backoff with jitter,
+dead letter after ``outbox_max_attempts``).
 
-The push is best-effort by design (DESIGN "Consent"): a lost push is covered by the
-consent token's maximum age, after which no token listing the revoked consent can
-be used. Logs carry org ids and outcomes only, never personal data.
+The consent token's maximum age still bounds the harm of a push that is never
+delivered (DESIGN "Consent"). Logs carry org ids and outcomes only.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
 import httpx
+from sqlmodel import Session
 
-from federation.envelope import sign_request
+from appkit.outbox import ClaimedMessage, DeliveryResult, Outcome, deliver_signed, enqueue
+from consent.consents.models import Consent
+from consent.outbox.models import ConsentOutboxMessage
 from federation.keys import MemberKeys
-from federation.registry import CONSENT_SERVICE_ID, Member, Registry
-
-log = logging.getLogger("joinedup.consent.revocations")
+from federation.registry import CONSENT_SERVICE_ID, Registry
 
 REVOCATION_PATH = "/federation/revocations"
+REVOCATION_PUSH = "revocation_push"  # the outbox message kind
+REVOKE_ACTION = "revoke"  # the signed request's action (docs/protocol.md)
 
 
-async def _push_one(
-    *,
-    client: httpx.AsyncClient,
-    keys: MemberKeys,
-    member: Member,
-    body: dict[str, object],
-    timeout_s: float,
-    attempts: int,
-) -> bool:
-    url = member.base_url.rstrip("/") + REVOCATION_PATH
-    for attempt in range(1, attempts + 1):
-        token = sign_request(
-            keys=keys,
-            issuer=CONSENT_SERVICE_ID,
-            audience=member.org_id,
-            action="revoke",
-            body=body,
+def queue_revocation_push(*, session: Session, registry: Registry, consent: Consent) -> int:
+    """Queue the push to every organisation in the caller's transaction; returns how many."""
+    body: dict[str, object] = {
+        "consent_id": consent.id,
+        "subject_id": consent.subject_id,
+        "revoked_at": int(consent.updated_at.timestamp()),
+    }
+    members = registry.organisations()
+    for member in members:
+        enqueue(
+            session=session,
+            model=ConsentOutboxMessage,
+            kind=REVOCATION_PUSH,
+            destination=member.org_id,
+            payload=body,
         )
-        try:
-            response = await client.post(url, json={"request": token}, timeout=timeout_s)
-            if response.status_code == 200:
-                return True
-            log.warning(
-                "revocation push refused",
-                extra={"org_id": member.org_id, "status": response.status_code},
-            )
-            if 400 <= response.status_code < 500:
-                return False  # the node will not accept it however often we ask
-        except httpx.HTTPError as exc:
-            log.warning(
-                "revocation push failed",
-                extra={"org_id": member.org_id, "error": type(exc).__name__, "attempt": attempt},
-            )
-        if attempt < attempts:
-            await asyncio.sleep(0.2 * attempt)
-    return False
+    return len(members)
 
 
-async def push_revocation(
+async def send_revocation_push(
+    message: ClaimedMessage,
     *,
     client: httpx.AsyncClient,
     registry: Registry,
     keys: MemberKeys,
-    consent_id: str,
-    subject_id: str,
-    revoked_at: int,
     timeout_s: float,
-    attempts: int = 3,
-) -> dict[str, bool]:
-    """Tell every organisation; returns org_id → delivered."""
-    body: dict[str, object] = {
-        "consent_id": consent_id,
-        "subject_id": subject_id,
-        "revoked_at": revoked_at,
-    }
-    members = registry.organisations()
-    results = await asyncio.gather(
-        *(
-            _push_one(
-                client=client,
-                keys=keys,
-                member=member,
-                body=body,
-                timeout_s=timeout_s,
-                attempts=attempts,
-            )
-            for member in members
-        )
+) -> DeliveryResult:
+    """One attempt at one queued push (the outbox worker's sender for ``revocation_push``)."""
+    if not registry.has(message.destination):
+        return DeliveryResult(Outcome.REFUSED, "the organisation has left the federation")
+    member = registry.member(message.destination)
+    return await deliver_signed(
+        client=client,
+        keys=keys,
+        issuer=CONSENT_SERVICE_ID,
+        audience=member.org_id,
+        url=member.base_url.rstrip("/") + REVOCATION_PATH,
+        action=REVOKE_ACTION,
+        body=message.payload,
+        idempotency_key=message.idempotency_key,
+        timeout_s=timeout_s,
     )
-    outcome = {member.org_id: ok for member, ok in zip(members, results, strict=True)}
-    log.info(
-        "revocation pushed",
-        extra={"delivered": sum(results), "members": len(members)},
-    )
-    return outcome

@@ -21,7 +21,7 @@ in the async dependency; nothing here blocks on I/O.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -31,7 +31,9 @@ from federation.envelope import VerifiedRequest, verify_request
 from federation.errors import PeerSignatureInvalid
 from federation.jose import read_unverified_claims
 from federation.registry import Registry
+from node.db import SessionDep
 from node.federation.exceptions import MalformedPartnerRequest, NotInFederation
+from node.federation.replay import remember_request
 
 MAX_TOKEN_CHARS = 200_000
 
@@ -111,10 +113,22 @@ async def verify_partner_body(request: Request, registry: Registry, action: str)
     )
 
 
-def verified_request(action: str) -> Callable[..., Awaitable[VerifiedRequest]]:
-    """A dependency that verifies a signed partner request for ``action``."""
+def verified_request(action: str) -> Callable[..., VerifiedRequest]:
+    """A dependency that verifies a signed partner request for ``action``.
+
+    The request id is then recorded in the request's own transaction
+    (``node.federation.replay``), so a replay to any process of this node is a 409.
+    """
 
     async def verify_partner_request(request: Request, registry: RegistryDep) -> VerifiedRequest:
         return await verify_partner_body(request, registry, action)
 
-    return verify_partner_request
+    # A default, not Annotated: the annotation would name a local that FastAPI
+    # cannot resolve under postponed evaluation.
+    def remember_partner_request(
+        session: SessionDep, verified: VerifiedRequest = Depends(verify_partner_request)
+    ) -> VerifiedRequest:
+        remember_request(session=session, verified=verified)
+        return verified
+
+    return remember_partner_request

@@ -3,7 +3,9 @@
 Only the consent service may call it (a signed ``revoke`` request whose issuer is
 the registry's consent service). The revocation is stored and audited in one
 transaction, then added to the in-memory set the share endpoint checks. Repeated
-pushes of the same revocation answer 200 again (idempotent).
+pushes of the same revocation answer 200 again (idempotent): a push carrying an
+``idempotency_key`` already acted on (a retry from the consent service's outbox)
+is answered without acting again (``appkit.outbox.first_delivery``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 
+from appkit.outbox import first_delivery
 from federation.consent_token import RevocationSet
 from federation.envelope import VerifiedRequest
 from federation.errors import NotPermitted, ValidationFailed
@@ -20,6 +23,7 @@ from federation.problems import PROBLEM_RESPONSES
 from federation.registry import CONSENT_SERVICE_ID
 from node.db import SessionDep
 from node.federation.dependencies import SIGNED_REQUEST_OPENAPI, RegistryDep, verified_request
+from node.outbox.models import DeliveryReceipt
 from node.revocations.schemas import RevocationPush, RevocationRecorded
 from node.revocations.service import record_revocation
 
@@ -43,6 +47,13 @@ def receive_revocation(
         push = RevocationPush.model_validate(verified.body)
     except ValidationError as exc:
         raise ValidationFailed("revocation body invalid") from exc
+    if verified.idempotency_key is not None and not first_delivery(
+        session=session,
+        model=DeliveryReceipt,
+        sender=verified.issuer,
+        idempotency_key=verified.idempotency_key,
+    ):
+        return RevocationRecorded()  # acted on when it first arrived
     record_revocation(
         session=session,
         consent_id=push.consent_id,

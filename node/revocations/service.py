@@ -81,6 +81,43 @@ def _audit(
     )
 
 
+class StoredRevocations(RevocationSet):
+    """The ``revocation`` table seen through one session, with the process's set as a cache.
+
+    A consent the cache already refuses is refused without a query (revocations
+    only ever move later). Otherwise the table is asked, by its unique key, so a
+    revocation received by any process of this node counts here at once: the
+    cache's staleness never lets a revoked consent through.
+    """
+
+    def __init__(self, *, session: Session, cache: RevocationSet | None) -> None:
+        super().__init__()
+        self._session = session
+        self._cache = cache if cache is not None else RevocationSet()
+
+    def refuses(self, consent_id: str, issued_at: int) -> bool:
+        if self._cache.refuses(consent_id, issued_at):
+            return True
+        changed = self._stored(consent_id)
+        return changed is not None and issued_at <= changed
+
+    def revoked_at(self, consent_id: str) -> int | None:
+        return self._stored(consent_id)
+
+    def is_revoked(self, consent_id: str) -> bool:
+        return self._stored(consent_id) is not None
+
+    def _stored(self, consent_id: str) -> int | None:
+        changed = self._session.exec(
+            select(Revocation.revoked_at).where(Revocation.consent_id == consent_id)
+        ).first()
+        if changed is None:
+            return None
+        revoked_at = int(changed.timestamp())
+        self._cache.add(consent_id, revoked_at)
+        return revoked_at
+
+
 def load_revocations(engine: Engine) -> RevocationSet:
     """Every stored revocation, as a ``RevocationSet``."""
     with Session(engine) as session:

@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 from fastapi import APIRouter, Request
+from sqlmodel import Session
 
 from federation.errors import RequestExpired
 from federation.problems import PROBLEM_RESPONSES, problem_doc
 from node.db import run_in_session
 from node.federation.dependencies import SIGNED_REQUEST_OPENAPI
-from node.share.dependencies import ShareContextDep
+from node.federation.replay import remember_request
+from node.revocations.service import StoredRevocations
+from node.share.dependencies import ShareContext, ShareContextDep
 from node.share.schemas import ShareResponse
 from node.share.service import Holder, answer_share_request
 
 router = APIRouter(tags=["federation"], responses=PROBLEM_RESPONSES)
+
+
+def _answer_once(
+    answer: Callable[..., str | None], context: ShareContext, session: Session
+) -> str | None:
+    """In the answer's transaction: refuse a replay, read revocations, answer.
+
+    Both checks read the database every process of this node shares, so a replay
+    or a revocation received by another process counts here at once.
+    """
+    remember_request(session=session, verified=context.verified)
+    revocations = StoredRevocations(session=session, cache=context.revocations)
+    return answer(session=session, revocations=revocations)
 
 
 @router.post(
@@ -39,12 +56,11 @@ async def share_section(request: Request, context: ShareContextDep) -> ShareResp
         request=context.verified,
         registry=context.registry,
         policy=context.policy,
-        revocations=context.revocations,
         holder=Holder(settings.org_id, settings.org_name or settings.org_id, settings.org_kind),
         keys=state.keys,
         all_categories=sorted(state.taxonomy.categories),
     )
-    token = await run_in_session(state.engine, lambda session: answer(session=session))
+    token = await run_in_session(state.engine, partial(_answer_once, answer, context))
     if token is None:  # audited as a refusal in the same transaction
         raise RequestExpired("the requester's deadline passed before this node could answer")
     return ShareResponse(response=token)

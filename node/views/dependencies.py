@@ -9,6 +9,7 @@ import httpx
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
 
+from appkit.outbox import OutboxWorker
 from federation.keys import MemberKeys
 from federation.registry import Registry
 from node.auth.dependencies import RequireRole, StaffPrincipal
@@ -35,6 +36,7 @@ class ViewContext:
     # Keys retired by `joinedup keys rotate`: a partner still holding the previous
     # registry version seals its answer to the old encryption key.
     retired_keys: tuple[MemberKeys, ...] = ()
+    outbox: OutboxWorker | None = None  # woken after a view queues a customer notice
 
 
 def view_context(request: Request, registry: RegistryDep) -> ViewContext:
@@ -48,6 +50,7 @@ def view_context(request: Request, registry: RegistryDep) -> ViewContext:
         registry=registry,
         taxonomy=state.taxonomy,
         retired_keys=tuple(getattr(state, "retired_keys", ())),
+        outbox=getattr(state, "outbox", None),
     )
 
 

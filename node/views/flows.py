@@ -12,8 +12,9 @@
    not answered by the deadline is ``unavailable``;
 5. assemble the view, record the ``view_requested`` audit entry (request id = view
    id) in a worker thread, and return the view; nothing is stored;
-6. after an emergency view, tell the customer through the consent service
-   (``node.views.notices``) and audit whether the notice was delivered.
+6. after an emergency view, the notice the customer is owed is queued in the
+   outbox in the audit entry's transaction, and the outbox worker woken to send it
+   to the consent service (``node.views.notices``).
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ from federation.view import ConsentState, JoinedUpView, assemble_view, load_inte
 from node.auth.dependencies import StaffPrincipal
 from node.views.dependencies import ViewContext
 from node.views.exceptions import UnknownCategory
-from node.views.notices import emergency_notice, send_notice
-from node.views.schemas import ViewEmergency, ViewRequest
-from node.views.service import obtain_consent_token, record_notice_audit, record_view_audit
+from node.views.notices import emergency_notice
+from node.views.schemas import ViewRequest
+from node.views.service import obtain_consent_token, record_view_audit
 
 # The consent token is one quick call; never let it eat the partners' time.
 CONSENT_SHARE_OF_DEADLINE = 0.5
@@ -115,6 +116,7 @@ async def request_joined_up_view(
         emergency=request.emergency is not None,
     )
     lap("assemble")
+    notice = emergency_notice(view, request.emergency.basis) if request.emergency else None
     await anyio.to_thread.run_sync(
         partial(
             record_view_audit,
@@ -124,38 +126,10 @@ async def request_joined_up_view(
             view=view,
             requested_categories=categories,
             emergency=request.emergency,
+            notice=notice,
         )
     )
     lap("audit")
-    if request.emergency is not None:
-        await _notify_customer(context=context, staff=staff, view=view, basis=request.emergency)
+    if notice is not None and context.outbox is not None:
+        context.outbox.wake()
     return view
-
-
-async def _notify_customer(
-    *, context: ViewContext, staff: StaffPrincipal, view: JoinedUpView, basis: ViewEmergency
-) -> None:
-    """Discharge ``notify_customer`` (node.views.notices) and audit how it went."""
-    notice = emergency_notice(view, basis.basis)
-    if notice is None:
-        return
-    delivered = await send_notice(
-        client=context.client,
-        registry=context.registry,
-        keys=context.keys,
-        me=context.settings.org_id,
-        notice=notice,
-        timeout_s=context.settings.share_deadline_s,
-    )
-    await anyio.to_thread.run_sync(
-        partial(
-            record_notice_audit,
-            engine=context.engine,
-            org_id=context.settings.org_id,
-            staff=staff,
-            view=view,
-            holders=notice["holders"],
-            delivered=delivered,
-            emergency_basis=basis.basis,
-        )
-    )

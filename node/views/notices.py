@@ -2,33 +2,40 @@
 
 The share policy attaches ``notify_customer`` (and ``flag_emergency``) to every
 release on the emergency path, where no consent was asked. The requesting node,
-which asked on that path and saw the answers, sends the consent service one signed
+which asked on that path and saw the answers, owes the consent service one signed
 ``notify_customer`` request per such view (``POST /federation/notices``): who asked
 (the sender), on which basis and for what purpose, which organisations released
 and, per organisation, which categories (contact details included when its
 contacts were released). The consent service shows it to the customer in the portal.
-The notice is idempotent per view, and a failure to deliver it is audited, so an
-auditor can see an obligation that was not discharged.
+
+The notice goes through the node's outbox (``appkit.outbox``): ``queue_notice``
+writes it in the transaction that records the view, so an emergency view that is
+shown always leaves a notice that will be delivered, even if the consent service
+is down at the time; the outbox worker sends it (``send_notice``) with retries.
+When it is delivered or given up, ``audit_notice_outcome`` appends the
+``customer_notice`` entry in the transaction that settles it, so an auditor can see
+an obligation that was not discharged.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import httpx
+from sqlmodel import Session
 
-from federation.envelope import sign_request
+from appkit.outbox import ClaimedMessage, DeliveryResult, Outcome, deliver_signed, enqueue
 from federation.keys import MemberKeys
 from federation.registry import CONSENT_SERVICE_ID, Registry
 from federation.share_schema import NOTIFY_ACTION
 from federation.view import JoinedUpView
+from node.audit.service import record_audit
+from node.outbox.models import OutboxMessage
 from node.share.service import CONTACT_CATEGORY
 
 NOTIFY_OBLIGATION = "notify_customer"  # the share policy's obligation name
 NOTICES_PATH = "/federation/notices"
-
-log = logging.getLogger("joinedup.node.views")
+CUSTOMER_NOTICE = "customer_notice"  # the outbox message kind and the audit entry kind
 
 
 def emergency_notice(view: JoinedUpView, basis: str) -> dict[str, Any] | None:
@@ -62,29 +69,67 @@ def emergency_notice(view: JoinedUpView, basis: str) -> dict[str, Any] | None:
     }
 
 
+def queue_notice(
+    *, session: Session, notice: dict[str, Any], staff_pseudonym: str, staff_role: str
+) -> None:
+    """Queue the notice in the caller's transaction (the one that records the view)."""
+    enqueue(
+        session=session,
+        model=OutboxMessage,
+        kind=CUSTOMER_NOTICE,
+        destination=CONSENT_SERVICE_ID,
+        # Who asked stays here, for this node's own audit entry; only "notice" is sent.
+        payload={"notice": notice, "staff_pseudonym": staff_pseudonym, "staff_role": staff_role},
+    )
+
+
 async def send_notice(
+    message: ClaimedMessage,
     *,
     client: httpx.AsyncClient,
     registry: Registry,
     keys: MemberKeys,
     me: str,
-    notice: dict[str, Any],
     timeout_s: float,
-) -> bool:
-    """Deliver the notice to the consent service; True when it was recorded."""
-    signed = sign_request(
-        keys=keys, issuer=me, audience=CONSENT_SERVICE_ID, action=NOTIFY_ACTION, body=notice
+) -> DeliveryResult:
+    """One attempt to deliver a queued notice to the consent service."""
+    if not registry.has(CONSENT_SERVICE_ID):
+        return DeliveryResult(Outcome.RETRY, "the registry lists no consent service")
+    return await deliver_signed(
+        client=client,
+        keys=keys,
+        issuer=me,
+        audience=CONSENT_SERVICE_ID,
+        url=registry.consent_service.base_url.rstrip("/") + NOTICES_PATH,
+        action=NOTIFY_ACTION,
+        body=message.payload["notice"],
+        idempotency_key=message.idempotency_key,
+        timeout_s=timeout_s,
     )
-    try:
-        response = await client.post(
-            f"{registry.consent_service.base_url}{NOTICES_PATH}",
-            json={"request": signed},
-            timeout=timeout_s,
-        )
-    except httpx.HTTPError as exc:
-        log.warning("customer notice not delivered", extra={"exc_type": type(exc).__name__})
-        return False
-    if response.status_code not in (200, 201):
-        log.warning("customer notice refused", extra={"status": response.status_code})
-        return False
-    return True
+
+
+def audit_notice_outcome(
+    session: Session, message: ClaimedMessage, delivered: bool, *, org_id: str
+) -> None:
+    """Append ``customer_notice``: delivered, or NOT delivered (given up)."""
+    notice = message.payload["notice"]
+    outcome = (
+        "delivered to the consent service"
+        if delivered
+        else f"NOT delivered (given up after {message.attempts} attempts)"
+    )
+    record_audit(
+        session=session,
+        kind=CUSTOMER_NOTICE,
+        request_id=notice["view_id"],
+        actor_org=org_id,
+        actor_staff=message.payload.get("staff_pseudonym"),
+        actor_role=message.payload.get("staff_role"),
+        subject_id=notice["subject_id"],
+        purpose=notice["purpose"],
+        action=NOTIFY_OBLIGATION,
+        decision="info" if delivered else "error",
+        reason=f"emergency access notice for {', '.join(notice['holders'])}: {outcome}",
+        emergency=True,
+        emergency_basis=notice.get("basis"),
+    )

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import httpx
@@ -33,6 +34,7 @@ from federation.view import JoinedUpView
 from node.audit.service import record_audit
 from node.auth.dependencies import StaffPrincipal
 from node.views.exceptions import AuditUnavailable
+from node.views.notices import queue_notice
 from node.views.schemas import ViewEmergency
 
 log = logging.getLogger("joinedup.node.views")
@@ -110,11 +112,14 @@ def record_view_audit(
     view: JoinedUpView,
     requested_categories: Sequence[str],
     emergency: ViewEmergency | None = None,
+    notice: dict[str, Any] | None = None,
 ) -> None:
     """Append the ``view_requested`` entry in its own transaction (blocking: use a thread).
 
     On the emergency path the basis and the written justification go into the entry,
-    so the requester's auditor can review them (every holder records them too).
+    so the requester's auditor can review them (every holder records them too). An
+    emergency ``notice`` for the customer is queued in that same transaction
+    (``node.views.notices``): the view is not shown unless its notice is owed.
     """
     released = sorted({g.category for g in view.needs} | {a.category for a in view.actions})
     summary = " ".join(f"{s.org_id}={s.status}" for s in view.sources)
@@ -123,6 +128,14 @@ def record_view_audit(
     try:
         _append_audit(
             engine,
+            queue=None
+            if notice is None
+            else partial(
+                queue_notice,
+                notice=notice,
+                staff_pseudonym=staff.pseudonym,
+                staff_role=staff.role,
+            ),
             kind="view_requested",
             request_id=view.view_id,
             actor_org=org_id,
@@ -143,43 +156,12 @@ def record_view_audit(
         raise AuditUnavailable("the view could not be audited, so it is not shown") from exc
 
 
-def _append_audit(engine: Engine, **entry: Any) -> None:
-    """One audit entry in a transaction of its own (blocking)."""
+def _append_audit(
+    engine: Engine, *, queue: Callable[..., None] | None = None, **entry: Any
+) -> None:
+    """One audit entry (and what ``queue(session=…)`` adds) in a transaction of its own."""
     with Session(engine) as session:
         record_audit(session=session, **entry)
+        if queue is not None:
+            queue(session=session)
         session.commit()
-
-
-def record_notice_audit(
-    *,
-    engine: Engine,
-    org_id: str,
-    staff: StaffPrincipal,
-    view: JoinedUpView,
-    holders: Sequence[str],
-    delivered: bool,
-    emergency_basis: str | None = None,
-) -> None:
-    """Audit whether the customer was told of an emergency view (blocking: use a thread).
-
-    The view was already shown; a failure here is logged, never raised.
-    """
-    outcome = "delivered to the consent service" if delivered else "NOT delivered"
-    try:
-        _append_audit(
-            engine,
-            kind="customer_notice",
-            request_id=view.view_id,
-            actor_org=org_id,
-            actor_staff=staff.pseudonym,
-            actor_role=staff.role,
-            subject_id=view.subject_id,
-            purpose=view.purpose,
-            action="notify_customer",
-            decision="info" if delivered else "error",
-            reason=f"emergency access notice for {', '.join(holders)}: {outcome}",
-            emergency=True,
-            emergency_basis=emergency_basis,
-        )
-    except Exception as exc:  # the view is out; an auditor sees the gap in the log
-        log.error("notice audit failed", extra={"exc_type": type(exc).__name__})

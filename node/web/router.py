@@ -30,6 +30,7 @@ from node.auth.tokens import issue_staff_token
 from node.db import SessionDep
 from node.web.audit import router as audit_router
 from node.web.dependencies import CsrfForm, WebStaff, end_provider_session
+from node.web.outbox import router as outbox_router
 from node.web.pages import SESSION_COOKIE, STATIC_DIR, UI_PREFIX, HtmlRoute, render
 from node.web.persons import router as persons_router
 from node.web.views import router as views_router
@@ -171,3 +172,4 @@ def show_account(request: Request, staff: WebStaff) -> Response:
 router.include_router(persons_router)
 router.include_router(views_router)
 router.include_router(audit_router)
+router.include_router(outbox_router)

@@ -193,7 +193,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Any:
         data_dir=data_dir,
         registry_path=data_dir / "registry.json",
         authority_verify_key=b64encode(bytes(authority.verify_key)),
-        revocation_push_attempts=1,
     )
     pushes: list[dict[str, Any]] = []
 

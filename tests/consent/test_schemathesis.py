@@ -51,7 +51,6 @@ def fuzz_consent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Run
             "JOINEDUP_CONSENT_DATA_DIR": str(data_dir),
             "JOINEDUP_CONSENT_REGISTRY_PATH": str(data_dir / "registry.json"),
             "JOINEDUP_CONSENT_AUTHORITY_VERIFY_KEY": b64encode(bytes(authority.verify_key)),
-            "JOINEDUP_CONSENT_REVOCATION_PUSH_ATTEMPTS": "1",
             "JOINEDUP_CONSENT_REVOCATION_PUSH_TIMEOUT_S": "0.5",
         },
         port=port,

@@ -258,23 +258,35 @@ def test_an_emergency_view_tells_the_customer_and_audits_it(e2e, story):
     assert response.status_code == 200, response.text
     view = response.json()
     assert {"obligation": "notify_customer", "org_id": "gp"} in view["obligations"]
-    notices = httpx.get(
-        f"{e2e.url('consent')}/me/notices",
-        headers={"Authorization": f"Bearer {story.thomas_customer}"},
-        timeout=10,
-    ).json()
-    (notice,) = [n for n in notices["data"] if n["view_id"] == view["view_id"]]
+
+    def notices() -> list[dict[str, Any]]:
+        # The notice goes through the requester's outbox, just after the view.
+        listed = httpx.get(
+            f"{e2e.url('consent')}/me/notices",
+            headers={"Authorization": f"Bearer {story.thomas_customer}"},
+            timeout=10,
+        ).json()
+        return [n for n in listed["data"] if n["view_id"] == view["view_id"]]
+
+    (notice,) = wait_for(notices)
     assert notice["from_org"] == REQUESTER
     assert notice["basis"] == "vital_interests"
     assert "gp" in notice["holders"]
     assert "physical_health" in notice["categories"]
     assert "physical_health" in notice["released"]["gp"]  # said per holder
-    with e2e.fed.session(REQUESTER) as session:
-        (entry,) = session.exec(
-            select(AuditEntry).where(
-                AuditEntry.request_id == view["view_id"], AuditEntry.kind == "customer_notice"
+
+    def audited() -> list[AuditEntry]:
+        with e2e.fed.session(REQUESTER) as session:
+            return list(
+                session.exec(
+                    select(AuditEntry).where(
+                        AuditEntry.request_id == view["view_id"],
+                        AuditEntry.kind == "customer_notice",
+                    )
+                ).all()
             )
-        ).all()
+
+    (entry,) = wait_for(audited)
     assert entry.decision == "info"
     assert entry.emergency is True
     assert "delivered" in entry.reason

@@ -1,0 +1,60 @@
+"""Delivering an outbox message as a signed federation request.
+
+Every attempt is a new signed request (``federation.envelope.sign_request``): a
+fresh request id, since the receiver's replay cache refuses a request id it has
+seen, and a fresh lifetime, since a request is valid for at most 60 s while a
+message may wait hours for its receiver. What stays the same across attempts is
+the signed ``idempotency_key`` claim, which the receiver records once
+(``appkit.outbox.store.first_delivery``) so a retry never acts twice.
+
+The answer decides the outcome: 2xx delivered; 408, 425, 429 and 5xx, or no
+answer at all, retry later; any other 4xx is a refusal the receiver would repeat
+(a bad signature, a body it rejects), so the message goes to the dead letters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from appkit.outbox.worker import DeliveryResult, Outcome
+from federation.envelope import sign_request
+from federation.keys import MemberKeys
+
+RETRYABLE_4XX = frozenset({408, 425, 429})
+
+
+async def deliver_signed(
+    *,
+    client: httpx.AsyncClient,
+    keys: MemberKeys,
+    issuer: str,
+    audience: str,
+    url: str,
+    action: str,
+    body: dict[str, Any],
+    idempotency_key: str,
+    timeout_s: float,
+) -> DeliveryResult:
+    """POST one freshly signed request carrying ``idempotency_key``; classify the answer."""
+    token = sign_request(
+        keys=keys,
+        issuer=issuer,
+        audience=audience,
+        action=action,
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+    try:
+        response = await client.post(url, json={"request": token}, timeout=timeout_s)
+    except httpx.TimeoutException:
+        return DeliveryResult(Outcome.RETRY, "the receiver did not answer in time")
+    except httpx.HTTPError:
+        return DeliveryResult(Outcome.RETRY, "the receiver could not be reached")
+    status = response.status_code
+    if 200 <= status < 300:
+        return DeliveryResult(Outcome.DELIVERED)
+    if status >= 500 or status in RETRYABLE_4XX:
+        return DeliveryResult(Outcome.RETRY, f"the receiver was not ready (HTTP {status})")
+    return DeliveryResult(Outcome.REFUSED, f"the receiver refused the message (HTTP {status})")

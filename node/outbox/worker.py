@@ -1,0 +1,39 @@
+"""The node's outbox worker, started in its lifespan (``outbox_state``).
+
+Every process of the node runs one (``outbox_worker`` setting); processes and
+replicas share the database and claim disjoint messages. It sends the customer
+notices that emergency views owe (``node.views.notices``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+
+from fastapi import FastAPI
+
+from appkit.outbox import OutboxWorker
+from appkit.outbox.app import from_app_state, outbox_lifespan
+from node.config import NodeSettings
+from node.outbox.models import OutboxMessage
+from node.views.notices import CUSTOMER_NOTICE, audit_notice_outcome, send_notice
+
+
+def make_worker(app: FastAPI) -> OutboxWorker:
+    """A worker delivering this node's outbox with the app's state and settings."""
+    settings: NodeSettings = app.state.settings
+    return OutboxWorker(
+        engine=app.state.engine,
+        model=OutboxMessage,
+        senders={CUSTOMER_NOTICE: from_app_state(app, partial(send_notice, me=settings.org_id))},
+        on_settled={CUSTOMER_NOTICE: partial(audit_notice_outcome, org_id=settings.org_id)},
+        policy=settings.outbox_policy,
+    )
+
+
+@asynccontextmanager
+async def outbox_state(app: FastAPI) -> AsyncIterator[None]:
+    """Lifespan hook: the node's outbox worker as ``app.state.outbox``."""
+    async with outbox_lifespan(app, make_worker(app)):
+        yield
