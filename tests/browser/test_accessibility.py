@@ -33,6 +33,7 @@ NOT_PAGES = {
     "GET /ui/static/{name}": "a stylesheet or script, not a page",
     "GET /ui/": "only redirects to the role's own page",
     "POST /ui/logout": "only redirects to the sign-in page",
+    "POST /ui/outbox/{message_id}/retry": "only redirects to the outbox page",
     "GET /portal/static/{name}": "a stylesheet, not a page",
     "POST /portal/logout": "only redirects to the sign-in page",
     "POST /portal/notices/{notice_id}/read": "only redirects to 'my consents'",
@@ -144,6 +145,13 @@ def test_every_staff_page_meets_wcag_22_aa(
     _submit(police, "view-request-form")
     expect(police.get_by_test_id("emergency-banner")).to_be_visible()
     _check(audit, police, "emergency joined-up view")
+
+    # The emergency view queued a notice to the customer in the police node's outbox.
+    police_admin = _new_page(chromium_browser, contexts, audit)
+    _sign_in(police_admin, f"{demo.url(POLICE)}/ui/login", "admin", password)
+    police_admin.goto(f"{demo.url(POLICE)}/ui/outbox")
+    expect(police_admin.get_by_test_id("outbox-table")).to_be_visible()
+    _check(audit, police_admin, "outbox (admin)")
 
     auditor = _new_page(chromium_browser, contexts, audit)
     _sign_in(auditor, f"{council}/ui/login", "auditor", password)
