@@ -26,13 +26,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import statistics
 import sys
 import tempfile
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -56,6 +54,7 @@ from joinedup.localfed import (  # noqa: E402
     free_port,
     launch_server,
     prepare_federation,
+    temporary_postgres_database,
     wait_ready,
 )
 
@@ -278,29 +277,6 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
-@contextlib.contextmanager
-def temporary_postgres_database(server_url: str) -> Iterator[str]:
-    """A fresh, randomly named database on the server; dropped afterwards."""
-    import uuid
-
-    import sqlalchemy as sa
-    from sqlalchemy.engine import make_url
-
-    url = make_url(server_url).set(drivername="postgresql+psycopg")
-    name = f"joinedup_bench_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield url.set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
-
-
 def postgres_workers_run(
     root: Path, args: argparse.Namespace, server_url: str, workers: int
 ) -> tuple[float, float]:
@@ -314,7 +290,7 @@ def postgres_workers_run(
     linkage = LinkageKey(LINKAGE_KEY_VERSION, fed.linkage_secret.encode())
     count = args.warmup + args.pg_requests
     subjects = [subject(n) for n in range(count)]
-    with temporary_postgres_database(server_url) as db_url:
+    with temporary_postgres_database(server_url, "joinedup_bench") as db_url:
         env = {
             **os.environ,
             **fed.node_env("gp"),

@@ -33,12 +33,15 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import sqlalchemy as sa
 from nacl.signing import SigningKey
+from sqlalchemy.engine import make_url
 
 from federation.keys import MemberKeys, b64decode, b64encode
 from federation.registry import (
@@ -396,3 +399,26 @@ def run_federation(
         yield servers
     finally:
         stop_all(servers)
+
+
+@contextlib.contextmanager
+def temporary_postgres_database(server_url: str, prefix: str = "joinedup_test") -> Iterator[str]:
+    """Create a randomly named database on ``server_url``'s server; drop it on exit.
+
+    For tests and benchmarks that need an empty PostgreSQL database of their own.
+    """
+    url = make_url(server_url)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield url.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()

@@ -66,7 +66,7 @@ def sign_in_staff(
         throttle.check(username=username, client=client)
     except TooManySignIns as locked:
         account = service.find_staff(session=session, username=username)
-        _record_refusal(
+        record_refusal(
             engine=engine,
             org_id=org_id,
             request_id=request_id,
@@ -84,7 +84,7 @@ def sign_in_staff(
         lockout = "".join(
             f"; sign-ins {limit.what} locked for {int(limit.lockout_s)} s" for limit in lockouts
         )
-        _record_refusal(
+        record_refusal(
             engine=engine,
             org_id=org_id,
             request_id=request_id,
@@ -93,6 +93,23 @@ def sign_in_staff(
         )
         raise
     throttle.succeeded(session=session, username=username)
+    record_sign_in(
+        session=session, staff=staff, org_id=org_id, keys=keys, request_id=request_id, via=via
+    )
+    return staff
+
+
+def record_sign_in(
+    *,
+    session: Session,
+    staff: Staff,
+    org_id: str,
+    keys: MemberKeys,
+    request_id: str,
+    via: str,
+    change: str = "",
+) -> None:
+    """The ``login`` allow entry, in the sign-in's own transaction (local or provider)."""
     assert staff.id is not None
     record_audit(
         session=session,
@@ -103,16 +120,15 @@ def sign_in_staff(
         actor_role=staff.role,
         action=SIGN_IN_ACTION,
         decision="allow",
-        reason=f"signed in ({via})",
+        reason=f"signed in ({via}){change}",
     )
-    return staff
 
 
 def _pseudonym(staff_id: int | None, keys: MemberKeys) -> str | None:
     return None if staff_id is None else staff_pseudonym(staff_id, keys)
 
 
-def _record_refusal(
+def record_refusal(
     *, engine: Engine, org_id: str, request_id: str, actor_staff: str | None, reason: str
 ) -> None:
     # Its own transaction, committed now: the request's rolls back with the 401/429.

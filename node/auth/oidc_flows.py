@@ -34,10 +34,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from federation.keys import MemberKeys
-from node.audit.service import record_audit
 from node.auth import service
 from node.auth.exceptions import OidcSignInRefused
-from node.auth.flows import SIGN_IN_ACTION, _record_refusal
+from node.auth.flows import record_refusal, record_sign_in
 from node.auth.models import Staff
 from node.auth.oidc import OidcFlow, OidcProvider, map_role, read_flow
 from node.auth.tokens import staff_pseudonym
@@ -190,16 +189,14 @@ def sign_in_oidc_staff(
         change = f"; role {old_role} -> {role} from the provider's groups"
     else:
         change = ""
-    record_audit(
+    record_sign_in(
         session=session,
-        kind="login",
+        staff=staff,
+        org_id=org_id,
+        keys=keys,
         request_id=request_id,
-        actor_org=org_id,
-        actor_staff=staff_pseudonym(staff.id, keys),
-        actor_role=staff.role,
-        action=SIGN_IN_ACTION,
-        decision="allow",
-        reason=f"signed in ({VIA}){change}",
+        via=VIA,
+        change=change,
     )
     return staff
 
@@ -208,7 +205,7 @@ def record_oidc_refusal(
     *, engine: Engine, org_id: str, request_id: str, cause: str, actor_staff: str | None = None
 ) -> None:
     """Commit the ``login`` deny entry for a refused provider sign-in, in its own session."""
-    _record_refusal(
+    record_refusal(
         engine=engine,
         org_id=org_id,
         request_id=request_id,

@@ -28,12 +28,13 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
+from joinedup.localfed import temporary_postgres_database
 from node.audit.models import AuditEntry
 from node.auth.service import create_staff
 from node.db import make_engine
 from node.share.service import DEADLINE_PASSED_REASON
 from tests.e2e.conftest import Driver, Person, wait_for
-from tests.fixtures.db import POSTGRES_ENV, postgres_server_url, temporary_postgres_database
+from tests.fixtures.db import POSTGRES_ENV, postgres_server_url
 from tests.fixtures.federation import STAFF_PASSWORD, RunningFederation, start_federation
 
 pytestmark = pytest.mark.e2e

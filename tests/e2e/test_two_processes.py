@@ -29,9 +29,9 @@ from nacl.signing import VerifyKey
 from federation.consent_token import ConsentProvisionClaim
 from federation.envelope import new_request_id
 from federation.keys import b64decode
-from joinedup.localfed import NODE_FACTORY
+from joinedup.localfed import NODE_FACTORY, temporary_postgres_database
 from node.audit.verify import verify_log
-from tests.fixtures.db import postgres_server_url, temporary_postgres_database
+from tests.fixtures.db import postgres_server_url
 from tests.fixtures.federation import RunningFederation, start_federation
 from tests.fixtures.servers import RunningServer, ServerSpec, free_port, launch, wait_ready
 
