@@ -7,7 +7,8 @@ process has seen, the other honours at once:
 - a signed request accepted by one is refused (409) when replayed to the other;
 - a revocation pushed to one refuses, at the other, the consent token it covers;
 - 1,000 share requests answered concurrently by both leave one audit log that
-  verifies, with no gap and no duplicate in its order.
+  verifies, with no gap and no duplicate in its order;
+- failed sign-ins at either process count towards one lockout.
 
 Runs only when ``JOINEDUP_TEST_POSTGRES_URL`` names a server (SQLite is one file
 on one machine: not the deployment this is about).
@@ -25,14 +26,16 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from nacl.signing import VerifyKey
+from sqlmodel import Session
 
 from federation.consent_token import ConsentProvisionClaim
 from federation.envelope import new_request_id
 from federation.keys import b64decode
 from joinedup.localfed import NODE_FACTORY, temporary_postgres_database
 from node.audit.verify import verify_log
+from node.auth.service import create_staff
 from tests.fixtures.db import postgres_server_url
-from tests.fixtures.federation import RunningFederation, start_federation
+from tests.fixtures.federation import STAFF_PASSWORD, RunningFederation, start_federation
 from tests.fixtures.servers import RunningServer, ServerSpec, free_port, launch, wait_ready
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -180,3 +183,30 @@ def test_concurrent_appends_over_both_processes_make_one_valid_log(gps: TwoGps) 
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # no gap, no duplicate
     assert report.ok, json.dumps(report.model_dump()["problems"][:5])
     assert report.entries_checked == len(seqs)
+
+
+def test_a_sign_in_lockout_counts_failures_at_both_processes(gps: TwoGps) -> None:
+    engine = sa.create_engine(gps.database_url)
+    try:
+        with Session(engine) as session:
+            create_staff(
+                session=session, username="two-lockout", password=STAFF_PASSWORD, role="coordinator"
+            )
+            session.commit()
+    finally:
+        engine.dispose()
+    first, second = gps.urls
+
+    def sign_in(url: str, password: str) -> httpx.Response:
+        form = {"username": "two-lockout", "password": password}
+        return httpx.post(f"{url}/auth/token", data=form, timeout=30)
+
+    assert sign_in(second, STAFF_PASSWORD).status_code == 200
+    # Five failures (the username's limit) spread over the two processes ...
+    statuses = [sign_in((first, second)[i % 2], "wrong-password").status_code for i in range(5)]
+    assert statuses == [401] * 5
+    # ... lock the username at both, even for the right password.
+    for url in (first, second):
+        locked = sign_in(url, STAFF_PASSWORD)
+        assert locked.status_code == 429
+        assert int(locked.headers["retry-after"]) > 0
