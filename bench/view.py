@@ -367,9 +367,9 @@ def measure_throughput(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=50, help="measured views")
-    parser.add_argument("--warmup", type=int, default=10)
-    parser.add_argument("--requests", type=int, default=1500, help="share calls for throughput")
+    parser.add_argument("--rounds", type=int, default=30, help="measured views")
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=500, help="share calls for throughput")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument(
         "--stand-ins",
