@@ -83,6 +83,8 @@ class AccessEntry:
         if self.kind == "share_decided":
             holder = self.holder_name or "another organisation"
             if self.holder_name and self.holder_name == self.org_name:
+                if refused:
+                    return "Did not use its own records about you in the view"
                 return "Used its own records about you in the view"
             if refused:
                 return f"Asked {holder} for your records and was refused"

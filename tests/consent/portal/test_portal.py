@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from consent.portal.access import to_entry
+from consent.portal.access import AccessEntry, to_entry
 from consent.portal.flows import AccessReport, MissingPart
 from consent.portal.labels import load_labels
 from consent.portal.pages import end_of_day, long_date, today_in_london, when
@@ -696,3 +696,19 @@ def test_a_notice_without_a_per_holder_list_still_names_every_holder(portal: Por
     assert re.findall(r"<li>(From [^<]*)</li>", item) == [
         "From Council and Gp: your housing records"
     ]
+
+
+def test_a_refused_share_of_a_nodes_own_records_does_not_say_they_were_used() -> None:
+    def own(decision: str) -> str:
+        return AccessEntry(
+            org_id="police",
+            org_name="Northdale Police",
+            at=None,
+            purpose="safeguarding",
+            decision=decision,
+            kind="share_decided",
+            holder_name="Northdale Police",
+        ).what_happened
+
+    assert own("allow") == "Used its own records about you in the view"
+    assert own("deny") == "Did not use its own records about you in the view"
