@@ -259,6 +259,13 @@ def _load_heads(
     return heads
 
 
+def _read_state(connection: sa.Connection) -> tuple[int, bytes]:
+    size, root = connection.execute(
+        sa.select(_state.c.tree_size, _state.c.root_hash).where(_state.c.id == 1)
+    ).one()
+    return int(size), bytes(root)
+
+
 def verify_log(
     *,
     connection: sa.Connection,
@@ -268,11 +275,11 @@ def verify_log(
 ) -> VerificationReport:
     """Recompute the whole tree and check it against stored hashes and signed heads."""
     found = _Findings()
-    state_size, state_root = connection.execute(
-        sa.select(_state.c.tree_size, _state.c.root_hash).where(_state.c.id == 1)
-    ).one()
-    state_size = int(state_size)
+    # Each statement may see its own snapshot (SQLite outside a transaction, PostgreSQL
+    # read committed) while other workers append. Heads are read before the state, so
+    # no head can be newer than it; entries past the state are judged after the scan.
     heads = _load_heads(connection, verify_keys, org_id, found)
+    state_size, state_root = _read_state(connection)
     for size in heads:
         if size > state_size:
             found.add(state_size, "log_truncated", f"a signed head covers {size} entries")
@@ -289,6 +296,7 @@ def verify_log(
     last_good_head = 0
     tree_intact = True  # recomputed roots mean something only before the first gap
     after = -1
+    beyond: list[int] = []  # entries the state read at the start did not cover
     cursor = connection.connection.cursor()
     try:
         while True:
@@ -307,7 +315,7 @@ def verify_log(
                 seq = int(row[0])
                 checked += 1
                 if seq >= state_size:
-                    found.add(seq, "entry_not_in_tree", f"entry {seq} is beyond the tree's size")
+                    beyond.append(seq)
                     continue
                 if seq != expected:
                     found.add(
@@ -362,6 +370,15 @@ def verify_log(
                             )
     finally:
         cursor.close()
+    if beyond:
+        # An entry appended (with its tree update) since the state was read is not a
+        # finding; one the tree still does not cover is.
+        now_size = _read_state(connection)[0]
+        for seq in beyond:
+            if seq >= now_size:
+                found.add(seq, "entry_not_in_tree", f"entry {seq} is beyond the tree's size")
+            else:
+                checked -= 1
     if expected < state_size:
         found.add(expected, "entry_missing", f"entries {expected}..{state_size - 1} are missing")
     elif tree_intact and CompactRange(expected, frontier).root() != bytes(state_root):

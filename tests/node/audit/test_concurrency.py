@@ -56,3 +56,26 @@ def test_concurrent_appends_never_fork_the_tree(db_engine: Engine) -> None:
     assert stored == THREADS * PER_THREAD
     assert report.ok, report.problems
     assert report.tree_heads_checked >= THREADS
+
+
+def test_verification_beside_running_appenders_reports_nothing(db_engine: Engine) -> None:
+    """Entries and heads appended while the verifier reads are not tampering.
+
+    Each statement of the verifier may see a newer snapshot than the last (SQLite
+    outside a transaction, PostgreSQL read committed); an entry appended with its
+    tree update after the state row was read must not read as "beyond the tree".
+    """
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        appenders = [pool.submit(append_many, db_engine, w) for w in range(2)]
+        reports = []
+        while not all(a.done() for a in appenders):
+            with db_engine.connect() as connection:
+                reports.append(
+                    verify_log(connection=connection, verify_keys=[KEYS.verify_key], org_id=ORG)
+                )
+        for appender in appenders:
+            appender.result()
+    assert reports
+    for report in reports:
+        assert report.ok, report.problems
+        assert report.entries_checked == report.tree_size
