@@ -83,6 +83,10 @@ class NodeSettings(OutboxSettings):
     opa_url: str | None = None
     policy_dir: Path | None = None
     share_deadline_s: float = Field(default=2.0, gt=0, le=60)
+    # Keep a consent token per subject and purpose while it is valid and no consent
+    # change was pushed for the subject since (node/views/token_cache.py): a view in
+    # the steady state then makes one round trip, not two. Entries held at most.
+    consent_token_cache_size: int = Field(default=10_000, ge=0, le=1_000_000)
     audit_tree_head_every: int = Field(default=100, ge=1)
     audit_tree_head_seconds: float = Field(default=10.0, gt=0)
     log_json: bool = True

@@ -48,6 +48,7 @@ from node.middleware import AccessLogMiddleware
 from node.outbox.worker import outbox_state
 from node.records.taxonomy import load_taxonomy
 from node.revocations.service import revocation_state
+from node.views.token_cache import ConsentTokenCache
 
 log = logging.getLogger("joinedup.node")
 
@@ -112,6 +113,7 @@ def create_app(settings: NodeSettings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.taxonomy = load_taxonomy(settings.policy_dir)
+    app.state.consent_tokens = ConsentTokenCache(settings.consent_token_cache_size)
     install_problem_handlers(app)
 
     @app.exception_handler(NotAuthenticated)

@@ -41,7 +41,7 @@ from consent.members.dependencies import (
     organisation_ids,
     parse_body,
 )
-from consent.revocations.dependencies import schedule_revocation_push
+from consent.revocations.dependencies import schedule_grant_push, schedule_revocation_push
 from consent.subjects.service import require_member_knows_subject
 from federation.envelope import VerifiedRequest
 from federation.problems import PROBLEM_RESPONSES
@@ -64,7 +64,11 @@ def list_my_consents(session: SessionDep, customer: CurrentCustomer) -> Consents
 
 @router.post("/me/consents", response_model=ConsentPublic, status_code=201, tags=["customer"])
 def create_my_consent(
-    request: Request, session: SessionDep, customer: CurrentCustomer, body: ConsentGrant
+    request: Request,
+    session: SessionDep,
+    customer: CurrentCustomer,
+    body: ConsentGrant,
+    background: BackgroundTasks,
 ) -> ConsentPublic:
     """Grant a new consent as the signed-in customer (or their advocate)."""
     consent = grant_consent(
@@ -74,6 +78,7 @@ def create_my_consent(
         recorded_by="customer",
         known_orgs=_known_orgs(request),
     )
+    schedule_grant_push(request, session, background, consent)
     return to_public(session=session, consent=consent)
 
 
@@ -148,6 +153,7 @@ def create_grant(
     request: Request,
     session: SessionDep,
     verified: Annotated[VerifiedRequest, Depends(SignedBy("grant"))],
+    background: BackgroundTasks,
 ) -> ConsentPublic:
     """Record a consent given by a customer present at a member that enrolled them."""
     body = parse_body(verified, ConsentCreate)
@@ -161,6 +167,7 @@ def create_grant(
         recorded_by=verified.issuer,
         known_orgs=_known_orgs(request),
     )
+    schedule_grant_push(request, session, background, consent)
     return to_public(session=session, consent=consent)
 
 

@@ -2,7 +2,7 @@
 
 Every process of the service runs one (``outbox_worker`` setting); they share the
 database and claim disjoint messages. It sends the revocation and amendment
-pushes (``consent.revocations.service``).
+pushes and grant notices (``consent.revocations.service``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,12 @@ from fastapi import FastAPI
 from appkit.outbox import OutboxWorker
 from appkit.outbox.app import from_app_state, outbox_lifespan
 from consent.outbox.models import ConsentOutboxMessage
-from consent.revocations.service import REVOCATION_PUSH, send_revocation_push
+from consent.revocations.service import (
+    GRANT_PUSH,
+    REVOCATION_PUSH,
+    send_grant_push,
+    send_revocation_push,
+)
 
 
 def make_worker(app: FastAPI) -> OutboxWorker:
@@ -23,7 +28,10 @@ def make_worker(app: FastAPI) -> OutboxWorker:
     return OutboxWorker(
         engine=app.state.engine,
         model=ConsentOutboxMessage,
-        senders={REVOCATION_PUSH: from_app_state(app, send_revocation_push)},
+        senders={
+            REVOCATION_PUSH: from_app_state(app, send_revocation_push),
+            GRANT_PUSH: from_app_state(app, send_grant_push),
+        },
         policy=app.state.settings.outbox_policy,
     )
 

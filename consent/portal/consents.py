@@ -38,7 +38,7 @@ from consent.portal.pages import (
     today_in_london,
 )
 from consent.portal.wording import consent_sentences, has_ended
-from consent.revocations.dependencies import schedule_revocation_push
+from consent.revocations.dependencies import schedule_grant_push, schedule_revocation_push
 from federation.consent_token import ACTIONS, CATEGORIES, PURPOSES
 from federation.errors import JoinedUpError
 
@@ -160,7 +160,11 @@ def show_grant_form(request: Request, customer: PortalCustomer) -> Response:
 
 @router.post("/consents/new")
 def grant_my_consent(
-    request: Request, session: SessionDep, customer: PortalCustomer, form: CsrfForm
+    request: Request,
+    session: SessionDep,
+    customer: PortalCustomer,
+    form: CsrfForm,
+    background: BackgroundTasks,
 ) -> Response:
     """Check the form and record the consent; back to "my consents" with a message."""
     entered = read_grant_form(form)
@@ -182,7 +186,7 @@ def grant_my_consent(
                 }
             ],
         )
-        grant_consent(
+        consent = grant_consent(
             session=session,
             subject_id=customer.subject_id,
             grant=grant,
@@ -191,6 +195,7 @@ def grant_my_consent(
         )
     except (ValidationError, JoinedUpError):
         return _grant_page(request, entered, {"form": "That consent could not be recorded."}, 422)
+    schedule_grant_push(request, session, background, consent)
     return RedirectResponse(f"{PORTAL_PREFIX}/?done=granted", status_code=303)
 
 

@@ -1,4 +1,8 @@
-"""Pushing a revocation or amendment to every member node, through the outbox.
+"""Pushing a revocation, amendment or grant to every member node, through the outbox.
+
+A grant goes out as a ``consent_granted`` notice to ``/federation/consent-grants``
+(``federation.wire.consent_change``): it only tells a requester that a consent
+token it kept for the subject is stale.
 
 ``queue_revocation_push`` writes one ``revocation_push`` message per organisation
 in the registry into ``consent_outbox_message``, in the transaction that revokes
@@ -24,10 +28,13 @@ from consent.consents.models import Consent
 from consent.outbox.models import ConsentOutboxMessage
 from federation.keys import MemberKeys
 from federation.registry import CONSENT_SERVICE_ID, Registry
+from federation.wire.consent_change import ConsentGranted
 
 REVOCATION_PATH = "/federation/revocations"
 REVOCATION_PUSH = "revocation_push"  # the outbox message kind
 REVOKE_ACTION = "revoke"  # the signed request's action (docs/protocol.md)
+GRANT_PATH = "/federation/consent-grants"
+GRANT_PUSH = "grant_push"  # the outbox message kind of a ``consent_granted`` notice
 
 
 def queue_revocation_push(*, session: Session, registry: Registry, consent: Consent) -> int:
@@ -37,12 +44,26 @@ def queue_revocation_push(*, session: Session, registry: Registry, consent: Cons
         "subject_id": consent.subject_id,
         "revoked_at": int(consent.updated_at.timestamp()),
     }
+    return _queue_to_all(session, registry, REVOCATION_PUSH, body)
+
+
+def queue_grant_push(*, session: Session, registry: Registry, consent: Consent) -> int:
+    """Queue the "consent granted" notice to every organisation in the caller's transaction."""
+    notice = ConsentGranted(
+        consent_id=consent.id,
+        subject_id=consent.subject_id,
+        granted_at=int(consent.created_at.timestamp()),
+    )
+    return _queue_to_all(session, registry, GRANT_PUSH, notice.body())
+
+
+def _queue_to_all(session: Session, registry: Registry, kind: str, body: dict[str, object]) -> int:
     members = registry.organisations()
     for member in members:
         enqueue(
             session=session,
             model=ConsentOutboxMessage,
-            kind=REVOCATION_PUSH,
+            kind=kind,
             destination=member.org_id,
             payload=body,
         )
@@ -68,6 +89,31 @@ async def send_revocation_push(
         audience=member.org_id,
         url=member.base_url.rstrip("/") + REVOCATION_PATH,
         action=REVOKE_ACTION,
+        body=message.payload,
+        idempotency_key=message.idempotency_key,
+        timeout_s=timeout_s,
+    )
+
+
+async def send_grant_push(
+    message: ClaimedMessage,
+    *,
+    client: httpx.AsyncClient,
+    registry: Registry,
+    keys: MemberKeys,
+    timeout_s: float,
+) -> DeliveryResult:
+    """One attempt at one queued grant notice (the outbox worker's sender for ``grant_push``)."""
+    if not registry.has(message.destination):
+        return DeliveryResult(Outcome.REFUSED, "the organisation has left the federation")
+    member = registry.member(message.destination)
+    return await deliver_signed(
+        client=client,
+        keys=keys,
+        issuer=CONSENT_SERVICE_ID,
+        audience=member.org_id,
+        url=member.base_url.rstrip("/") + GRANT_PATH,
+        action=ConsentGranted.action,
         body=message.payload,
         idempotency_key=message.idempotency_key,
         timeout_s=timeout_s,

@@ -42,6 +42,7 @@ from federation.registry import (
 )
 from federation.share_schema import LinkRequestBody, ShareRequestBody
 from federation.tree_head import sign_tree_head
+from federation.wire.consent_change import ConsentGranted  # noqa: E402
 from node.audit.models import canonical_fields
 from node.audit.schemas import ProvenEntries, ProvenEntry, TreeHeadPublic
 from node.revocations.schemas import RevocationPush
@@ -62,6 +63,7 @@ ENDPOINTS = {
     "link": "/federation/link",
     "share": "/federation/share",
     "revoke": "/federation/revocations",
+    "consent_granted": "/federation/consent-grants",
     "audit_trace": "/federation/audit/trace",
     "audit_subject_report": "/federation/audit/subject-report",
     "notify_customer": "/federation/notices",
@@ -78,6 +80,7 @@ BODY_SCHEMAS: dict[str, type[BaseModel] | None] = {
     "link": LinkRequestBody,
     "share": ShareRequestBody,
     "revoke": RevocationPush,
+    "consent_granted": ConsentGranted,
     "audit_trace": None,
     "audit_subject_report": None,
     "notify_customer": NoticeCreate,

@@ -69,6 +69,7 @@ from federation.jose import read_unverified_claims, read_unverified_header  # no
 from federation.keys import MemberKeys  # noqa: E402
 from federation.share_schema import LinkResponse, ShareRequestBody  # noqa: E402
 from federation.tree_head import check_proven_entries  # noqa: E402
+from federation.wire.consent_change import ConsentGranted  # noqa: E402
 from node.revocations.schemas import RevocationRecorded  # noqa: E402
 
 DOC = HERE.parent / "protocol.md"
@@ -279,6 +280,18 @@ class Story:
                 consent_public(status="active", at=NOW + 3, updated=NOW + 3),
                 " (`ConsentPublic`):",
             ),
+        )
+        notice = ConsentGranted(consent_id=CONSENT_ID, subject_id=SUBJECT, granted_at=NOW + 3)
+        self.request(
+            "Grant notice",
+            "Before it answers the council, the consent service tells every organisation "
+            "that Grace's consents changed (through its outbox, retried), so a requester "
+            "that kept a consent token for her asks for a fresh one at its next view.",
+            route=("consent", "council", ConsentGranted.action),
+            body=notice.body(),
+            jti="req_Grnt0t",
+            at=NOW + 3,
+            answer=answer_json(200, RevocationRecorded().model_dump(), ":"),
         )
 
     def view(self) -> None:

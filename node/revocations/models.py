@@ -24,3 +24,18 @@ class Revocation(SQLModel, table=True):
     subject_id: str = Field(max_length=128, index=True)
     revoked_at: dt.datetime = Field(sa_type=UTCDateTime)
     received_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ConsentChange(SQLModel, table=True):
+    """How often the consent service has told this node a subject's consents changed.
+
+    A grant, amendment or revocation pushed for the subject moves ``version`` on; a
+    requester's cached consent token for the subject (``node.views.token_cache``)
+    is used only while the version it was fetched under is still current.
+    """
+
+    __tablename__ = "consent_change"
+
+    subject_id: str = Field(max_length=128, primary_key=True)
+    version: int = Field(default=0)
+    changed_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

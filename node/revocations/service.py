@@ -15,13 +15,15 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import anyio
+import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from federation.consent_token import RevocationSet
-from node.revocations.models import Revocation
+from node.db import utcnow
+from node.revocations.models import ConsentChange, Revocation
 
 
 def record_revocation(
@@ -35,10 +37,14 @@ def record_revocation(
 ) -> bool:
     """Store a revocation or narrowing; False if nothing newer than what is recorded.
 
+    The subject's consent version moves on either way (``note_consent_change``): a
+    cached consent token fetched before this push is not used again.
+
     One row per consent keeps the latest change time: a later push (the consent was
     amended again, or revoked after an amendment) moves it on; a repeat is a no-op.
     """
     changed_at = datetime.fromtimestamp(revoked_at, UTC)
+    note_consent_change(session=session, subject_id=subject_id)
     existing = session.exec(select(Revocation).where(Revocation.consent_id == consent_id)).first()
     if existing is not None:
         if int(existing.revoked_at.timestamp()) >= revoked_at:
@@ -61,6 +67,35 @@ def record_revocation(
         actor_org=actor_org,
     )
     return True
+
+
+def note_consent_change(*, session: Session, subject_id: str) -> None:
+    """Move the subject's consent version on, in the caller's transaction.
+
+    An UPDATE first (the common case, and atomic under concurrent pushes); the first
+    change for a subject inserts, and a concurrent first insert falls back to UPDATE.
+    """
+    bump = (
+        sa.update(ConsentChange)
+        .where(ConsentChange.subject_id == subject_id)
+        .values(version=ConsentChange.version + 1, changed_at=utcnow())
+    )
+    if session.execute(bump).rowcount:
+        return
+    try:
+        with session.begin_nested():
+            session.add(ConsentChange(subject_id=subject_id, version=1))
+    except IntegrityError:
+        session.execute(bump)
+
+
+def consent_version(engine: Engine, subject_id: str) -> int:
+    """The subject's consent version (0 if no change was ever pushed); blocking."""
+    with Session(engine) as session:
+        version = session.exec(
+            select(ConsentChange.version).where(ConsentChange.subject_id == subject_id)
+        ).first()
+    return int(version or 0)
 
 
 def _audit(

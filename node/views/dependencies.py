@@ -16,6 +16,7 @@ from node.auth.dependencies import RequireRole, StaffPrincipal
 from node.config import NodeSettings
 from node.federation.dependencies import RegistryDep
 from node.records.taxonomy import Taxonomy
+from node.views.token_cache import ConsentTokenCache
 
 # Staff who work with a person's needs; auditors, admins and analysts do not see views.
 VIEW_ROLES = ("frontline", "coordinator", "safeguarding_lead")
@@ -37,6 +38,7 @@ class ViewContext:
     # registry version seals its answer to the old encryption key.
     retired_keys: tuple[MemberKeys, ...] = ()
     outbox: OutboxWorker | None = None  # woken after a view queues a customer notice
+    consent_tokens: ConsentTokenCache | None = None  # None: fetch a token for every view
 
 
 def view_context(request: Request, registry: RegistryDep) -> ViewContext:
@@ -51,6 +53,7 @@ def view_context(request: Request, registry: RegistryDep) -> ViewContext:
         taxonomy=state.taxonomy,
         retired_keys=tuple(getattr(state, "retired_keys", ())),
         outbox=getattr(state, "outbox", None),
+        consent_tokens=getattr(state, "consent_tokens", None),
     )
 
 

@@ -2,7 +2,8 @@
 
 1. check the requested categories against this node's taxonomy;
 2. obtain a consent token from the consent service (bounded by half the deadline,
-   so the whole view stays within ``share_deadline_s``);
+   so the whole view stays within ``share_deadline_s``), or reuse the one kept for
+   the subject while no consent change has been pushed since (``token_cache``);
 3. sign one ``share`` request per organisation in the registry — this node
    included, so its own records pass through its own share endpoint, policy and
    audit exactly like a partner's — all carrying the same ``view_id`` and the
@@ -28,11 +29,12 @@ import anyio
 from federation.fanout import build_share_calls, fan_out
 from federation.view import ConsentState, JoinedUpView, assemble_view, load_interactions
 from node.auth.dependencies import StaffPrincipal
+from node.revocations.service import consent_version
 from node.views.dependencies import ViewContext
 from node.views.exceptions import UnknownCategory
 from node.views.notices import emergency_notice
 from node.views.schemas import ViewRequest
-from node.views.service import obtain_consent_token, record_view_audit
+from node.views.service import ConsentOutcome, obtain_consent_token, record_view_audit
 
 # The consent token is one quick call; never let it eat the partners' time.
 CONSENT_SHARE_OF_DEADLINE = 0.5
@@ -41,6 +43,36 @@ MIN_FAN_OUT_S = 0.05
 
 def new_view_id() -> str:
     return "view_" + secrets.token_urlsafe(16)
+
+
+async def consent_for_view(
+    context: ViewContext, request: ViewRequest, deadline_s: float
+) -> ConsentOutcome:
+    """The consent token for this view: the kept one if still current, else a fresh one.
+
+    The subject's consent version is read before fetching, so a change pushed during
+    the fetch makes the new token stale at once (``node.views.token_cache``).
+    """
+    cache = context.consent_tokens
+    subject, purpose = request.subject_id, request.purpose
+    version = 0
+    if cache is not None and cache.max_entries > 0:
+        version = await anyio.to_thread.run_sync(consent_version, context.engine, subject)
+        kept = cache.get(subject, purpose, version=version, needed_s=deadline_s)
+        if kept is not None:
+            return kept
+    consent = await obtain_consent_token(
+        client=context.client,
+        registry=context.registry,
+        keys=context.keys,
+        me=context.settings.org_id,
+        subject_id=subject,
+        purpose=purpose,
+        timeout_s=deadline_s * CONSENT_SHARE_OF_DEADLINE,
+    )
+    if cache is not None:
+        cache.put(subject, purpose, consent, version=version)
+    return consent
 
 
 async def request_joined_up_view(
@@ -72,15 +104,7 @@ async def request_joined_up_view(
     started = time.monotonic()
     view_id = new_view_id()
 
-    consent = await obtain_consent_token(
-        client=context.client,
-        registry=context.registry,
-        keys=context.keys,
-        me=settings.org_id,
-        subject_id=request.subject_id,
-        purpose=request.purpose,
-        timeout_s=deadline_s * CONSENT_SHARE_OF_DEADLINE,
-    )
+    consent = await consent_for_view(context, request, deadline_s)
     lap("consent")
     categories = sorted(set(request.categories))
     body = {

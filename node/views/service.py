@@ -50,6 +50,7 @@ class ConsentOutcome:
     token: str
     status: str
     reason: str | None = None
+    expires_at: float = 0.0  # the token's ``exp`` (epoch seconds), 0 without a token
 
 
 async def obtain_consent_token(
@@ -100,8 +101,13 @@ async def obtain_consent_token(
     except (ValueError, KeyError, TypeError, FederationError):
         return ConsentOutcome("", "unavailable", "the consent service sent an invalid token")
     if not claims.provisions:
-        return ConsentOutcome(token, "no_consent", "no active consent covers this purpose")
-    return ConsentOutcome(token, "obtained", None)
+        return ConsentOutcome(
+            token,
+            "no_consent",
+            "no active consent covers this purpose",
+            expires_at=claims.expires_at,
+        )
+    return ConsentOutcome(token, "obtained", None, expires_at=claims.expires_at)
 
 
 def record_view_audit(

@@ -81,7 +81,8 @@ class ConsentWorld:
     keys: dict[str, MemberKeys]
     authority: MemberKeys
     data_dir: Path
-    pushes: list[dict[str, Any]] = field(default_factory=list)
+    pushes: list[dict[str, Any]] = field(default_factory=list)  # revocations and amendments
+    grants: list[dict[str, Any]] = field(default_factory=list)  # "consent granted" notices
 
     def signed(
         self, path: str, action: str, body: dict[str, Any], issuer: str = "council"
@@ -195,9 +196,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Any:
         authority_verify_key=b64encode(bytes(authority.verify_key)),
     )
     pushes: list[dict[str, Any]] = []
+    grants: list[dict[str, Any]] = []
 
     def record(request: httpx.Request) -> httpx.Response:
-        pushes.append({"url": str(request.url), **json.loads(request.content)})
+        url = str(request.url)
+        sent = grants if url.endswith("/federation/consent-grants") else pushes
+        sent.append({"url": url, **json.loads(request.content)})
         return httpx.Response(200, json={"status": "recorded"})
 
     app = create_app(settings)
@@ -205,7 +209,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Any:
         real_http = app.state.http
         app.state.http = httpx.AsyncClient(transport=httpx.MockTransport(record))
         try:
-            yield ConsentWorld(client, keys, authority, data_dir, pushes)
+            yield ConsentWorld(client, keys, authority, data_dir, pushes, grants)
         finally:
             client.portal.call(app.state.http.aclose)
             app.state.http = real_http
@@ -214,4 +218,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Any:
 @pytest.fixture(autouse=True)
 def _fresh_pushes(request: pytest.FixtureRequest) -> None:
     if "world" in request.fixturenames:
-        request.getfixturevalue("world").pushes.clear()
+        world = request.getfixturevalue("world")
+        world.pushes.clear()
+        world.grants.clear()

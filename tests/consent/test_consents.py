@@ -84,6 +84,33 @@ def test_revoke_removes_the_provision_from_the_next_token_and_pushes(world, ann)
     ]
 
 
+def test_a_grant_is_announced_to_every_node_before_the_customer_is_answered(world, ann):
+    from federation.envelope import ReplayCache, verify_request
+    from federation.registry import load_registry
+
+    subject, token = ann
+    consent_id = _grant(world, token).json()["id"]
+    # Delivered within the grant's own request, not later by the worker.
+    assert sorted(p["url"] for p in world.grants) == [
+        "http://council.test/federation/consent-grants",
+        "http://gp.test/federation/consent-grants",
+        "http://police.test/federation/consent-grants",
+    ]
+    assert world.pushes == []  # a grant refuses nothing: no revocation push
+    registry = load_registry(world.data_dir / "registry.json", world.authority.verify_key)
+    verified = verify_request(
+        world.grants[0]["request"],
+        registry=registry,
+        audience=world.grants[0]["url"].split("//")[1].split(".")[0],
+        replay_cache=ReplayCache(),
+        expected_action="consent_granted",
+    )
+    assert verified.issuer == "consent"
+    assert verified.body["consent_id"] == consent_id
+    assert verified.body["subject_id"] == subject
+    assert verified.idempotency_key
+
+
 def test_pushed_revocation_is_signed_by_the_consent_service(world, shared_customer):
     from federation.envelope import ReplayCache, verify_request
     from federation.registry import load_registry

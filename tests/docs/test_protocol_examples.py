@@ -57,6 +57,7 @@ from federation.tree_head import (
     check_proven_entries,
     verify_tree_head,
 )
+from federation.wire.consent_change import ConsentGranted
 from node.config import NodeSettings
 from node.links.flows import ENROL_ACTION
 from node.main import create_app as create_node_app
@@ -83,6 +84,7 @@ RECEIVER_BODY: dict[str, type[BaseModel] | None] = {
     "link": LinkRequestBody,
     "share": ShareRequestBody,
     "revoke": RevocationPush,
+    "consent_granted": ConsentGranted,
     "audit_trace": None,
     "audit_subject_report": None,
     "notify_customer": NoticeCreate,

@@ -491,3 +491,36 @@ def test_no_generated_view_request_gives_a_server_error(e2e, story):
 
     check()
     assert 422 in answered  # the generator did reach the validation paths
+
+
+PRIYA = Person("Shah", "Priya", date(1990, 6, 9), "LS8 4HG", "485 777 3456")
+
+
+def consent_token_fetches(e2e: Driver) -> int:
+    """How many consent tokens the requester has asked the consent service for so far."""
+    return sum(
+        1
+        for line in e2e.fed.traffic(REQUESTER)
+        if "/federation/consent-token" in line["url"] and line.get("direction") != "response"
+    )
+
+
+def test_a_kept_consent_token_still_shows_a_grant_and_a_revocation_in_the_very_next_view(e2e):
+    """Steady state: one round trip per view; a consent change is never hidden by it."""
+    ids, _needs = seed(e2e, PRIYA, {"council": ["housing"], "gp": ["physical_health"]})
+    priya = e2e.enrol("council", ids["council"])["subject_id"]
+    customer = e2e.customer("council", priya, "priya")
+    housing = e2e.grant(customer, recipients=[REQUESTER], categories=["housing"])
+
+    assert released(e2e.view(priya).json()) == {("council", "housing")}
+    fetched = consent_token_fetches(e2e)
+    assert released(e2e.view(priya).json()) == {("council", "housing")}
+    assert consent_token_fetches(e2e) == fetched  # the kept token served the second view
+
+    e2e.grant(customer, recipients=[REQUESTER], categories=["physical_health"])
+    assert released(e2e.view(priya).json()) == {("council", "housing"), ("gp", "physical_health")}
+    assert consent_token_fetches(e2e) == fetched + 1
+
+    e2e.revoke(customer, housing)
+    assert released(e2e.view(priya).json()) == {("gp", "physical_health")}
+    assert consent_token_fetches(e2e) == fetched + 2
