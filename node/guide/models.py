@@ -1,0 +1,87 @@
+"""Tables of the needs guide.
+
+- ``guide_service``: this organisation's own services, as its admins edit them.
+- ``guide_publication``: this node's published catalogue (one row): the current
+  version, the signed document and its ETag, rebuilt and re-signed in the
+  transaction of every change, so a fetch serves it as stored.
+- ``guide_source``: one row per organisation whose catalogue is in the guide
+  (partners, and this node itself): the last verified version, its ETag, when it
+  was last confirmed current, and the last failure, which marks its entries stale.
+- ``guide_entry``: every service in the guide, flattened for search. Its
+  ``search_text`` is indexed by the database's full-text search (SQLite FTS5
+  table ``guide_entry_fts`` kept by triggers; PostgreSQL a GIN index over
+  ``to_tsvector('english', search_text)``), both made by the migration
+  ``0040_guide``; ``categories`` and ``districts`` are space-padded lists
+  (" housing income ") so a filter is one indexed-free LIKE over a small table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from node.db import UTCDateTime, utcnow
+
+# Tables the full-text index adds that no model describes (FTS5 and its shadow tables).
+FULL_TEXT_TABLE_PREFIX = "guide_entry_fts"
+
+
+class GuideService(SQLModel, table=True):
+    """One of this organisation's services (``federation.catalogue.ServiceEntry``)."""
+
+    __tablename__ = "guide_service"
+
+    id: int | None = Field(default=None, primary_key=True)
+    service_key: str = Field(max_length=64, unique=True)
+    document: dict[str, Any] = Field(sa_type=sa.JSON)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class GuidePublication(SQLModel, table=True):
+    """This node's signed catalogue as served (``id`` is always 1)."""
+
+    __tablename__ = "guide_publication"
+
+    id: int | None = Field(default=None, primary_key=True)
+    version: int = Field(default=0)
+    etag: str = Field(max_length=64)
+    signed: dict[str, Any] = Field(sa_type=sa.JSON)
+    published_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class GuideSource(SQLModel, table=True):
+    """Where one organisation's part of the guide came from, and how fresh it is."""
+
+    __tablename__ = "guide_source"
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: str = Field(max_length=64, unique=True)
+    version: int = Field(default=0)
+    etag: str | None = Field(default=None, max_length=64)
+    verified_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    checked_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    failed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=200)
+
+
+class GuideEntry(SQLModel, table=True):
+    """One service in the guide (this node's or a partner's), ready to search."""
+
+    __tablename__ = "guide_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: str = Field(max_length=64, index=True)
+    service_key: str = Field(max_length=64)
+    name: str = Field(max_length=200)
+    categories: str = Field(max_length=1_000)
+    districts: str = Field(default="", sa_type=sa.Text)
+    min_age: int | None = None
+    max_age: int | None = None
+    capacity_rank: int = Field(default=0)
+    typical_wait_days: int | None = None
+    search_text: str = Field(sa_type=sa.Text)
+    document: dict[str, Any] = Field(sa_type=sa.JSON)
