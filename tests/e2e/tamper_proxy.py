@@ -25,7 +25,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-
 FORWARDED_GET_HEADERS = frozenset({"authorization", "if-none-match"})
 
 

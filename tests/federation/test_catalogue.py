@@ -132,7 +132,8 @@ def test_age_is_admitted_exactly_inside_the_inclusive_range(low: int, span: int,
     high = min(low + span, 130)
     eligibility = Eligibility(min_age=low, max_age=high)
     assert eligibility.admits(age=age) == (low <= age <= high)
-    assert eligibility.admits(age=low) and eligibility.admits(age=high)
+    assert eligibility.admits(age=low)
+    assert eligibility.admits(age=high)
     assert Eligibility(min_age=low).admits(age=age) == (age >= low)
     assert Eligibility(max_age=high).admits(age=age) == (age <= high)
 

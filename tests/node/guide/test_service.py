@@ -123,7 +123,10 @@ def test_search_by_category_and_free_text(db_session: Session) -> None:
         _entry("homeless-prevention", categories=["housing"], description="Emergency housing"),
         _entry("debt-advice", categories=["income"], description="Money and rent arrears"),
     )
-    assert _keys(db_session, category="mental_health") == ["social-prescribing", "talking-therapies"]
+    assert _keys(db_session, category="mental_health") == [
+        "social-prescribing",
+        "talking-therapies",
+    ]
     assert _keys(db_session, category="social_care") == ["social-prescribing"]
     # Stemmed and prefix matches, every word required.
     assert _keys(db_session, text="counsel") == ["talking-therapies"]
@@ -166,9 +169,7 @@ def test_eligibility_filters_agree_with_the_rule_at_every_boundary(db_session: S
             f"s{n}",
             eligibility=Eligibility(min_age=low, max_age=high, postcode_districts=districts),
         )
-        for n, ((low, high), districts) in enumerate(
-            itertools.product(AGE_LIMITS, DISTRICT_LIMITS)
-        )
+        for n, ((low, high), districts) in enumerate(itertools.product(AGE_LIMITS, DISTRICT_LIMITS))
     ]
     _load(db_session, "gp", *services)
     for age in (None, 0, 15, 16, 17, 18, 19, 25, 26, 130):
