@@ -129,11 +129,15 @@ class Eligibility(CatalogueModel):
         return True
 
 
+def _routine_only() -> list[Urgency]:
+    return ["routine"]
+
+
 class HowToAsk(CatalogueModel):
     """How a worker asks the service to act."""
 
     accepts_referrals: bool = Field(default=True, description="Takes referrals through joinedup.")
-    urgencies: list[Urgency] = Field(default_factory=lambda: ["routine"], max_length=4)
+    urgencies: list[Urgency] = Field(default_factory=_routine_only, max_length=4)
     response_targets: dict[Urgency, str] = Field(
         default_factory=dict, description="Urgency → response target, e.g. '2 working days'."
     )

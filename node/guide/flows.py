@@ -8,6 +8,7 @@ starts a referral to the service (the referral pages are issue 15's work:
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from sqlmodel import Session, col, select
@@ -24,6 +25,12 @@ from node.guide.schemas import (
 from node.guide.search import search_guide
 
 REFERRAL_PAGE = "/ui/referrals/new"
+
+
+def current_registry(state: Any) -> Registry | None:
+    """The app's verified registry, or None for a node outside any federation."""
+    holder = getattr(state, "registry", None)
+    return None if holder is None else holder.current()
 
 
 def _org_name(registry: Registry | None, org_id: str, fallback: str) -> str:

@@ -54,12 +54,11 @@ def _publish(
 ) -> None:
     """Publish the next version, audit the change, wake the outbox once committed."""
     state = request.app.state
-    holder = getattr(state, "registry", None)
     publication = service.publish_catalogue(
         session=session,
         keys=state.keys,
         org_id=state.settings.org_id,
-        registry=holder.current() if holder is not None else None,
+        registry=flows.current_registry(state),
     )
     record_audit(
         session=session,
@@ -172,10 +171,9 @@ def search_guide(
 ) -> GuideSearchPublic:
     """Services across the federation that may help, best capacity first."""
     state = request.app.state
-    holder = getattr(state, "registry", None)
     return flows.find_help(
         session=session,
-        registry=holder.current() if holder is not None else None,
+        registry=flows.current_registry(state),
         me=state.settings.org_id,
         my_name=state.settings.org_name,
         text=q,
@@ -191,10 +189,9 @@ def search_guide(
 def list_sources(request: Request, session: SessionDep, staff: CurrentStaff) -> GuideSourcesPublic:
     """Whose catalogues the guide holds, which versions, and how fresh they are."""
     state = request.app.state
-    holder = getattr(state, "registry", None)
     return flows.list_sources(
         session=session,
-        registry=holder.current() if holder is not None else None,
+        registry=flows.current_registry(state),
         me=state.settings.org_id,
         my_name=state.settings.org_name,
     )

@@ -12,26 +12,16 @@ from sqlmodel import Session, select
 
 from federation.catalogue import CatalogueDocument, Eligibility, ServiceEntry, verify_catalogue
 from federation.keys import MemberKeys
-from federation.registry import Member, Registry, new_document, sign_registry, verify_registry
+from federation.registry import Registry, new_document, sign_registry, verify_registry
 from node.guide import service
 from node.guide.exceptions import ServiceExists, ServiceNotFound
 from node.guide.search import replace_entries, search_guide
 from node.outbox.models import OutboxMessage
+from tests.federation.conftest import member_for
 
 NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
 KEYS = {org: MemberKeys.generate() for org in ("council", "gp", "police", "consent")}
 AUTHORITY = MemberKeys.generate()
-
-
-def _member(org: str, kind: str) -> Member:
-    return Member(
-        org_id=org,
-        name=org.title(),
-        kind=kind,  # type: ignore[arg-type]
-        base_url=f"http://{org}.invalid",
-        verify_keys=[KEYS[org].verify_key_b64],
-        encryption_key=KEYS[org].public_key_b64,
-    )
 
 
 REGISTRY: Registry = verify_registry(
@@ -40,10 +30,10 @@ REGISTRY: Registry = verify_registry(
             "t",
             1,
             [
-                _member("council", "council"),
-                _member("gp", "gp"),
-                _member("police", "police"),
-                _member("consent", "consent_service"),
+                member_for("council", "council", KEYS["council"]),
+                member_for("gp", "gp", KEYS["gp"]),
+                member_for("police", "police", KEYS["police"]),
+                member_for("consent", "consent_service", KEYS["consent"]),
             ],
         ),
         AUTHORITY.signing_key,
