@@ -38,11 +38,10 @@ def _catalogue(
     """
     from federation.errors import JoinedUpError
     from federation.keys import MemberKeys
-    from node.audit.service import record_audit
     from node.auth.flows import cli_request_id
     from node.db import make_engine, upgrade_database
     from node.federation.state import load_registry_holder
-    from node.guide.service import publish_catalogue
+    from node.guide.flows import publish_change
 
     settings = node_settings(org_id, data_dir, database_url, config)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -58,16 +57,14 @@ def _catalogue(
         with Session(engine, expire_on_commit=False) as session:
 
             def publish(change: str) -> None:
-                publication = publish_catalogue(
-                    session=session, keys=keys, org_id=settings.org_id, registry=registry
-                )
-                record_audit(
+                publication = publish_change(
                     session=session,
-                    kind="admin_change",
+                    keys=keys,
+                    org_id=settings.org_id,
+                    registry=registry,
+                    staff=None,
                     request_id=cli_request_id(),
-                    actor_org=settings.org_id,
-                    action="guide_publish",
-                    reason=f"service catalogue version {publication.version} published: {change}",
+                    change=change,
                 )
                 typer.echo(f"published catalogue version {publication.version}")
 

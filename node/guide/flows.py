@@ -1,4 +1,8 @@
-"""The guide's staff-facing answers, shared by the API and the staff pages.
+"""The guide's staff-facing work, shared by the API and the staff pages.
+
+``publish_change`` publishes the next version after a staff member's change and
+audits it (``admin_change``); ``wake_outbox_after_commit`` then starts the
+announcements once the request has committed.
 
 ``find_help`` runs a search and dresses each hit for a worker: the organisation's
 display name from the registry, how fresh its catalogue is, and the link that
@@ -11,11 +15,16 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from fastapi import BackgroundTasks
 from sqlmodel import Session, col, select
 
+from appkit.outbox import OutboxWorker
 from federation.catalogue import postcode_district
+from federation.keys import MemberKeys
 from federation.registry import Registry
-from node.guide.models import GuideSource
+from node.audit.service import record_audit
+from node.auth.dependencies import StaffPrincipal
+from node.guide.models import GuidePublication, GuideSource
 from node.guide.schemas import (
     GuideHitPublic,
     GuideSearchPublic,
@@ -23,8 +32,46 @@ from node.guide.schemas import (
     GuideSourcesPublic,
 )
 from node.guide.search import search_guide
+from node.guide.service import publish_catalogue
 
 REFERRAL_PAGE = "/ui/referrals/new"
+
+
+def publish_change(
+    *,
+    session: Session,
+    keys: MemberKeys,
+    org_id: str,
+    registry: Registry | None,
+    staff: StaffPrincipal | None,
+    request_id: str,
+    change: str,
+) -> GuidePublication:
+    """Publish the next catalogue version after a change, and audit it (by ``staff``,
+    or by the command line when None)."""
+    publication = publish_catalogue(session=session, keys=keys, org_id=org_id, registry=registry)
+    record_audit(
+        session=session,
+        kind="admin_change",
+        request_id=request_id,
+        actor_org=org_id,
+        actor_staff=staff.pseudonym if staff else None,
+        actor_role=staff.role if staff else None,
+        action="guide_publish",
+        reason=f"service catalogue version {publication.version} published: {change}",
+    )
+    return publication
+
+
+async def _wake(outbox: OutboxWorker) -> None:
+    outbox.wake()
+
+
+def wake_outbox_after_commit(state: Any, background: BackgroundTasks) -> None:
+    """Start delivering the announcements once the request's transaction has committed."""
+    outbox = getattr(state, "outbox", None)
+    if outbox is not None:
+        background.add_task(_wake, outbox)
 
 
 def current_registry(state: Any) -> Registry | None:

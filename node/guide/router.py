@@ -12,12 +12,10 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 from fastapi import Path as PathParam
 
-from appkit.outbox import OutboxWorker
 from appkit.sqltypes import utcnow
 from federation.catalogue import MAX_AGE, SERVICE_ID_PATTERN, ServiceEntry
 from federation.errors import ValidationFailed
 from federation.problems import PROBLEM_RESPONSES
-from node.audit.service import record_audit
 from node.auth.dependencies import AdminStaff, CurrentStaff, RequestId, StaffPrincipal
 from node.db import SessionDep
 from node.guide import flows, service
@@ -39,10 +37,6 @@ ServiceKey = Annotated[
 ]
 
 
-async def _wake_outbox(outbox: OutboxWorker) -> None:
-    outbox.wake()  # on the event loop, after the commit: the announcements are there
-
-
 def _publish(
     request: Request,
     session: SessionDep,
@@ -52,27 +46,17 @@ def _publish(
     request_id: str,
     change: str,
 ) -> None:
-    """Publish the next version, audit the change, wake the outbox once committed."""
     state = request.app.state
-    publication = service.publish_catalogue(
+    flows.publish_change(
         session=session,
         keys=state.keys,
         org_id=state.settings.org_id,
         registry=flows.current_registry(state),
-    )
-    record_audit(
-        session=session,
-        kind="admin_change",
+        staff=staff,
         request_id=request_id,
-        actor_org=state.settings.org_id,
-        actor_staff=staff.pseudonym,
-        actor_role=staff.role,
-        action="guide_publish",
-        reason=f"service catalogue version {publication.version} published: {change}",
+        change=change,
     )
-    outbox = getattr(state, "outbox", None)
-    if outbox is not None:
-        background.add_task(_wake_outbox, outbox)
+    flows.wake_outbox_after_commit(state, background)
 
 
 @router.get("/services", response_model=ServicesPublic)
