@@ -1,0 +1,276 @@
+"""Benchmark: the needs guide — search over 5 x 2,000 services, refresh of 5 partners (issue 16).
+
+Five real partner nodes (uvicorn processes, SQLite) each publish a signed
+catalogue of ``--services`` synthetic services (2,000 by default: names,
+descriptions of about 25 words, 1-3 need categories, age ranges, postcode
+districts, capacities). This script is the searching member (its keys are in the
+registry; its database is a SQLite file here) and runs the node's own code:
+
+- refresh: ``node.guide.refresh.refresh_partners`` fetches the five catalogues at
+  once over loopback, verifies each signature against the registry and stores the
+  10,000 entries (FTS5 index included). Measured from empty (every catalogue new:
+  the cost after five announcements at once) and conditionally (all unchanged:
+  five 304s, the scheduled refresh's usual case). Bar: <= 500 ms.
+- search: ``node.guide.flows.find_help`` (what ``GET /guide/search`` runs) over
+  the 10,000 entries, 50 results a page, mixing category only, free text, text
+  with a category, and category with a person's age and postcode district.
+  Bar: p50 <= 20 ms.
+
+Prints PyNaCl's sign time of the same run; the last line is JSON with
+``guide_search_p50_ms`` and ``guide_refresh_ms`` (the full refresh's median).
+
+    .venv/bin/python bench/guide.py [--services 2000] [--searches 300] [--refreshes 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import datetime as dt
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from machine import sign_us
+from sqlalchemy import delete
+from sqlmodel import Session
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from federation.catalogue import CatalogueDocument, ServiceEntry  # noqa: E402
+from federation.registry import load_registry  # noqa: E402
+from joinedup.localfed import MemberSpec, free_port, prepare_federation, run_federation  # noqa: E402
+from node.db import make_engine, upgrade_database  # noqa: E402
+from node.guide.flows import find_help  # noqa: E402
+from node.guide.models import GuideEntry, GuidePublication, GuideService, GuideSource  # noqa: E402
+from node.guide.refresh import refresh_partners  # noqa: E402
+from node.guide.service import publish_catalogue  # noqa: E402
+
+SEARCHER = "council"
+PARTNERS = [
+    ("gp", "gp", "Hill Street GP"),
+    ("police", "police", "Riverside Police"),
+    ("school", "school", "Riverside High"),
+    ("housing", "housing_association", "Riverside Homes"),
+    ("charity", "charity", "Riverside Advice"),
+]
+CATEGORIES = [
+    "housing",
+    "income",
+    "social_care",
+    "physical_health",
+    "mental_health",
+    "education",
+    "safety",
+    "victim_support",
+    "criminal_justice",
+]
+WORDS = (
+    "advice support help housing rent arrears debt benefits counselling anxiety "
+    "depression family children carers older people young tenancy repairs food "
+    "bank energy bills school attendance mentoring safety refuge abuse victims "
+    "court probation employment training skills volunteering befriending "
+    "loneliness disability mobility equipment adaptations hospital discharge "
+    "recovery alcohol drugs gambling bereavement parenting nursery transport"
+).split()
+DISTRICTS = [f"RV{n}" for n in range(1, 41)]
+QUERIES = ["rent arrears", "counselling", "debt advice", "food", "school attendance", "refuge"]
+
+
+def synthetic_services(rng: random.Random, count: int, org_id: str) -> list[ServiceEntry]:
+    services = []
+    for n in range(count):
+        low = rng.choice([None, None, 0, 11, 16, 18, 25, 65])
+        high = rng.choice([None, None, 17, 25, 64, 99]) if low is None or low < 17 else None
+        services.append(
+            ServiceEntry(
+                id=f"{org_id}-s{n:05d}",
+                name=" ".join(rng.sample(WORDS, 3)).capitalize(),
+                description=" ".join(rng.choices(WORDS, k=25)),
+                categories=rng.sample(CATEGORIES, rng.randint(1, 3)),
+                eligibility={
+                    "min_age": low,
+                    "max_age": high,
+                    "postcode_districts": rng.sample(DISTRICTS, rng.choice([0, 0, 1, 3, 8])),
+                },
+                contact={"phone": "0113 496 0000"},
+                opening_hours="Mon-Fri 9:00-17:00",
+                roles=rng.sample(["adviser", "support worker", "nurse", "officer"], 2),
+                capacity=rng.choice(["open", "open", "waiting_list", "closed"]),
+                typical_wait_days=rng.choice([None, 3, 7, 14, 28]),
+            )
+        )
+    return services
+
+
+def seed_partner(data_dir: Path, keys: object, org_id: str, services: list[ServiceEntry]) -> None:
+    """Store the partner's services and publish them once, before its process starts."""
+    engine = make_engine(f"sqlite:///{data_dir}/node.db")
+    upgrade_database(engine)
+    now = dt.datetime.now(dt.UTC)
+    with Session(engine) as session:
+        for entry in services:
+            session.add(
+                GuideService(
+                    service_key=entry.id,
+                    document=entry.model_dump(mode="json"),
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        session.flush()
+        publish_catalogue(session=session, keys=keys, org_id=org_id, registry=None)  # type: ignore[arg-type]
+        session.commit()
+    engine.dispose()
+
+
+def clear_guide(engine: object) -> None:
+    with Session(engine) as session:  # type: ignore[call-overload]
+        session.execute(delete(GuideEntry))
+        session.execute(delete(GuideSource))
+        session.commit()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--services", type=int, default=2000, help="services per catalogue")
+    parser.add_argument("--searches", type=int, default=300)
+    parser.add_argument("--refreshes", type=int, default=5, help="full refreshes measured")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-guide-") as tmp:
+        run(Path(tmp), args)
+
+
+def run(root: Path, args: argparse.Namespace) -> None:
+    rng = random.Random(16)
+    specs = [MemberSpec(org, name, kind, free_port()) for org, kind, name in PARTNERS]
+    me = MemberSpec(SEARCHER, "Riverside Council", "council", free_port())
+    everyone = prepare_federation(root, [me, *specs], extra_env={"JOINEDUP_NODE_LOG_JSON": "false"})
+    started = time.monotonic()
+    for spec in specs:
+        services = synthetic_services(rng, args.services, spec.org_id)
+        seed_partner(
+            everyone.data_dir(spec.org_id), everyone.keys[spec.org_id], spec.org_id, services
+        )
+    print(
+        f"{len(specs)} catalogues of {args.services} services signed in {time.monotonic() - started:.1f} s"
+    )
+    fed = dataclasses.replace(
+        everyone, nodes=tuple(specs)
+    )  # the searcher runs here, not as a process
+    registry = load_registry(fed.registry_path, fed.authority_key.verify_key)
+    engine = make_engine(f"sqlite:///{root / 'searcher.db'}")
+    upgrade_database(engine)
+    with run_federation(fed, ready_timeout=120):
+        print(f"partners ready in {time.monotonic() - started:.1f} s")
+        full_ms, not_modified_ms = asyncio.run(measure_refresh(engine, registry, everyone, args))
+    with Session(engine) as session:
+        held = session.query(GuideEntry).count()
+    print(f"the searcher's guide holds {held} services")
+    search = measure_search(engine, registry, rng, args.searches)
+    engine.dispose()
+    sign = sign_us()
+
+    print(
+        f"refresh of {len(specs)} partners, every catalogue new: p50 {statistics.median(full_ms):.0f} ms "
+        f"(runs: {', '.join(f'{v:.0f}' for v in full_ms)}); bar <= 500 ms"
+    )
+    print(
+        f"refresh of {len(specs)} partners, all unchanged (304): p50 "
+        f"{statistics.median(not_modified_ms):.1f} ms"
+    )
+    for kind, values in search.items():
+        print(
+            f"search {kind:<28} p50 {statistics.median(values):6.2f} ms  p95 {percentile(values, 0.95):6.2f} ms"
+        )
+    every = [v for values in search.values() for v in values]
+    print(
+        f"search, all kinds: p50 {statistics.median(every):.2f} ms over {len(every)} searches; bar <= 20 ms"
+    )
+    print(f"PyNaCl Ed25519 sign (2 KB) in this run: {sign:.1f} us")
+    print(
+        json.dumps(
+            {
+                "guide_search_p50_ms": round(statistics.median(every), 2),
+                "guide_refresh_ms": round(statistics.median(full_ms), 1),
+                "guide_refresh_not_modified_ms": round(statistics.median(not_modified_ms), 1),
+                "guide_search_p95_ms": round(percentile(every, 0.95), 2),
+                "services": args.services * len(specs),
+                "pynacl_sign_us": round(sign, 1),
+            }
+        )
+    )
+
+
+async def measure_refresh(engine, registry, everyone, args) -> tuple[list[float], list[float]]:  # type: ignore[no-untyped-def]
+    keys = everyone.keys[SEARCHER]
+    full, conditional = [], []
+    async with httpx.AsyncClient(timeout=30, trust_env=False) as client:
+
+        async def once() -> float:
+            start = time.perf_counter()
+            outcomes = await refresh_partners(
+                engine=engine,
+                client=client,
+                registry=registry,
+                keys=keys,
+                me=SEARCHER,
+                timeout_s=30,
+            )
+            elapsed = (time.perf_counter() - start) * 1000
+            failed = [o for o in outcomes if o.status == "failed"]
+            if failed:
+                raise SystemExit(f"refresh failed: {failed}")
+            return elapsed
+
+        await once()  # warm-up: connections, code paths
+        for _ in range(args.refreshes):
+            clear_guide(engine)
+            full.append(await once())
+        for _ in range(max(args.refreshes, 10)):
+            conditional.append(await once())
+    return full, conditional
+
+
+def measure_search(engine, registry, rng: random.Random, count: int) -> dict[str, list[float]]:  # type: ignore[no-untyped-def]
+    kinds = {
+        "category only": lambda: {"category": rng.choice(CATEGORIES)},
+        "free text": lambda: {"text": rng.choice(QUERIES)},
+        "text and category": lambda: {
+            "text": rng.choice(QUERIES),
+            "category": rng.choice(CATEGORIES),
+        },
+        "category, age, postcode": lambda: {
+            "category": rng.choice(CATEGORIES),
+            "age": rng.randint(5, 90),
+            "postcode": f"{rng.choice(DISTRICTS)} 1AA",
+        },
+    }
+    timings: dict[str, list[float]] = {kind: [] for kind in kinds}
+    with Session(engine) as session:
+        for n in range(count + 20):
+            kind = list(kinds)[n % len(kinds)]
+            params = kinds[kind]()
+            start = time.perf_counter()
+            find_help(
+                session=session, registry=registry, me=SEARCHER, my_name="", limit=50, **params
+            )
+            elapsed = (time.perf_counter() - start) * 1000
+            if n >= 20:  # the first few warm the caches
+                timings[kind].append(elapsed)
+    return timings
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+if __name__ == "__main__":
+    main()
