@@ -27,7 +27,15 @@ import re
 from typing import Any, Literal
 
 from nacl.signing import SigningKey
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from federation.errors import PeerSignatureInvalid
 from federation.jose import sign_jwt, verify_jwt
@@ -43,8 +51,12 @@ MAX_SERVICES = 5_000
 # A UK postcode district ("outward code"): LS1, M60, SW1A, EC1V.
 DISTRICT_PATTERN = r"^[A-Z]{1,2}[0-9][0-9A-Z]?$"
 _DISTRICT = re.compile(DISTRICT_PATTERN)
+_SPACE = re.compile(r"\s+")
+_FULL_POSTCODE = re.compile(r".+[0-9][A-Z]{2}")
 MAX_AGE = 130
 SERVICE_ID_PATTERN = r"^[A-Za-z0-9._-]+$"
+# Validation context key: the value was checked before it was stored (no NUL scan).
+STORED = "stored"
 
 
 class CatalogueInvalid(PeerSignatureInvalid):
@@ -53,32 +65,48 @@ class CatalogueInvalid(PeerSignatureInvalid):
 
 def postcode_district(postcode: str) -> str | None:
     """The district of a full postcode or a bare district ("ls1 4ap" → "LS1"); None if neither."""
-    compact = re.sub(r"\s+", "", postcode or "").upper()
+    compact = _SPACE.sub("", postcode or "").upper()
     if not compact:
         return None
     # A full postcode ends in a digit and two letters (the inward code).
-    outward = compact[:-3] if re.fullmatch(r".+[0-9][A-Z]{2}", compact) else compact
+    outward = compact[:-3] if _FULL_POSTCODE.fullmatch(compact) else compact
     return outward if _DISTRICT.match(outward) else None
 
 
 def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
+    """Whether any string in a JSON-like value holds NUL (a loop, not recursion: a
+    catalogue has thousands of small services, each checked once)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str:
+            if "\x00" in item:
+                return True
+        elif kind is dict:
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif kind is list or kind is tuple:
+            stack.extend(item)
     return False
 
 
 class CatalogueModel(BaseModel):
-    """Strict models: unknown fields and NUL characters (no database stores them) refused."""
+    """Strict models: unknown fields refused."""
 
     model_config = ConfigDict(extra="forbid")
 
+
+class NoNulModel(CatalogueModel):
+    """A model whose text, nested models' included, may not hold NUL characters (no
+    database stores them); checked once at the outermost model, not at every level."""
+
     @model_validator(mode="before")
     @classmethod
-    def _no_nul(cls, value: Any) -> Any:
+    def _no_nul(cls, value: Any, info: ValidationInfo) -> Any:
+        # A document this node stored after checking it is read back unchecked.
+        if info.context and info.context.get(STORED):
+            return value
         if _has_nul(value):
             raise ValueError("text may not contain NUL characters")
         return value
@@ -105,7 +133,7 @@ class Eligibility(CatalogueModel):
         out: list[str] = []
         for value in values:
             district = postcode_district(value)
-            if district is None or district != re.sub(r"\s+", "", value).upper():
+            if district is None or district != _SPACE.sub("", value).upper():
                 raise ValueError(f"{value!r} is not a postcode district such as LS1")
             if district not in out:
                 out.append(district)
@@ -155,7 +183,7 @@ class Contact(CatalogueModel):
     address: str = Field(default="", max_length=500)
 
 
-class ServiceEntry(CatalogueModel):
+class ServiceEntry(NoNulModel):
     """One service as published (HSDS ``service`` with joinedup's additions)."""
 
     id: str = Field(min_length=1, max_length=64, pattern=SERVICE_ID_PATTERN)
@@ -184,6 +212,13 @@ class CatalogueDocument(CatalogueModel):
     version: int = Field(ge=1)
     issued_at: dt.datetime
     services: list[ServiceEntry] = Field(max_length=MAX_SERVICES)
+
+    @field_validator("services")
+    @classmethod
+    def _unique_ids(cls, services: list[ServiceEntry]) -> list[ServiceEntry]:
+        if len({s.id for s in services}) != len(services):
+            raise ValueError("two services share an id")
+        return services
 
 
 def canonical_bytes(document: dict[str, Any]) -> bytes:

@@ -194,14 +194,14 @@ def show_catalogue(
     config: ConfigFile = None,
 ) -> None:
     """The published catalogue's version, ETag and size."""
-    from node.guide.service import current_publication
+    from node.guide.service import current_publication, published_service_count
 
     with _catalogue(org_id, data_dir, database_url, config) as (session, _):
         publication = current_publication(session=session)
         if publication is None:
             typer.echo("no catalogue published yet (the node publishes one when it starts)")
             return
-        count = len(publication.signed.get("catalogue", {}).get("services", []))
+        count = published_service_count(publication)
         typer.echo(
             f"version {publication.version}, ETag {publication.etag}, {count} services, "
             f"published {publication.published_at.isoformat()}"

@@ -2,17 +2,21 @@
 
 - ``guide_service``: this organisation's own services, as its admins edit them.
 - ``guide_publication``: this node's published catalogue (one row): the current
-  version, the signed document and its ETag, rebuilt and re-signed in the
-  transaction of every change, so a fetch serves it as stored.
+  version, the signed document (JSON text) and its ETag, rebuilt and re-signed in
+  the transaction of every change, so a fetch serves it as stored and a
+  conditional fetch reads the ETag alone.
 - ``guide_source``: one row per organisation whose catalogue is in the guide
   (partners, and this node itself): the last verified version, its ETag, when it
   was last confirmed current, and the last failure, which marks its entries stale.
-- ``guide_entry``: every service in the guide, flattened for search. Its
-  ``search_text`` is indexed by the database's full-text search (SQLite FTS5
-  table ``guide_entry_fts`` kept by triggers; PostgreSQL a GIN index over
-  ``to_tsvector('english', search_text)``), both made by the migration
-  ``0040_guide``; ``categories`` and ``districts`` are space-padded lists
-  (" housing income ") so a filter is one indexed-free LIKE over a small table.
+- ``guide_entry``: every service in the guide, flattened for search: only the
+  columns searches filter and sort on (``categories`` and ``districts`` are
+  space-padded lists, " housing income ", so a filter is one LIKE), so a scan of
+  10,000 rows stays in a few hundred KB.
+- ``guide_entry_detail``: per entry, the service as published (JSON text, served
+  back as it came) and its ``search_text``, which the database's full-text search
+  indexes (SQLite: the FTS5 table ``guide_entry_fts`` over this table, kept by
+  triggers; PostgreSQL: a GIN index over ``to_tsvector('english', search_text)``),
+  both made by the migration ``0040_guide``.
 """
 
 from __future__ import annotations
@@ -49,7 +53,8 @@ class GuidePublication(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     version: int = Field(default=0)
     etag: str = Field(max_length=64)
-    signed: dict[str, Any] = Field(sa_type=sa.JSON)
+    # The published JSON text, served byte for byte (never re-encoded per fetch).
+    signed: str = Field(sa_type=sa.Text)
     published_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -69,7 +74,8 @@ class GuideSource(SQLModel, table=True):
 
 
 class GuideEntry(SQLModel, table=True):
-    """One service in the guide (this node's or a partner's), ready to search."""
+    """One service in the guide (this node's or a partner's): the columns searches filter
+    and sort on, kept narrow so a scan of 10,000 services reads little."""
 
     __tablename__ = "guide_entry"
 
@@ -83,5 +89,13 @@ class GuideEntry(SQLModel, table=True):
     max_age: int | None = None
     capacity_rank: int = Field(default=0)
     typical_wait_days: int | None = None
+
+
+class GuideEntryDetail(SQLModel, table=True):
+    """The service as published (JSON text) and the words its full-text index holds."""
+
+    __tablename__ = "guide_entry_detail"
+
+    entry_id: int = Field(foreign_key="guide_entry.id", primary_key=True)
     search_text: str = Field(sa_type=sa.Text)
-    document: dict[str, Any] = Field(sa_type=sa.JSON)
+    document: str = Field(sa_type=sa.Text)

@@ -19,7 +19,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response
-from fastapi.responses import JSONResponse
 
 from federation.envelope import VerifiedRequest, verify_request
 from federation.errors import ValidationFailed
@@ -30,7 +29,7 @@ from node.db import SessionDep
 from node.federation.dependencies import SIGNED_REQUEST_OPENAPI, RegistryDep, verified_request
 from node.guide.exceptions import CatalogueNotPublished, GuideFetchUnsigned
 from node.guide.schemas import AnnounceReceived
-from node.guide.service import current_publication
+from node.guide.service import current_etag, current_publication
 
 router = APIRouter(prefix="/federation/guide", tags=["federation"], responses=PROBLEM_RESPONSES)
 
@@ -66,14 +65,19 @@ def read_published_catalogue(
     if_none_match: Annotated[str | None, Header(max_length=1_000)] = None,
 ) -> Response:
     """This node's signed service catalogue (conditional GET with ETag)."""
-    publication = current_publication(session=session)
-    if publication is None:
+    etag = current_etag(session=session)
+    if etag is None:
         raise CatalogueNotPublished("this node has not published its catalogue yet")
-    headers = {"ETag": publication.etag, "Cache-Control": "no-cache"}
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
     offered = {tag.strip() for tag in (if_none_match or "").split(",")}
-    if publication.etag in offered or "*" in offered:
+    if etag in offered or "*" in offered:
         return Response(status_code=304, headers=headers)
-    return JSONResponse(publication.signed, headers=headers)
+    publication = current_publication(session=session)
+    if publication is None:  # withdrawn between the two reads: cannot happen, but say so
+        raise CatalogueNotPublished("this node has not published its catalogue yet")
+    # The stored text as it was signed: no re-encoding of a large document per fetch.
+    headers["ETag"] = publication.etag
+    return Response(publication.signed, media_type="application/json", headers=headers)
 
 
 @router.post(

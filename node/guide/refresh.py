@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
@@ -86,33 +87,49 @@ async def _fetch(
     return await client.get(url, headers=headers, timeout=timeout_s)
 
 
-def _verified(response: httpx.Response, registry: Registry, partner: str) -> CatalogueDocument:
+@dataclass(frozen=True)
+class VerifiedCatalogue:
+    document: CatalogueDocument
+    raw_services: list[dict[str, Any]]  # as received: stored as they came
+
+
+def _verified(response: httpx.Response, registry: Registry, partner: str) -> VerifiedCatalogue:
     if len(response.content) > MAX_CATALOGUE_BYTES:
         raise CatalogueInvalid("the catalogue is larger than this node accepts")
+    if b"\\u0000" in response.content:
+        raise CatalogueInvalid("the catalogue holds NUL characters")
     try:
-        signed: Any = response.json()
-    except ValueError as exc:
+        signed: Any = json.loads(response.content)
+    except (ValueError, RecursionError) as exc:
         raise CatalogueInvalid("the catalogue is not JSON") from exc
-    return verify_catalogue(signed, registry=registry, publisher=partner)
+    document = verify_catalogue(signed, registry=registry, publisher=partner)
+    return VerifiedCatalogue(document, signed["catalogue"]["services"])
 
 
 def _store(
     engine: Engine,
     org_id: str,
     *,
-    document: CatalogueDocument | None,
+    verified: VerifiedCatalogue | None,
     etag: str | None,
     error: str,
     now: dt.datetime,
 ) -> RefreshOutcome:
     with Session(engine, expire_on_commit=False) as session:
         source = source_row(session, org_id)
+        document = verified.document if verified is not None else None
         if document is not None and document.version < source.version:
             error = f"offered version {document.version}, older than the {source.version} held"
-            document = None
-        if document is not None:
-            replace_entries(session=session, document=document, etag=etag, now=now)
-            outcome = RefreshOutcome(org_id, "fetched", document.version)
+            verified = None
+        if verified is not None:
+            replace_entries(
+                session=session,
+                document=verified.document,
+                etag=etag,
+                now=now,
+                raw_services=verified.raw_services,
+            )
+            outcome = RefreshOutcome(org_id, "fetched", verified.document.version)
         elif not error:
             source.checked_at = now
             source.failed_at = None
@@ -141,7 +158,7 @@ async def refresh_partner(
 ) -> RefreshOutcome:
     """One conditional fetch of ``partner``'s catalogue, verified and stored (see above)."""
     etag = await anyio.to_thread.run_sync(_held_etag, engine, partner)
-    document: CatalogueDocument | None = None
+    verified: VerifiedCatalogue | None = None
     new_etag: str | None = None
     error = ""
     try:
@@ -159,14 +176,14 @@ async def refresh_partner(
     else:
         if response.status_code == 200:
             try:
-                document = await anyio.to_thread.run_sync(_verified, response, registry, partner)
+                verified = await anyio.to_thread.run_sync(_verified, response, registry, partner)
                 new_etag = response.headers.get("ETag")
             except CatalogueInvalid as exc:
                 error = f"rejected: {exc.message}"
         elif response.status_code != 304:
             error = f"answered HTTP {response.status_code}"
     outcome = await anyio.to_thread.run_sync(
-        lambda: _store(engine, partner, document=document, etag=new_etag, error=error, now=clock())
+        lambda: _store(engine, partner, verified=verified, etag=new_etag, error=error, now=clock())
     )
     if outcome.status == "failed":
         log.warning("guide refresh failed", extra={"partner": partner, "error": outcome.error})

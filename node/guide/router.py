@@ -136,7 +136,7 @@ def read_catalogue(session: SessionDep, staff: CurrentStaff) -> CataloguePublic:
         version=publication.version,
         etag=publication.etag,
         published_at=publication.published_at,
-        services=len(publication.signed.get("catalogue", {}).get("services", [])),
+        services=service.published_service_count(publication),
     )
 
 

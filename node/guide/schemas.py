@@ -10,15 +10,15 @@ from pydantic import BaseModel, Field
 
 from federation.catalogue import (
     Capacity,
-    CatalogueModel,
     Contact,
     Eligibility,
     HowToAsk,
+    NoNulModel,
     ServiceEntry,
 )
 
 
-class ServiceUpdate(CatalogueModel):
+class ServiceUpdate(NoNulModel):
     """Fields to change on a service; omitted ones stay as they are."""
 
     name: str | None = Field(default=None, min_length=1, max_length=200)

@@ -13,6 +13,7 @@ schedule anyway). Services never commit (the session's owner does).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from pydantic import ValidationError
@@ -101,6 +102,17 @@ def current_publication(*, session: Session) -> GuidePublication | None:
     return session.get(GuidePublication, PUBLICATION_ID)
 
 
+def current_etag(*, session: Session) -> str | None:
+    """The published ETag alone (a conditional fetch needs nothing more)."""
+    return session.exec(
+        select(GuidePublication.etag).where(GuidePublication.id == PUBLICATION_ID)
+    ).first()
+
+
+def published_service_count(publication: GuidePublication) -> int:
+    return len(json.loads(publication.signed)["catalogue"]["services"])
+
+
 def publish_catalogue(
     *,
     session: Session,
@@ -118,14 +130,21 @@ def publish_catalogue(
     )
     signed = sign_catalogue(document, keys.signing_key)
     etag = catalogue_etag(version, catalogue_digest(signed["catalogue"]))
+    text = json.dumps(signed, separators=(",", ":"), ensure_ascii=False)
     if publication is None:
-        publication = GuidePublication(id=PUBLICATION_ID, version=version, etag=etag, signed={})
+        publication = GuidePublication(id=PUBLICATION_ID, version=version, etag=etag, signed="")
     publication.version = version
     publication.etag = etag
-    publication.signed = signed
+    publication.signed = text
     publication.published_at = at
     session.add(publication)
-    replace_entries(session=session, document=document, etag=etag, now=at)
+    replace_entries(
+        session=session,
+        document=document,
+        etag=etag,
+        now=at,
+        raw_services=signed["catalogue"]["services"],
+    )
     if registry is not None:
         announce = GuideAnnounce(version=version).body()
         for member in registry.organisations():
@@ -147,6 +166,6 @@ def ensure_published(
 ) -> GuidePublication:
     """The current publication, publishing version 1 (possibly empty) if there is none."""
     publication = current_publication(session=session)
-    if publication is not None and publication.signed.get("catalogue", {}).get("org_id") == org_id:
+    if publication is not None:
         return publication
     return publish_catalogue(session=session, keys=keys, org_id=org_id, registry=registry)

@@ -1,8 +1,9 @@
 """The needs guide (node/guide): own services, the published catalogue, the guide's entries.
 
-Full-text search over ``guide_entry.search_text``: on SQLite an external-content
-FTS5 table ``guide_entry_fts`` (porter stemming over unicode61) kept in step by
-triggers; on PostgreSQL a GIN index over ``to_tsvector('english', search_text)``.
+Full-text search over ``guide_entry_detail.search_text``: on SQLite an
+external-content FTS5 table ``guide_entry_fts`` (porter stemming over unicode61)
+kept in step by triggers; on PostgreSQL a GIN index over
+``to_tsvector('english', search_text)``.
 
 Revision ID: 0040_guide
 Revises: 0001_records
@@ -20,17 +21,17 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _FTS_TRIGGERS = (
-    """CREATE TRIGGER guide_entry_fts_ai AFTER INSERT ON guide_entry BEGIN
-        INSERT INTO guide_entry_fts(rowid, search_text) VALUES (new.id, new.search_text);
+    """CREATE TRIGGER guide_entry_fts_ai AFTER INSERT ON guide_entry_detail BEGIN
+        INSERT INTO guide_entry_fts(rowid, search_text) VALUES (new.entry_id, new.search_text);
     END""",
-    """CREATE TRIGGER guide_entry_fts_ad AFTER DELETE ON guide_entry BEGIN
+    """CREATE TRIGGER guide_entry_fts_ad AFTER DELETE ON guide_entry_detail BEGIN
         INSERT INTO guide_entry_fts(guide_entry_fts, rowid, search_text)
-        VALUES ('delete', old.id, old.search_text);
+        VALUES ('delete', old.entry_id, old.search_text);
     END""",
-    """CREATE TRIGGER guide_entry_fts_au AFTER UPDATE ON guide_entry BEGIN
+    """CREATE TRIGGER guide_entry_fts_au AFTER UPDATE ON guide_entry_detail BEGIN
         INSERT INTO guide_entry_fts(guide_entry_fts, rowid, search_text)
-        VALUES ('delete', old.id, old.search_text);
-        INSERT INTO guide_entry_fts(rowid, search_text) VALUES (new.id, new.search_text);
+        VALUES ('delete', old.entry_id, old.search_text);
+        INSERT INTO guide_entry_fts(rowid, search_text) VALUES (new.entry_id, new.search_text);
     END""",
 )
 
@@ -55,7 +56,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("etag", sa.String(length=64), nullable=False),
-        sa.Column("signed", sa.JSON(), nullable=False),
+        sa.Column("signed", sa.Text(), nullable=False),
         _stamp("published_at"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_guide_publication")),
     )
@@ -84,22 +85,32 @@ def upgrade() -> None:
         sa.Column("max_age", sa.Integer(), nullable=True),
         sa.Column("capacity_rank", sa.Integer(), nullable=False),
         sa.Column("typical_wait_days", sa.Integer(), nullable=True),
-        sa.Column("search_text", sa.Text(), nullable=False),
-        sa.Column("document", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_guide_entry")),
     )
     op.create_index(op.f("ix_guide_entry_org_id"), "guide_entry", ["org_id"], unique=False)
+    op.create_table(
+        "guide_entry_detail",
+        sa.Column("entry_id", sa.Integer(), nullable=False),
+        sa.Column("search_text", sa.Text(), nullable=False),
+        sa.Column("document", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["entry_id"],
+            ["guide_entry.id"],
+            name=op.f("fk_guide_entry_detail_entry_id_guide_entry"),
+        ),
+        sa.PrimaryKeyConstraint("entry_id", name=op.f("pk_guide_entry_detail")),
+    )
     if op.get_bind().dialect.name == "sqlite":
         op.execute(
             "CREATE VIRTUAL TABLE guide_entry_fts USING fts5("
-            "search_text, content='guide_entry', content_rowid='id', "
+            "search_text, content='guide_entry_detail', content_rowid='entry_id', "
             "tokenize='porter unicode61')"
         )
         for trigger in _FTS_TRIGGERS:
             op.execute(trigger)
     else:
         op.execute(
-            "CREATE INDEX guide_entry_fts_gin ON guide_entry "
+            "CREATE INDEX guide_entry_fts_gin ON guide_entry_detail "
             "USING gin (to_tsvector('english', search_text))"
         )
 
@@ -111,6 +122,7 @@ def downgrade() -> None:
         op.execute("DROP TABLE IF EXISTS guide_entry_fts")
     else:
         op.execute("DROP INDEX IF EXISTS guide_entry_fts_gin")
+    op.drop_table("guide_entry_detail")
     op.drop_index(op.f("ix_guide_entry_org_id"), table_name="guide_entry")
     op.drop_table("guide_entry")
     op.drop_table("guide_source")

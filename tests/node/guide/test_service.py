@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 
 import pytest
 from sqlmodel import Session, select
@@ -74,7 +75,7 @@ def test_every_change_is_published_as_the_next_signed_version_and_announced(
     )
     assert second.version == version + 1 == 2
     assert second.etag != etag
-    document = verify_catalogue(second.signed, registry=REGISTRY, publisher="council")
+    document = verify_catalogue(json.loads(second.signed), registry=REGISTRY, publisher="council")
     assert [s.capacity for s in document.services] == ["closed"]
     announced = db_session.exec(
         select(OutboxMessage).where(OutboxMessage.kind == "guide_announce")
