@@ -186,6 +186,31 @@ class Contact(CatalogueModel):
 class ServiceEntry(NoNulModel):
     """One service as published (HSDS ``service`` with joinedup's additions)."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "tenancy-rescue",
+                    "name": "Tenancy rescue",
+                    "description": "Keeps tenants in their homes: arrears, repairs, disputes.",
+                    "categories": ["housing", "income"],
+                    "eligibility": {"min_age": 16, "postcode_districts": ["LS1", "LS2"]},
+                    "how_to_ask": {
+                        "accepts_referrals": True,
+                        "urgencies": ["routine", "urgent"],
+                        "response_targets": {"urgent": "same working day"},
+                    },
+                    "contact": {"phone": "0113 496 0100"},
+                    "opening_hours": "Mon-Fri 9:00-17:00",
+                    "roles": ["tenancy support officer"],
+                    "capacity": "waiting_list",
+                    "typical_wait_days": 10,
+                }
+            ]
+        },
+    )
+
     id: str = Field(min_length=1, max_length=64, pattern=SERVICE_ID_PATTERN)
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=4_000)

@@ -24,6 +24,7 @@ from node.guide.schemas import (
     CataloguePublic,
     GuideSearchPublic,
     GuideSourcesPublic,
+    ServicePublic,
     ServicesPublic,
     ServiceUpdate,
 )
@@ -66,7 +67,7 @@ def list_services(session: SessionDep, staff: AdminStaff) -> ServicesPublic:
     return ServicesPublic(data=data, count=len(data))
 
 
-@router.post("/services", response_model=ServiceEntry, status_code=201)
+@router.post("/services", response_model=ServicePublic, status_code=201)
 def create_service(
     request: Request,
     entry: ServiceEntry,
@@ -83,13 +84,13 @@ def create_service(
     return created
 
 
-@router.get("/services/{service_key}", response_model=ServiceEntry)
+@router.get("/services/{service_key}", response_model=ServicePublic)
 def read_service(service_key: ServiceKey, session: SessionDep, staff: AdminStaff) -> ServiceEntry:
     """One of this organisation's services."""
     return service.get_service(session=session, service_key=service_key)
 
 
-@router.patch("/services/{service_key}", response_model=ServiceEntry)
+@router.patch("/services/{service_key}", response_model=ServicePublic)
 def update_service(
     request: Request,
     service_key: ServiceKey,

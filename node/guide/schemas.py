@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from federation.catalogue import (
     Capacity,
@@ -21,6 +21,11 @@ from federation.catalogue import (
 class ServiceUpdate(NoNulModel):
     """Fields to change on a service; omitted ones stay as they are."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"capacity": "waiting_list", "typical_wait_days": 14}]},
+    )
+
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=4_000)
     categories: list[str] | None = Field(default=None, min_length=1, max_length=20)
@@ -34,6 +39,20 @@ class ServiceUpdate(NoNulModel):
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_unset=True)
+
+
+_EXAMPLE = ServiceEntry.model_json_schema()["examples"][0]
+
+
+class ServicePublic(ServiceEntry):
+    """A service as this node publishes it (every field, defaults included)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [ServiceEntry.model_validate(_EXAMPLE).model_dump(mode="json")]
+        },
+    )
 
 
 class ServicesPublic(BaseModel):
