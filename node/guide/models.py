@@ -82,6 +82,8 @@ class GuideEntry(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     org_id: str = Field(max_length=64, index=True)
     service_key: str = Field(max_length=64)
+    # SHA-256 of the service's canonical JSON: an unchanged service is kept, not rewritten.
+    digest: str = Field(max_length=64)
     name: str = Field(max_length=200)
     categories: str = Field(max_length=1_000)
     districts: str = Field(default="", sa_type=sa.Text)

@@ -39,12 +39,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from appkit.sqltypes import utcnow
-from federation.catalogue import CatalogueDocument, CatalogueInvalid, verify_catalogue
+from federation.catalogue import CatalogueInvalid, VerifiedCatalogue, verify_catalogue_parts
 from federation.envelope import sign_request
 from federation.keys import MemberKeys
 from federation.registry import Registry
 from federation.wire.guide import GuideFetch
-from node.guide.search import replace_entries, source_row
+from node.guide.search import held_digests, source_row, store_catalogue
 from node.guide.service import ensure_published
 
 CATALOGUE_PATH = "/federation/guide/catalogue"
@@ -62,9 +62,10 @@ class RefreshOutcome:
     error: str = ""
 
 
-def _held_etag(engine: Engine, org_id: str) -> str | None:
+def _held(engine: Engine, org_id: str) -> tuple[str | None, set[str]]:
+    """The ETag and the service digests held for ``org_id``."""
     with Session(engine) as session:
-        return source_row(session, org_id).etag
+        return source_row(session, org_id).etag, held_digests(session, org_id)
 
 
 async def _fetch(
@@ -87,13 +88,9 @@ async def _fetch(
     return await client.get(url, headers=headers, timeout=timeout_s)
 
 
-@dataclass(frozen=True)
-class VerifiedCatalogue:
-    document: CatalogueDocument
-    raw_services: list[dict[str, Any]]  # as received: stored as they came
-
-
-def _verified(response: httpx.Response, registry: Registry, partner: str) -> VerifiedCatalogue:
+def _verified(
+    response: httpx.Response, registry: Registry, partner: str, known: set[str]
+) -> VerifiedCatalogue:
     if len(response.content) > MAX_CATALOGUE_BYTES:
         raise CatalogueInvalid("the catalogue is larger than this node accepts")
     if b"\\u0000" in response.content:
@@ -102,8 +99,7 @@ def _verified(response: httpx.Response, registry: Registry, partner: str) -> Ver
         signed: Any = json.loads(response.content)
     except (ValueError, RecursionError) as exc:
         raise CatalogueInvalid("the catalogue is not JSON") from exc
-    document = verify_catalogue(signed, registry=registry, publisher=partner)
-    return VerifiedCatalogue(document, signed["catalogue"]["services"])
+    return verify_catalogue_parts(signed, registry=registry, publisher=partner, known=known)
 
 
 def _store(
@@ -117,19 +113,19 @@ def _store(
 ) -> RefreshOutcome:
     with Session(engine, expire_on_commit=False) as session:
         source = source_row(session, org_id)
-        document = verified.document if verified is not None else None
-        if document is not None and document.version < source.version:
-            error = f"offered version {document.version}, older than the {source.version} held"
+        if verified is not None and verified.version < source.version:
+            error = f"offered version {verified.version}, older than the {source.version} held"
             verified = None
         if verified is not None:
-            replace_entries(
+            store_catalogue(
                 session=session,
-                document=verified.document,
+                org_id=org_id,
+                version=verified.version,
                 etag=etag,
                 now=now,
-                raw_services=verified.raw_services,
+                services=verified.services,
             )
-            outcome = RefreshOutcome(org_id, "fetched", verified.document.version)
+            outcome = RefreshOutcome(org_id, "fetched", verified.version)
         elif not error:
             source.checked_at = now
             source.failed_at = None
@@ -157,7 +153,7 @@ async def refresh_partner(
     clock: Callable[[], dt.datetime] = utcnow,
 ) -> RefreshOutcome:
     """One conditional fetch of ``partner``'s catalogue, verified and stored (see above)."""
-    etag = await anyio.to_thread.run_sync(_held_etag, engine, partner)
+    etag, known = await anyio.to_thread.run_sync(_held, engine, partner)
     verified: VerifiedCatalogue | None = None
     new_etag: str | None = None
     error = ""
@@ -176,7 +172,9 @@ async def refresh_partner(
     else:
         if response.status_code == 200:
             try:
-                verified = await anyio.to_thread.run_sync(_verified, response, registry, partner)
+                verified = await anyio.to_thread.run_sync(
+                    _verified, response, registry, partner, known
+                )
                 new_etag = response.headers.get("ETag")
             except CatalogueInvalid as exc:
                 error = f"rejected: {exc.message}"

@@ -26,7 +26,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from federation.catalogue import CAPACITY_RANK, STORED, CatalogueDocument, ServiceEntry
+from federation.catalogue import (
+    CAPACITY_RANK,
+    STORED,
+    CatalogueDocument,
+    ServiceEntry,
+    VerifiedService,
+    service_digest,
+)
 from node.guide.models import GuideEntry, GuideEntryDetail, GuideSource
 
 MAX_QUERY_WORDS = 8
@@ -73,6 +80,73 @@ def source_row(session: Session, org_id: str) -> GuideSource:
     return row
 
 
+def store_catalogue(
+    *,
+    session: Session,
+    org_id: str,
+    version: int,
+    etag: str | None,
+    now: dt.datetime,
+    services: list[VerifiedService],
+) -> None:
+    """Make a verified catalogue this organisation's part of the guide, in one transaction.
+
+    Services are matched by digest: those already held stay as they are, the rest
+    of the old ones go, the new ones come in; so a catalogue where one service
+    changed rewrites two rows, not the whole catalogue.
+    """
+    entry = GuideEntry.__table__  # type: ignore[attr-defined]
+    detail = GuideEntryDetail.__table__  # type: ignore[attr-defined]
+    held = dict(
+        session.execute(sa.select(entry.c.digest, entry.c.id).where(entry.c.org_id == org_id)).all()
+    )
+    wanted = {s.digest for s in services}
+    gone = [entry_id for digest, entry_id in held.items() if digest not in wanted]
+    for chunk in _chunks(gone):
+        session.execute(sa.delete(detail).where(detail.c.entry_id.in_(chunk)))
+        session.execute(sa.delete(entry).where(entry.c.id.in_(chunk)))
+    new = [
+        (s.digest, s.raw, s.entry or ServiceEntry.model_validate(s.raw))
+        for s in services
+        if s.digest not in held
+    ]
+    if new:
+        session.execute(
+            sa.insert(entry), [{**entry_values(org_id, m), "digest": d} for d, _, m in new]
+        )
+        # The ids read back by digest (unique within a catalogue): portable, and far
+        # quicker than RETURNING row by row on SQLite.
+        ids = dict(
+            session.execute(
+                sa.select(entry.c.digest, entry.c.id).where(entry.c.org_id == org_id)
+            ).all()
+        )
+        session.execute(
+            sa.insert(detail),
+            [
+                {
+                    "entry_id": ids[d],
+                    "search_text": _search_text(m),
+                    "document": json.dumps(raw, separators=(",", ":"), ensure_ascii=False),
+                }
+                for d, raw, m in new
+            ],
+        )
+    source = source_row(session, org_id)
+    source.version = version
+    source.etag = etag
+    source.verified_at = now
+    source.checked_at = now
+    source.failed_at = None
+    source.last_error = None
+    session.add(source)
+    session.flush()
+
+
+def _chunks(ids: list[int], size: int = 500) -> list[list[int]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
 def replace_entries(
     *,
     session: Session,
@@ -81,48 +155,24 @@ def replace_entries(
     now: dt.datetime,
     raw_services: list[dict[str, Any]] | None = None,
 ) -> None:
-    """Make ``document`` (verified) this organisation's part of the guide.
+    """``store_catalogue`` for a whole document (this node's own, or in tests)."""
+    raws = raw_services or [s.model_dump(mode="json") for s in document.services]
+    store_catalogue(
+        session=session,
+        org_id=document.org_id,
+        version=document.version,
+        etag=etag,
+        now=now,
+        services=[
+            VerifiedService(service_digest(raw), raw, model)
+            for raw, model in zip(raws, document.services, strict=True)
+        ],
+    )
 
-    ``raw_services`` are the services as received (the verified JSON), stored as
-    they came; without them each service is encoded from the model.
-    """
-    org_id = document.org_id
+
+def held_digests(session: Session, org_id: str) -> set[str]:
     entry = GuideEntry.__table__  # type: ignore[attr-defined]
-    detail = GuideEntryDetail.__table__  # type: ignore[attr-defined]
-    held = sa.select(entry.c.id).where(entry.c.org_id == org_id).scalar_subquery()
-    session.execute(sa.delete(detail).where(detail.c.entry_id.in_(held)))
-    session.execute(sa.delete(entry).where(entry.c.org_id == org_id))
-    services = document.services
-    if services:
-        # One multi-row insert, then the ids read back by service id (unique within a
-        # catalogue): portable, and far quicker than RETURNING row by row on SQLite.
-        session.execute(sa.insert(entry), [entry_values(org_id, s) for s in services])
-        ids = dict(
-            session.execute(
-                sa.select(entry.c.service_key, entry.c.id).where(entry.c.org_id == org_id)
-            ).all()
-        )
-        raws = raw_services or [s.model_dump(mode="json") for s in services]
-        session.execute(
-            sa.insert(detail),
-            [
-                {
-                    "entry_id": ids[service.id],
-                    "search_text": _search_text(service),
-                    "document": json.dumps(raw, separators=(",", ":"), ensure_ascii=False),
-                }
-                for service, raw in zip(services, raws, strict=True)
-            ],
-        )
-    source = source_row(session, org_id)
-    source.version = document.version
-    source.etag = etag
-    source.verified_at = now
-    source.checked_at = now
-    source.failed_at = None
-    source.last_error = None
-    session.add(source)
-    session.flush()
+    return set(session.execute(sa.select(entry.c.digest).where(entry.c.org_id == org_id)).scalars())
 
 
 def _escaped(text: str) -> str:

@@ -18,6 +18,7 @@ from federation.catalogue import (
     postcode_district,
     sign_catalogue,
     verify_catalogue,
+    verify_catalogue_parts,
 )
 from tests.federation.conftest import Federation
 
@@ -144,3 +145,22 @@ def test_an_unknown_age_or_district_is_not_held_against_the_person() -> None:
     assert eligibility.admits(district="LS1")
     assert not eligibility.admits(district="LS2")
     assert Eligibility().admits(age=90, district="ZZ9")
+
+
+def test_services_already_held_are_not_validated_again_but_still_signed(
+    federation: Federation,
+) -> None:
+    signed = sign_catalogue(_document(), federation.keys["council"].signing_key)
+    first = verify_catalogue_parts(signed, registry=federation.registry, publisher="council")
+    known = {s.digest for s in first.services}
+    again = verify_catalogue_parts(
+        signed, registry=federation.registry, publisher="council", known=known
+    )
+    assert [s.entry for s in again.services] == [None]
+    # A held digest does not excuse a change: the signature covers every byte.
+    tampered = copy.deepcopy(signed)
+    tampered["catalogue"]["services"][0]["name"] = "Something else"
+    with pytest.raises(CatalogueInvalid):
+        verify_catalogue_parts(
+            tampered, registry=federation.registry, publisher="council", known=known
+        )

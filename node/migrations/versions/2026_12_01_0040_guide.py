@@ -78,6 +78,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("org_id", sa.String(length=64), nullable=False),
         sa.Column("service_key", sa.String(length=64), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("categories", sa.String(length=1000), nullable=False),
         sa.Column("districts", sa.Text(), nullable=False),

@@ -170,3 +170,17 @@ def test_eligibility_filters_agree_with_the_rule_at_every_boundary(db_session: S
             )
             found = sorted(_keys(db_session, age=age, district=district, limit=100))
             assert found == expected, (age, district)
+
+
+def test_only_changed_services_are_rewritten(db_session: Session) -> None:
+    from node.guide.models import GuideEntry
+
+    _load(db_session, "housing", _entry("a"), _entry("b"), _entry("c"))
+    for row in db_session.exec(select(GuideEntry)).all():
+        row.name = "kept as it was"  # a mark only a rewrite would remove
+        db_session.add(row)
+    db_session.flush()
+    _load(db_session, "housing", _entry("a"), _entry("b", capacity="closed"), version=2)
+    names = {e.service_key: e.name for e in db_session.exec(select(GuideEntry)).all()}
+    assert names == {"a": "kept as it was", "b": "B"}
+    assert [h.service.capacity for h in search_guide(session=db_session, text="b")[0]] == ["closed"]
