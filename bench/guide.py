@@ -69,6 +69,7 @@ from node.guide.models import (  # noqa: E402
 )
 from node.guide.refresh import refresh_partners  # noqa: E402
 from node.guide.service import publish_catalogue  # noqa: E402
+from node.records.taxonomy import load_taxonomy  # noqa: E402
 
 SEARCHER = "council"
 ADMIN_PASSWORD = "bench-admin-password"
@@ -79,17 +80,8 @@ PARTNERS = [
     ("housing", "housing_association", "Riverside Homes"),
     ("charity", "charity", "Riverside Advice"),
 ]
-CATEGORIES = [
-    "housing",
-    "income",
-    "social_care",
-    "physical_health",
-    "mental_health",
-    "education",
-    "safety",
-    "victim_support",
-    "criminal_justice",
-]
+# Every need category of the packaged taxonomy but contact details (not a need).
+CATEGORIES = sorted(load_taxonomy().categories - {"contact_details"})
 WORDS = (
     "advice support help housing rent arrears debt benefits counselling anxiety "
     "depression family children carers older people young tenancy repairs food "
@@ -134,15 +126,11 @@ def seed_partner(data_dir: Path, keys: object, org_id: str, services: list[Servi
     upgrade_database(engine)
     now = dt.datetime.now(dt.UTC)
     with Session(engine) as session:
-        for entry in services:
-            session.add(
-                GuideService(
-                    service_key=entry.id,
-                    document=entry.model_dump(mode="json"),
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
+        # Straight into the table (create_service checks each id with a query: slow here).
+        session.add_all(
+            GuideService(service_key=e.id, document=e.model_dump(mode="json"), created_at=now)
+            for e in services
+        )
         session.flush()
         publish_catalogue(session=session, keys=keys, org_id=org_id, registry=None)  # type: ignore[arg-type]
         create_staff(session=session, username="admin", password=ADMIN_PASSWORD, role="admin")

@@ -1,7 +1,7 @@
 """The guide's staff-facing work, shared by the API and the staff pages.
 
 ``publish_change`` publishes the next version after a staff member's change and
-audits it (``admin_change``); ``wake_outbox_after_commit`` then starts the
+audits it (``admin_change``); ``publish_for_staff`` also starts the
 announcements once the request has committed.
 
 ``find_help`` runs a search and dresses each hit for a worker: the organisation's
@@ -67,11 +67,30 @@ async def _wake(outbox: OutboxWorker) -> None:
     outbox.wake()
 
 
-def wake_outbox_after_commit(state: Any, background: BackgroundTasks) -> None:
-    """Start delivering the announcements once the request's transaction has committed."""
+def publish_for_staff(
+    *,
+    session: Session,
+    state: Any,
+    background: BackgroundTasks,
+    staff: StaffPrincipal,
+    request_id: str,
+    change: str,
+) -> GuidePublication:
+    """``publish_change`` for a request of the app, then wake the outbox once committed
+    (on the event loop, after the request's transaction: the announcements are there)."""
+    publication = publish_change(
+        session=session,
+        keys=state.keys,
+        org_id=state.settings.org_id,
+        registry=current_registry(state),
+        staff=staff,
+        request_id=request_id,
+        change=change,
+    )
     outbox = getattr(state, "outbox", None)
     if outbox is not None:
         background.add_task(_wake, outbox)
+    return publication
 
 
 def current_registry(state: Any) -> Registry | None:

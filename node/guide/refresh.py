@@ -85,7 +85,15 @@ async def _fetch(
     if etag:
         headers["If-None-Match"] = etag
     url = registry.member(partner).base_url.rstrip("/") + CATALOGUE_PATH
-    return await client.get(url, headers=headers, timeout=timeout_s)
+    try:
+        return await client.get(url, headers=headers, timeout=timeout_s)
+    except httpx.RemoteProtocolError:
+        # A kept-alive connection the partner closed as we reused it: a GET is safe
+        # to send once more (with a fresh signed request: the first may have arrived).
+        headers["Authorization"] = "Bearer " + sign_request(
+            keys=keys, issuer=me, audience=partner, action=GuideFetch.action, body={}
+        )
+        return await client.get(url, headers=headers, timeout=timeout_s)
 
 
 def _verified(

@@ -47,17 +47,14 @@ def _publish(
     request_id: str,
     change: str,
 ) -> None:
-    state = request.app.state
-    flows.publish_change(
+    flows.publish_for_staff(
         session=session,
-        keys=state.keys,
-        org_id=state.settings.org_id,
-        registry=flows.current_registry(state),
+        state=request.app.state,
+        background=background,
         staff=staff,
         request_id=request_id,
         change=change,
     )
-    flows.wake_outbox_after_commit(state, background)
 
 
 @router.get("/services", response_model=ServicesPublic)

@@ -154,17 +154,14 @@ def _publish(
     request_id: str,
     change: str,
 ) -> Response:
-    state = request.app.state
-    flows.publish_change(
+    flows.publish_for_staff(
         session=session,
-        keys=state.keys,
-        org_id=state.settings.org_id,
-        registry=flows.current_registry(state),
+        state=request.app.state,
+        background=background,
         staff=staff,
         request_id=request_id,
         change=change,
     )
-    flows.wake_outbox_after_commit(state, background)
     return RedirectResponse(f"{UI_PREFIX}/guide/catalogue", status_code=303)
 
 
@@ -179,7 +176,7 @@ def _slug(name: str) -> str:
 
 def service_from_form(form: Any, taxonomy: Any) -> tuple[dict[str, Any], dict[str, str]]:
     """The service a form describes (as the catalogue model's input) and its errors."""
-    entered = {
+    entered: dict[str, Any] = {
         name: _field(form, name)
         for name in (
             "name",
