@@ -22,6 +22,7 @@ Prints PyNaCl's sign time of the same run; the last line is JSON with
 ``guide_search_p50_ms`` and ``guide_refresh_ms`` (the one-changed round's median).
 
     .venv/bin/python bench/guide.py [--services 2000] [--searches 200] [--refreshes 3]
+                                    [--full-rounds 1]
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,7 @@ from sqlmodel import Session, select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from federation.catalogue import ServiceEntry  # noqa: E402
+from federation.keys import MemberKeys  # noqa: E402
 from federation.registry import Registry, load_registry  # noqa: E402
 from joinedup.localfed import (  # noqa: E402
     LocalFederation,
@@ -120,8 +123,14 @@ def synthetic_services(rng: random.Random, count: int, org_id: str) -> list[Serv
     return services
 
 
-def seed_partner(data_dir: Path, keys: object, org_id: str, services: list[ServiceEntry]) -> None:
-    """Store the partner's services and publish them once, before its process starts."""
+def seed_partner(data_dir: Path, org_id: str, count: int) -> None:
+    """Store the partner's services and publish them once, before its process starts.
+
+    Runs in a worker process (one per core): each partner's services come from their
+    own seeded generator, so a run is the same however the work is shared out.
+    """
+    services = synthetic_services(random.Random(f"{org_id}-16"), count, org_id)
+    keys = MemberKeys.load_or_create(data_dir)
     engine = make_engine(f"sqlite:///{data_dir}/node.db")
     upgrade_database(engine)
     now = dt.datetime.now(dt.UTC)
@@ -132,7 +141,7 @@ def seed_partner(data_dir: Path, keys: object, org_id: str, services: list[Servi
             for e in services
         )
         session.flush()
-        publish_catalogue(session=session, keys=keys, org_id=org_id, registry=None)  # type: ignore[arg-type]
+        publish_catalogue(session=session, keys=keys, org_id=org_id, registry=None)
         create_staff(session=session, username="admin", password=ADMIN_PASSWORD, role="admin")
         session.commit()
     engine.dispose()
@@ -150,7 +159,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--services", type=int, default=2000, help="services per catalogue")
     parser.add_argument("--searches", type=int, default=200)
-    parser.add_argument("--refreshes", type=int, default=3, help="rounds measured per case")
+    parser.add_argument("--refreshes", type=int, default=3, help="one-changed rounds measured")
+    parser.add_argument(
+        "--full-rounds", type=int, default=1, help="rounds taking in all five catalogues anew"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-guide-") as tmp:
         run(Path(tmp), args)
@@ -162,10 +174,14 @@ def run(root: Path, args: argparse.Namespace) -> None:
     me = MemberSpec(SEARCHER, "Riverside Council", "council", free_port())
     everyone = prepare_federation(root, [me, *specs], extra_env={"JOINEDUP_NODE_LOG_JSON": "false"})
     started = time.monotonic()
-    for spec in specs:
-        services = synthetic_services(rng, args.services, spec.org_id)
-        seed_partner(
-            everyone.data_dir(spec.org_id), everyone.keys[spec.org_id], spec.org_id, services
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        list(
+            pool.map(
+                seed_partner,
+                [everyone.data_dir(spec.org_id) for spec in specs],
+                [spec.org_id for spec in specs],
+                [args.services] * len(specs),
+            )
         )
     print(
         f"{len(specs)} catalogues of {args.services} services signed in "
@@ -285,7 +301,7 @@ async def measure_refresh(
             return elapsed
 
         await once()  # warm-up: connections, code paths
-        for _ in range(args.refreshes):
+        for _ in range(args.full_rounds):
             clear_guide(engine)
             full.append(await once())
         for _ in range(max(args.refreshes, 5)):
