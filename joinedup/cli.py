@@ -7,20 +7,20 @@ Other parts add their own sub-app with one ``app.add_typer(...)`` line.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
 from joinedup.audit_cli import audit_app
 from joinedup.consent_cli import consent_app
 from joinedup.demo_cli import demo
 from joinedup.federation_cli import keys_app, registry_app
+from joinedup.guide_cli import guide_app
 from joinedup.node_init_cli import init as init_node
 from joinedup.node_init_cli import join_request
+from joinedup.node_options import ConfigFile, DatabaseUrl, DataDir, OrgId
+from joinedup.node_options import node_settings as _settings
 from joinedup.outbox_cli import outbox_app
-from node.config import NodeSettings
 
 app = typer.Typer(no_args_is_help=True, help="joinedup: federated Customer Centric Action on Need")
 node_app = typer.Typer(no_args_is_help=True, help="Run and administer an organisation's node.")
@@ -30,49 +30,10 @@ app.add_typer(registry_app, name="registry")
 app.add_typer(consent_app, name="consent")
 app.add_typer(audit_app, name="audit")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(guide_app, name="guide")
 app.command("demo")(demo)
 node_app.command("init")(init_node)
 node_app.command("join-request")(join_request)
-
-DataDir = Annotated[
-    Path | None, typer.Option(help="Node data directory (else JOINEDUP_NODE_DATA_DIR).")
-]
-OrgId = Annotated[str | None, typer.Option(help="Organisation id (else JOINEDUP_NODE_ORG_ID).")]
-DatabaseUrl = Annotated[
-    str | None, typer.Option(help="Database URL (else JOINEDUP_NODE_DATABASE_URL or SQLite).")
-]
-ConfigFile = Annotated[
-    Path | None,
-    typer.Option(
-        "--config", help="The node's config file (written by 'node init'); variables override it."
-    ),
-]
-
-
-def _settings(
-    org_id: str | None,
-    data_dir: Path | None,
-    database_url: str | None,
-    config: Path | None = None,
-) -> NodeSettings:
-
-    overrides: dict[str, Any] = {
-        k: v
-        for k, v in {"org_id": org_id, "data_dir": data_dir, "database_url": database_url}.items()
-        if v is not None
-    }
-    if config is not None:
-        if not config.is_file():
-            typer.echo(f"error: no config file at {config}", err=True)
-            raise typer.Exit(2)
-        overrides["_env_file"] = config
-    try:
-        return NodeSettings(**overrides)
-    except ValidationError as exc:
-        for error in exc.errors():
-            loc = ".".join(str(p) for p in error["loc"]) or "settings"
-            typer.echo(f"invalid setting {loc}: {error['msg']}", err=True)
-        raise typer.Exit(2) from None
 
 
 @node_app.command("migrate")

@@ -87,6 +87,11 @@ class NodeSettings(OutboxSettings):
     # change was pushed for the subject since (node/views/token_cache.py): a view in
     # the steady state then makes one round trip, not two. Entries held at most.
     consent_token_cache_size: int = Field(default=10_000, ge=0, le=1_000_000)
+    # The needs guide (node/guide, docs/guide.md): how often partners' catalogues are
+    # fetched again (conditional GETs, so an unchanged one costs a 304); false stops
+    # the background refresher (announced versions then wait for a manual refresh).
+    guide_refresh_s: float = Field(default=300.0, gt=0, le=86_400)
+    guide_refresh: bool = True
     audit_tree_head_every: int = Field(default=100, ge=1)
     audit_tree_head_seconds: float = Field(default=10.0, gt=0)
     log_json: bool = True

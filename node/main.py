@@ -44,6 +44,7 @@ from node.config import NodeSettings
 from node.db import make_engine, upgrade_database
 from node.federation.replay import replay_purger
 from node.federation.state import federation_state
+from node.guide.refresh import guide_state
 from node.middleware import AccessLogMiddleware
 from node.outbox.worker import outbox_state
 from node.records.taxonomy import load_taxonomy
@@ -59,6 +60,7 @@ LIFESPAN_HOOKS: list[LifespanHook] = [
     revocation_state,
     tree_head_signer,
     outbox_state,
+    guide_state,
     replay_purger,
 ]
 

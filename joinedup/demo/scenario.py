@@ -15,6 +15,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, Field
 
+from federation.catalogue import ServiceEntry
+
 
 class Organisation(BaseModel):
     org_id: str
@@ -111,6 +113,8 @@ class Scenario(BaseModel):
     customers: list[CustomerSpec]
     consents: list[ConsentSpec]
     tour: Tour
+    # Each organisation's services in the needs guide (node/guide).
+    services: dict[str, list[ServiceEntry]] = Field(default_factory=dict)
 
     def organisation(self, org_id: str) -> Organisation:
         for org in self.organisations:

@@ -210,6 +210,23 @@ def _enrol(
     return str(body["subject_id"]), outcomes
 
 
+def _seed_services(client: httpx.Client, federation: LocalFederation, scenario: Scenario) -> None:
+    """Each organisation's admin publishes its services in the needs guide."""
+    admin = next(s.username for s in scenario.staff if s.role == "admin")
+    for org_id, services in scenario.services.items():
+        base_url = federation.node(org_id).base_url
+        token = staff_token(client, base_url, admin, scenario.password)
+        for entry in services:
+            _check(
+                client.post(
+                    f"{base_url}/guide/services",
+                    json=entry.model_dump(mode="json", exclude_none=True),
+                    headers={"Authorization": f"Bearer {token}"},
+                ),
+                f"{org_id}: publish the service {entry.id}",
+            )
+
+
 def seed_federation(
     federation: LocalFederation, scenario: Scenario, *, today: dt.date | None = None
 ) -> SeedResult:
@@ -239,6 +256,7 @@ def seed_federation(
                 persons[enrolment.via][enrolment.person],
                 f"{enrolment.via}: enrol {enrolment.person}",
             )
+        _seed_services(client, federation, scenario)
         consents = consent_seed.seed_consent_service(
             client, federation, scenario, subjects=subjects
         )

@@ -2,7 +2,8 @@
 
 Every process of the node runs one (``outbox_worker`` setting); processes and
 replicas share the database and claim disjoint messages. It sends the customer
-notices that emergency views owe (``node.views.notices``).
+notices that emergency views owe (``node.views.notices``) and the needs guide's
+announcements of a new catalogue version (``node.guide.announce``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from fastapi import FastAPI
 
 from appkit.outbox import OutboxWorker
 from appkit.outbox.app import from_app_state, outbox_lifespan
+from federation.wire.guide import GuideAnnounce
 from node.config import NodeSettings
+from node.guide.announce import send_announce
 from node.outbox.models import OutboxMessage
 from node.views.notices import CUSTOMER_NOTICE, audit_notice_outcome, send_notice
 
@@ -26,7 +29,10 @@ def make_worker(app: FastAPI) -> OutboxWorker:
     return OutboxWorker(
         engine=app.state.engine,
         model=OutboxMessage,
-        senders={CUSTOMER_NOTICE: from_app_state(app, partial(send_notice, me=settings.org_id))},
+        senders={
+            CUSTOMER_NOTICE: from_app_state(app, partial(send_notice, me=settings.org_id)),
+            GuideAnnounce.action: from_app_state(app, partial(send_announce, me=settings.org_id)),
+        },
         on_settled={CUSTOMER_NOTICE: partial(audit_notice_outcome, org_id=settings.org_id)},
         policy=settings.outbox_policy,
     )

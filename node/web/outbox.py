@@ -32,6 +32,7 @@ MessageId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 SHOWN = 100
 WHAT = {
     "customer_notice": "Notice to the person that their records were opened in an emergency",
+    "guide_announce": "Notice to a partner that our list of services changed",
 }
 
 

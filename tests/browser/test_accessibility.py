@@ -34,6 +34,8 @@ NOT_PAGES = {
     "GET /ui/": "only redirects to the role's own page",
     "POST /ui/logout": "only redirects to the sign-in page",
     "POST /ui/outbox/{message_id}/retry": "only redirects to the outbox page",
+    "POST /ui/guide/catalogue/{service_key}/capacity": "only redirects to the catalogue page",
+    "POST /ui/guide/catalogue/{service_key}/remove": "only redirects to the catalogue page",
     "GET /portal/static/{name}": "a stylesheet, not a page",
     "POST /portal/logout": "only redirects to the sign-in page",
     "POST /portal/notices/{notice_id}/read": "only redirects to 'my consents'",
@@ -125,6 +127,21 @@ def test_every_staff_page_meets_wcag_22_aa(
     _submit(page, "view-request-form")
     page.get_by_test_id("circle-of-need").wait_for()
     _check(audit, page, "joined-up view")
+    # Who can help with Morgan's housing need: the guide, eligibility from our record.
+    page.get_by_test_id("who-can-help-housing").click()
+    page.wait_for_load_state()
+    expect(page.get_by_test_id("guide-person")).to_be_visible()
+    refer = page.locator(
+        "[data-testid='guide-hit-safe-harbour-refuge-place'] a[data-testid='guide-refer']"
+    )
+    assert refer.get_attribute("href") == (
+        "/ui/referrals/new?org=safe-harbour&service=refuge-place&category=housing"
+    )
+    _check(audit, page, "who can help (from the view)")
+    page.fill("#age", "two hundred")
+    _submit(page, "guide-search")
+    expect(page.get_by_test_id("error-summary")).to_be_visible()
+    _check(audit, page, "who can help with an error")
     page.goto(f"{council}/ui/persons/999999999")
     _check(audit, page, "error page (no such person)")
     page.goto(f"{council}/ui/account")
@@ -133,6 +150,12 @@ def test_every_staff_page_meets_wcag_22_aa(
     admin = _new_page(chromium_browser, contexts, audit)
     _sign_in(admin, f"{council}/ui/login", "admin", password)
     _check(audit, admin, "account (admin's home)")
+    admin.goto(f"{council}/ui/guide/catalogue")
+    expect(admin.get_by_test_id("catalogue-service-housing-options")).to_be_visible()
+    _check(audit, admin, "our services in the guide (admin)")
+    _submit(admin, "add-service-form")  # nothing filled in
+    expect(admin.get_by_test_id("error-summary")).to_be_visible()
+    _check(audit, admin, "add a service, with errors")
 
     police = _new_page(chromium_browser, contexts, audit)
     _sign_in(police, f"{demo.url(POLICE)}/ui/login", "safeguarding", password)

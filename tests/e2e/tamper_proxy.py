@@ -6,6 +6,10 @@ and, on a 200 answer carrying ``{"response": "<JWT>"}``, flips one character in 
 middle of the JWT's payload (where the sealed body is) — what an attacker on the
 path, or a corrupting middlebox, would do. ``GET /stats`` says how many answers it
 corrupted, so a test can tell tampering apart from any other failure.
+
+GETs are forwarded too (with their ``Authorization`` and ``If-None-Match``); a
+200 answer holding a published service catalogue (``{"catalogue": …}``, the needs
+guide) has its first service renamed "TAMPERED", leaving the signature as it was.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+FORWARDED_GET_HEADERS = frozenset({"authorization", "if-none-match"})
 
 
 def flip_payload_char(token: str) -> str:
@@ -65,11 +71,32 @@ def create_app() -> Starlette:
             media_type=upstream.headers.get("content-type", "application/json"),
         )
 
+    async def forward_get(request: Request) -> Response:
+        passed = {k: v for k, v in request.headers.items() if k in FORWARDED_GET_HEADERS}
+        upstream = await request.app.state.client.get(request.url.path, headers=passed)
+        stats["forwarded"] += 1
+        content = upstream.content
+        if upstream.status_code == 200:
+            document = json.loads(content)
+            services = document.get("catalogue", {}).get("services") or []
+            if services:
+                services[0]["name"] = "TAMPERED"
+                content = json.dumps(document).encode()
+                stats["tampered"] += 1
+        headers = {k: v for k, v in upstream.headers.items() if k.lower() == "etag"}
+        return Response(
+            content if upstream.status_code != 304 else b"",
+            status_code=upstream.status_code,
+            headers=headers,
+            media_type=upstream.headers.get("content-type", "application/json"),
+        )
+
     return Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),
             Route("/stats", read_stats, methods=["GET"]),
             Route("/{path:path}", forward, methods=["POST"]),
+            Route("/{path:path}", forward_get, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

@@ -23,6 +23,7 @@ from tests.fixtures.servers import RunningServer, ServerSpec, uvicorn_process
 
 pytestmark = pytest.mark.e2e
 
+GUIDE_PATHS = r"^/guide/"
 OWN_PATHS = r"^/(persons|needs|actions|contacts|staff)(/\{[a-z_]+\})?$|^/auth/(token|me)$|^/health$"
 
 
@@ -48,13 +49,12 @@ def fuzz_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Runnin
         yield server, login(server.base_url, "fuzzer")
 
 
-def test_no_input_gives_a_server_error(fuzz_node: tuple[RunningServer, str]) -> None:
-    server, token = fuzz_node
+def _fuzz(server: RunningServer, token: str, path_regex: str, at_least: int) -> None:
     schema = schemathesis.openapi.from_url(f"{server.base_url}/openapi.json").include(
-        path_regex=OWN_PATHS
+        path_regex=path_regex
     )
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) >= 15  # the records, staff and auth operations are all there
+    assert len(operations) >= at_least
     for operation in operations:
 
         @given(case=operation.as_strategy())
@@ -73,3 +73,15 @@ def test_no_input_gives_a_server_error(fuzz_node: tuple[RunningServer, str]) -> 
                 assert content_type[0].startswith("application/problem+json"), case.path
 
         check()
+
+
+def test_no_input_gives_a_server_error(fuzz_node: tuple[RunningServer, str]) -> None:
+    server, token = fuzz_node
+    # the records, staff and auth operations are all there
+    _fuzz(server, token, OWN_PATHS, at_least=15)
+
+
+def test_no_guide_input_gives_a_server_error(fuzz_node: tuple[RunningServer, str]) -> None:
+    """The needs guide's staff API, as an admin (who may call all of it)."""
+    server, _ = fuzz_node
+    _fuzz(server, login(server.base_url, "fuzz-admin"), GUIDE_PATHS, at_least=8)
