@@ -141,6 +141,7 @@ class CellLayout(BaseModel):
     rows: list[str]
     columns: list[str]
     with_totals: bool
+    period: tuple[str, str] = Field(description="First and last month counted")
 
     @property
     def size(self) -> int:
@@ -162,7 +163,11 @@ def cell_layout(query: EvidenceQuery, question: Question) -> CellLayout:
     if question.shape == "category_by_month":
         months = months_between(query.period_from, query.period_to)
         return CellLayout(
-            shape=question.shape, rows=query.categories, columns=months, with_totals=True
+            shape=question.shape,
+            rows=query.categories,
+            columns=months,
+            with_totals=True,
+            period=(query.period_from, query.period_to),
         )
     if question.shape == "category_pairs":
         return CellLayout(
@@ -170,5 +175,6 @@ def cell_layout(query: EvidenceQuery, question: Question) -> CellLayout:
             rows=query.categories,
             columns=query.categories,
             with_totals=False,
+            period=(query.period_from, query.period_to),
         )
     raise ValueError(f"questions of shape {question.shape!r} are not computed yet")

@@ -50,6 +50,7 @@ class AggregateJoined(BaseModel):
 
     query_id: str
     joined: bool
+    reasons: list[str] = Field(default_factory=list, description="The member's policy reasons")
 
 
 class AggregateContribute(WireMessage):
