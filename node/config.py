@@ -83,7 +83,8 @@ class NodeSettings(OutboxSettings):
     opa_url: str | None = None
     policy_dir: Path | None = None
     share_deadline_s: float = Field(default=2.0, gt=0, le=60)
-    # Round 2 of an evidence query: how long a partner may take to count its records.
+    # How long an evidence query waits for each partner in each round (counting
+    # 100,000 needs takes well under a second; docs/evidence.md).
     evidence_deadline_s: float = Field(default=10.0, gt=0, le=60)
     audit_tree_head_every: int = Field(default=100, ge=1)
     audit_tree_head_seconds: float = Field(default=10.0, gt=0)

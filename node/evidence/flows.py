@@ -201,9 +201,11 @@ async def _attempt(
     left_out.update({org: why for org, why in outcomes if why is not None})
     participants = sorted([asking.org_id, *(m.org_id for m in joined)])
     if len(participants) < MIN_PARTICIPANTS:
+        absent = "; ".join(f"{org} {why}" for org, why in sorted(left_out.items()))
         raise EvidenceUnavailable(
             f"too few organisations could take part ({len(participants)}; at least "
-            f"{MIN_PARTICIPANTS} are needed so that no organisation's own numbers show)"
+            f"{MIN_PARTICIPANTS} are needed so that no organisation's own numbers show): "
+            f"{absent}"
         )
     contribute = AggregateContribute(query_id=query_id, query=query, participants=participants)
     keys = {org: registry.public_key(org) for org in participants}

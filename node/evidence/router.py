@@ -112,7 +112,7 @@ async def ask_question(
         keys=state.keys,
         staff_pseudonym=staff.pseudonym,
         staff_role=staff.role,
-        join_deadline_s=settings.share_deadline_s,
+        join_deadline_s=settings.evidence_deadline_s,
         contribute_deadline_s=settings.evidence_deadline_s,
     )
     totals = await flows.gather_totals(

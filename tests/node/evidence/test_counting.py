@@ -65,7 +65,8 @@ def records(db_session: Session) -> Session:
     need(db_session, bob, "mental_health", dt.date(2026, 3, 31), "in_progress")
     need(db_session, cat, "income", dt.date(2026, 4, 1))  # after the period
     need(db_session, cat, "safety", dt.date(2026, 1, 1))  # not asked for
-    need(db_session, cat, "mental_health", dt.date(2025, 1, 1), "met", dt.datetime(2025, 12, 31, tzinfo=UTC))  # fmt: skip
+    met = dt.datetime(2025, 12, 31, tzinfo=UTC)
+    need(db_session, cat, "mental_health", dt.date(2025, 1, 1), "met", met)  # before January
     db_session.flush()
     return db_session
 
