@@ -19,6 +19,8 @@ from typing import Any
 
 import httpx
 import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
 
 from federation.disclosure import protect_table
 from federation.envelope import new_request_id
@@ -393,3 +395,35 @@ def test_bad_questions_are_answered_with_a_problem(federation, changes, status):
     response = federation.ask(**changes)
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_no_generated_evidence_request_gives_a_server_error(federation):
+    """schemathesis over the evidence endpoints of a real node, as an analyst."""
+    base = federation.fed.url(REQUESTER)
+    schema = schemathesis.openapi.from_url(f"{base}/openapi.json").include(
+        path_regex=r"^/(evidence/|federation/aggregate/)"
+    )
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) == 4
+    headers = {"Authorization": f"Bearer {federation.token(REQUESTER, 'analyst')}"}
+    answered: list[int] = []
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=8,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            database=None,
+        )
+        def check(case: Any) -> None:
+            response = case.call(base_url=base, headers=headers, timeout=60)
+            answered.append(response.status_code)
+            assert response.status_code < 500, response.text[:300]
+            if response.status_code >= 400:
+                assert response.headers["content-type"][0].startswith("application/problem+json")
+
+        check()
+    assert 422 in answered
+    assert 400 in answered
