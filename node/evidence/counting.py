@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -42,34 +43,81 @@ def _open_during(
     )
 
 
+def _month_position(
+    column: sa.ColumnElement[Any], starts: list[dt.date | dt.datetime], below: int
+) -> sa.ColumnElement[int]:
+    """Which month of the period ``column`` falls in (0-based); ``below`` if before it.
+
+    Comparisons with each month's first moment, not ``extract``: they mean the same
+    on SQLite and PostgreSQL whatever the session's time zone.
+    """
+    whens = [(column >= start, index) for index, start in reversed(list(enumerate(starts)))]
+    return sa.case(*whens, else_=below)
+
+
 def count_open_needs_by_category_month(*, session: Session, layout: CellLayout) -> list[int]:
-    """People with an open need, per (category, month): one pass over ``need``."""
-    # A UNION ALL of one-row SELECTs: SQLite has no column aliases on VALUES.
-    months = sa.union_all(
-        *[
-            sa.select(
-                sa.literal(m, sa.String).label("month"),
-                sa.literal(_start_of(month_start(m)), UTCDateTime).label("starts"),
-                sa.literal(next_month(m), sa.Date).label("ends"),
-            )
-            for m in layout.columns
-        ]
-    ).subquery("months")
-    query = (
+    """People with an open need, per (category, month).
+
+    Each need is open over a run of the period's months. A person with several needs
+    in one category counts once per month: taking their needs in order of ``since``
+    (the covering index ``ix_need_evidence`` delivers that order without a sort), a
+    need adds only the months after the furthest month any earlier one reached (a
+    window ``MAX``), and those earlier months are all covered already, because the
+    need that reached furthest began no later than this one. The
+    database returns one row per (category, first new month, last month) with how
+    many needs have it; the cells are filled from those few rows.
+    """
+    months = layout.columns
+    last = len(months) - 1
+    day_starts: list[dt.date | dt.datetime] = [month_start(m) for m in months]
+    moment_starts: list[dt.date | dt.datetime] = [_start_of(month_start(m)) for m in months]
+    runs = (
         sa.select(
-            months.c.month,
+            _need.c.person_id,
             _need.c.category,
-            sa.func.count(sa.distinct(_need.c.person_id)),
+            _need.c.since,
+            _month_position(_need.c.since, day_starts, 0).label("first"),
+            sa.case(
+                (_need.c.status.in_(OPEN_STATUSES), last),
+                else_=_month_position(_need.c.updated_at, moment_starts, -1),
+            ).label("last"),
         )
-        .select_from(_need.join(months, _open_during(months.c.starts, months.c.ends)))
-        .where(_need.c.category.in_(layout.rows))
-        .group_by(months.c.month, _need.c.category)
+        # No filter on category: the planner would pick the category index and then
+        # sort; other categories' rows are skipped below instead.
+        .where(_need.c.since < next_month(months[-1]))
+        .subquery("runs")
+    )
+    reach = (
+        sa.func.max(runs.c.last)
+        .over(
+            partition_by=[runs.c.person_id, runs.c.category],
+            order_by=runs.c.since,
+            rows=(None, -1),
+        )
+        .label("reach")
+    )
+    ordered = sa.select(runs.c.category, runs.c.first, runs.c.last, reach).subquery("ordered")
+    new_first = sa.case(
+        (
+            sa.and_(ordered.c.reach.is_not(None), ordered.c.reach >= ordered.c.first),
+            ordered.c.reach + 1,
+        ),
+        else_=ordered.c.first,
+    ).label("new_first")
+    added = sa.select(ordered.c.category, new_first, ordered.c.last).subquery("added")
+    query = (
+        sa.select(added.c.category, added.c.new_first, added.c.last, sa.func.count())
+        .where(added.c.new_first <= added.c.last)
+        .group_by(added.c.category, added.c.new_first, added.c.last)
     )
     row_of = {c: i for i, c in enumerate(layout.rows)}
-    col_of = {m: i for i, m in enumerate(layout.columns)}
     cells = [0] * layout.size
-    for month, category, people in session.execute(query):
-        cells[row_of[category] * len(layout.columns) + col_of[month]] = int(people)
+    for category, first, end, people in session.execute(query):
+        if category not in row_of:
+            continue
+        base = row_of[category] * len(months)
+        for month in range(int(first), int(end) + 1):
+            cells[base + month] += int(people)
     return cells
 
 

@@ -1,4 +1,6 @@
-"""Evidence queries a node took part in: ``evidence_participation``.
+"""Evidence: the queries a node took part in (``evidence_participation``), and a covering
+index on ``need (person_id, category, since, status, updated_at)`` for counting open
+needs by month.
 
 Revision ID: 0050_evidence
 Revises: 0001_records
@@ -32,9 +34,13 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_evidence_participation_evidence_id"), ["evidence_id"], unique=False
         )
+    op.create_index(
+        "ix_need_evidence", "need", ["person_id", "category", "since", "status", "updated_at"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_need_evidence", table_name="need")
     with op.batch_alter_table("evidence_participation", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_evidence_participation_evidence_id"))
     op.drop_table("evidence_participation")
