@@ -7,8 +7,8 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, Request
 
 from federation.envelope import VerifiedRequest
-from federation.errors import BadRequest, ValidationFailed
-from federation.evidence import EvidenceQuery, load_catalogue
+from federation.errors import BadRequest
+from federation.evidence import load_catalogue
 from federation.problems import PROBLEM_RESPONSES
 from federation.wire import MalformedMessage, WireMessage
 from federation.wire.evidence import (
@@ -22,7 +22,7 @@ from federation.wire.evidence import (
 from node.auth.dependencies import CurrentStaff
 from node.db import SessionDep
 from node.evidence import flows, service
-from node.evidence.publish import build_answer, protect
+from node.evidence.answers import answer_question
 from node.evidence.schemas import EvidenceAnswer, EvidenceRequest, QuestionPublic, QuestionsPublic
 from node.federation.dependencies import SIGNED_REQUEST_OPENAPI, RegistryDep, verified_request
 from node.federation.exceptions import NotInFederation
@@ -79,23 +79,6 @@ def list_questions(_staff: CurrentStaff) -> QuestionsPublic:
     return QuestionsPublic(data=questions, count=len(questions))
 
 
-def _query(body: EvidenceRequest, categories: frozenset[str]) -> EvidenceQuery:
-    chosen = sorted(set(body.categories or categories))
-    unknown = [c for c in chosen if c not in categories]
-    if unknown or not chosen:
-        raise ValidationFailed(f"not need categories here: {', '.join(unknown) or 'none given'}")
-    try:
-        return EvidenceQuery(
-            question=body.question,
-            period_from=body.period_from,
-            period_to=body.period_to,
-            categories=chosen,
-            purpose=body.purpose,
-        )
-    except ValueError as exc:
-        raise ValidationFailed(str(exc).splitlines()[-1].strip()) from None
-
-
 @router.post(
     "/evidence/answers", response_model=EvidenceAnswer, tags=["evidence"], responses=_UNAVAILABLE
 )
@@ -103,36 +86,7 @@ async def ask_question(
     request: Request, body: EvidenceRequest, registry: RegistryDep, staff: CurrentStaff
 ) -> EvidenceAnswer:
     """Answer a catalogued question across the federation, with disclosure control."""
-    state = request.app.state
-    settings = state.settings
-    query = _query(body, state.taxonomy.categories)
-    asking = flows.Asking(
-        org_id=settings.org_id,
-        org_kind=settings.org_kind,
-        keys=state.keys,
-        staff_pseudonym=staff.pseudonym,
-        staff_role=staff.role,
-        join_deadline_s=settings.evidence_deadline_s,
-        contribute_deadline_s=settings.evidence_deadline_s,
-    )
-    totals = await flows.gather_totals(
-        engine=state.engine,
-        http=state.http,
-        registry=registry,
-        policy=_policy(request),
-        asking=asking,
-        query=query,
-    )
-    rules = load_catalogue().disclosure
-    protected = protect(totals, rules)
-    await flows.audit_answer(state.engine, asking, totals, protected.suppressed_count())
-    return build_answer(
-        totals=totals,
-        protected=protected,
-        rules=rules,
-        category_labels=state.taxonomy.labels,
-        registry=registry,
-    )
+    return await answer_question(state=request.app.state, registry=registry, staff=staff, body=body)
 
 
 @router.post(

@@ -9,6 +9,7 @@ against numbers the nodes' code never produced. Traffic is captured by every nod
 from __future__ import annotations
 
 import base64
+import csv
 import datetime as dt
 import json
 import random
@@ -127,10 +128,10 @@ def seed(fed: RunningFederation, org_id: str, rng: random.Random) -> list[Seeded
     return seeded
 
 
-def own_counts(needs: list[SeededNeed]) -> list[int]:
+def own_counts(needs: list[SeededNeed], categories: list[str] = CATEGORIES) -> list[int]:
     """A node's counts, computed here: people with an open need per category and month."""
     cells: list[int] = []
-    for category in CATEGORIES:
+    for category in categories:
         for month in months_between(*PERIOD):
             starts = dt.datetime.combine(month_start(month), dt.time(), tzinfo=UTC)
             people = {
@@ -156,20 +157,28 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]
         yield Federation(fed, needs, client)
 
 
-def expected_totals(federation: Federation, orgs: list[str]) -> list[int]:
-    per_node = [own_counts(federation.needs[org]) for org in orgs]
+def expected_totals(
+    federation: Federation, orgs: list[str], categories: list[str] = CATEGORIES
+) -> list[int]:
+    per_node = [own_counts(federation.needs[org], categories) for org in orgs]
     return [sum(cells) for cells in zip(*per_node, strict=True)]
 
 
-def protected_values(totals: list[int]) -> list[list[int | None]]:
+def protected_values(totals: list[int], rows: int = len(CATEGORIES)) -> list[list[int | None]]:
     width = len(months_between(*PERIOD))
-    table = [totals[r * width : (r + 1) * width] for r in range(len(CATEGORIES))]
+    table = [totals[r * width : (r + 1) * width] for r in range(rows)]
     protected = protect_table(table, load_catalogue().disclosure)
     return [[c.value for c in row] for row in protected.cells]
 
 
 def answered_values(answer: dict[str, Any]) -> list[list[int | None]]:
     return [[c["value"] for c in row] for row in answer["cells"]]
+
+
+def load_catalogue_categories() -> list[str]:
+    from node.records.taxonomy import load_taxonomy
+
+    return sorted(load_taxonomy(None).categories)
 
 
 def audit_kinds(fed: RunningFederation, org_id: str, evidence_id: str) -> list[tuple[str, str]]:
@@ -427,3 +436,39 @@ def test_no_generated_evidence_request_gives_a_server_error(federation):
         check()
     assert 422 in answered
     assert 400 in answered
+
+
+def test_the_evidence_page_shows_the_protected_table_a_csv_and_a_summary(federation):
+    base = federation.fed.url(REQUESTER)
+    staff_cookie = {"joinedup_staff": federation.token(REQUESTER, "analyst")}
+    with httpx.Client(timeout=60, cookies=staff_cookie) as client:
+        check_the_pages(client, base, federation)
+
+
+def check_the_pages(client: httpx.Client, base: str, federation: Federation) -> None:
+    query = f"question={QUESTION}&period_from={PERIOD[0]}&period_to={PERIOD[1]}"
+    page = client.get(f"{base}/ui/evidence?{query}")
+    assert page.status_code == 200, page.text
+    assert 'data-testid="evidence-table"' in page.text
+    assert "Fewer than 10" in page.text  # suppressed cells are said, not left blank
+    assert "January 2026" in page.text
+    csv_file = client.get(f"{base}/ui/evidence.csv?{query}")
+    assert csv_file.headers["content-type"].startswith("text/csv")
+    rows = csv_file.text.splitlines()
+    assert rows[0].startswith("Need category,January 2026,")
+    assert rows[1].startswith("Contact details,")  # every category of the taxonomy
+    everyone = [org for org, _, _ in ORGS]
+    every_category = sorted(load_catalogue_categories())
+    totals = expected_totals(federation, everyone, every_category)
+    for line, values in zip(rows[1:], protected_values(totals, len(every_category)), strict=False):
+        cells = next(csv.reader([line]))[1 : len(values) + 1]
+        assert cells == [
+            f"{v:,}" if v is not None else c for v, c in zip(values, cells, strict=True)
+        ]
+        hidden = [c for v, c in zip(values, cells, strict=True) if v is None]
+        assert all(c in ("Fewer than 10", "Hidden") for c in hidden)
+    summary = client.get(f"{base}/ui/evidence/summary?{query}")
+    assert 'data-testid="evidence-summary-facts"' in summary.text
+    bad = client.get(f"{base}/ui/evidence?question={QUESTION}&period_from=2026-13&period_to=x")
+    assert bad.status_code == 422
+    assert 'data-testid="error-summary"' in bad.text
