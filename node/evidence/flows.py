@@ -220,15 +220,18 @@ async def _attempt(
             query_id=query_id,
         )
 
-    own, *answers = await asyncio.gather(
+    own, answers = await asyncio.gather(
         run_in_session(engine, own_vector),
-        *[_contribution(http, registry, m, asking, contribute, layout.size) for m in joined],
+        asyncio.gather(
+            *[_contribution(http, registry, m, asking, contribute, layout.size) for m in joined]
+        ),
     )
+    vectors = [v for v in answers if v is not None]
     dropped = [m.org_id for m, v in zip(joined, answers, strict=True) if v is None]
     if dropped:
         return None, participants, dropped
     try:
-        return unmask_sum([own, *answers], layout.size), participants, []
+        return unmask_sum([own, *vectors], layout.size), participants, []
     except SecureSumError:
         return None, participants, [m.org_id for m in joined]
 

@@ -13,13 +13,17 @@ from federation.disclosure import DisclosureRules, ProtectedCount, ProtectedTabl
 from federation.evidence import month_start
 from federation.registry import Registry
 from node.evidence.flows import Totals
-from node.evidence.schemas import CellPublic, EvidenceAnswer, LeftOut
+from node.evidence.schemas import CellPublic, EvidenceAnswer, LeftOut, Shown
 
-_SHOWN = {None: "count", "primary": "suppressed", "secondary": "suppressed_secondary"}
+_SHOWN: dict[str | None, Shown] = {
+    None: "count",
+    "primary": "suppressed",
+    "secondary": "suppressed_secondary",
+}
 
 
 def _cell(count: ProtectedCount) -> CellPublic:
-    return CellPublic(value=count.value, shown=_SHOWN[count.suppressed])  # type: ignore[arg-type]
+    return CellPublic(value=count.value, shown=_SHOWN[count.suppressed])
 
 
 def _month_label(month: str) -> str:
