@@ -19,6 +19,7 @@ import re
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import anyio
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
@@ -28,6 +29,7 @@ from node.evidence.answers import answer_question
 from node.evidence.schemas import CellPublic, EvidenceAnswer, EvidenceRequest
 from node.federation.dependencies import get_registry
 from node.web.dependencies import WebStaff
+from node.web.evidence_chart import chart_image
 from node.web.pages import HtmlRoute, render
 
 router = APIRouter(route_class=HtmlRoute)
@@ -97,12 +99,13 @@ def _plain(exc: JoinedUpError) -> str:
     return "This question cannot be answered: " + exc.message
 
 
-def _page(
+async def _page(
     request: Request,
     form: dict[str, str],
     answer: EvidenceAnswer | None,
     errors: dict[str, str],
 ) -> Response:
+    chart = await anyio.to_thread.run_sync(chart_image, answer) if answer else None
     return render(
         request,
         "evidence.html",
@@ -113,6 +116,7 @@ def _page(
             "answer": answer,
             "query": urlencode(form),
             "cell_text": cell_text,
+            "chart": chart,
         },
         status_code=422 if any(k != "question" for k in errors) else 200,
     )
@@ -129,9 +133,9 @@ async def show_evidence(
     """The evidence form and, once asked, the federation's protected table."""
     form = {"question": question, "period_from": period_from, "period_to": period_to}
     if not any(form.values()):
-        return _page(request, form, None, {})
+        return await _page(request, form, None, {})
     answer, errors = await _answer(request, staff, question, period_from, period_to)
-    return _page(request, form, answer, errors)
+    return await _page(request, form, answer, errors)
 
 
 @router.get("/evidence/summary")
@@ -146,8 +150,13 @@ async def show_evidence_summary(
     form = {"question": question, "period_from": period_from, "period_to": period_to}
     answer, errors = await _answer(request, staff, question, period_from, period_to)
     if answer is None:
-        return _page(request, form, None, errors)
-    return render(request, "evidence_summary.html", {"answer": answer, "cell_text": cell_text})
+        return await _page(request, form, None, errors)
+    chart = await anyio.to_thread.run_sync(chart_image, answer)
+    return render(
+        request,
+        "evidence_summary.html",
+        {"answer": answer, "cell_text": cell_text, "chart": chart},
+    )
 
 
 def answer_csv(answer: EvidenceAnswer) -> str:
@@ -181,7 +190,7 @@ async def download_evidence_csv(
     form = {"question": question, "period_from": period_from, "period_to": period_to}
     answer, errors = await _answer(request, staff, question, period_from, period_to)
     if answer is None:
-        return _page(request, form, None, errors)
+        return await _page(request, form, None, errors)
     name = f"evidence-{answer.question}-{answer.period_from}-{answer.period_to}.csv"
     return Response(
         answer_csv(answer),

@@ -452,6 +452,15 @@ def check_the_pages(client: httpx.Client, base: str, federation: Federation) -> 
     assert 'data-testid="evidence-table"' in page.text
     assert "Fewer than 10" in page.text  # suppressed cells are said, not left blank
     assert "January 2026" in page.text
+    # The chart: Vega-Altair's SVG, rendered on the server, as an image with a text alternative.
+    chart = re.search(
+        r'<img src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)" alt="([^"]+)"', page.text
+    )
+    assert chart is not None
+    svg = base64.b64decode(chart.group(1)).decode()
+    assert svg.startswith("<svg")
+    assert "Housing" in svg
+    assert "Hidden numbers are left out" in chart.group(2)
     csv_file = client.get(f"{base}/ui/evidence.csv?{query}")
     assert csv_file.headers["content-type"].startswith("text/csv")
     rows = csv_file.text.splitlines()
