@@ -282,6 +282,43 @@ async def gather_totals(
     if refused:
         raise NotPermitted("; ".join(refused))
     layout = cell_layout(query, question)
+    try:
+        return await _rounds(
+            engine=engine,
+            http=http,
+            registry=registry,
+            asking=asking,
+            query=query,
+            question=question,
+            layout=layout,
+            evidence_id=evidence_id,
+        )
+    except EvidenceUnavailable as exc:
+        await _audit(
+            engine,
+            asking,
+            evidence_id,
+            query,
+            kind="aggregate_answered",
+            action="evidence",
+            decision="error",
+            reason=f"{describe(query)}: no answer: {exc.message}",
+        )
+        raise
+
+
+async def _rounds(
+    *,
+    engine: Engine,
+    http: httpx.AsyncClient,
+    registry: Registry,
+    asking: Asking,
+    query: EvidenceQuery,
+    question: Question,
+    layout: CellLayout,
+    evidence_id: str,
+) -> Totals:
+    """Attempts until one sums (each without the participants that dropped before)."""
     partners = [m for m in registry.organisations() if m.org_id != asking.org_id]
     left_out: dict[str, str] = {}
     for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -312,16 +349,6 @@ async def gather_totals(
         left_out.update(
             dict.fromkeys(dropped, "dropped out before sending its counts; asked again without it")
         )
-    await _audit(
-        engine,
-        asking,
-        evidence_id,
-        query,
-        kind="aggregate_answered",
-        action="evidence",
-        decision="error",
-        reason=f"{describe(query)}: no answer after {MAX_ATTEMPTS} attempts",
-    )
     raise EvidenceUnavailable(
         f"organisations kept dropping out; no answer after {MAX_ATTEMPTS} attempts"
     )
