@@ -37,7 +37,7 @@ from node.audit.models import AuditEntry
 from node.records.models import Need, Person
 from tests.e2e.conftest import Driver, wait_for
 from tests.fixtures.federation import RunningFederation, start_federation
-from tests.fixtures.servers import ServerSpec, start_many
+from tests.fixtures.servers import ServerSpec, free_port, start_many
 
 pytestmark = pytest.mark.e2e
 
@@ -481,3 +481,42 @@ def check_the_pages(client: httpx.Client, base: str, federation: Federation) -> 
     bad = client.get(f"{base}/ui/evidence?question={QUESTION}&period_from=2026-13&period_to=x")
     assert bad.status_code == 422
     assert 'data-testid="error-summary"' in bad.text
+
+
+def test_too_few_organisations_gives_a_clean_503_that_is_audited(federation):
+    """With three partners unreachable only two organisations remain: no totals at all."""
+    fed = federation.fed
+    publish = Driver(fed, federation.client).publish_registry
+    gone = {"police", "school", "housing"}
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    urls = {org: fed.url(org) for org in gone}
+
+    def route(to: dict[str, str]):
+        return lambda members: [
+            m.model_copy(update={"base_url": to[m.org_id]}) if m.org_id in to else m
+            for m in members
+        ]
+
+    def refused() -> httpx.Response | None:
+        response = federation.ask()
+        return response if response.status_code == 503 else None
+
+    publish(route(dict.fromkeys(gone, closed)))
+    try:
+        response = wait_for(refused, timeout=60)
+    finally:
+        publish(route(urls))
+    assert response.headers["content-type"].startswith("application/problem+json")
+    detail = response.json()["detail"]
+    assert "too few organisations could take part (2" in detail
+    assert "police did not answer in time" in detail
+    with fed.session(REQUESTER) as session:
+        from sqlmodel import select
+
+        errors = session.exec(
+            select(AuditEntry).where(
+                AuditEntry.kind == "aggregate_answered", AuditEntry.decision == "error"
+            )
+        ).all()
+    assert errors
+    assert "too few organisations" in errors[-1].reason
