@@ -10,6 +10,7 @@ from appkit.site import site_router
 from node.audit.partner_router import router as audit_partner_router
 from node.audit.router import router as audit_router
 from node.auth.router import router as auth_router
+from node.evidence.router import router as evidence_router
 from node.guide.partner_router import router as guide_partner_router
 from node.guide.router import router as guide_router
 from node.links.router import router as links_router
@@ -33,5 +34,6 @@ api_router.include_router(provider_sign_in_router)
 api_router.include_router(audit_partner_router)
 api_router.include_router(guide_router)
 api_router.include_router(guide_partner_router)
+api_router.include_router(evidence_router)
 # `/` (to the staff pages), the favicon and the character-count script.
 api_router.include_router(site_router(home="/ui/"))

@@ -92,6 +92,9 @@ class NodeSettings(OutboxSettings):
     # the background refresher (announced versions then wait for a manual refresh).
     guide_refresh_s: float = Field(default=300.0, gt=0, le=86_400)
     guide_refresh: bool = True
+    # How long an evidence query waits for each partner in each round (counting
+    # 100,000 needs takes well under a second; docs/evidence.md).
+    evidence_deadline_s: float = Field(default=10.0, gt=0, le=60)
     audit_tree_head_every: int = Field(default=100, ge=1)
     audit_tree_head_seconds: float = Field(default=10.0, gt=0)
     log_json: bool = True

@@ -101,6 +101,9 @@ def test_an_installed_wheel_ships_the_policies_and_allows_a_share(tmp_path: Path
         "policies/share/data.json",
         "policies/act/act.rego",
         "policies/audit/audit.rego",
+        "policies/aggregate/aggregate.rego",
+        "policies/aggregate/data.json",
+        "policies/evidence/questions.json",
         "policies/taxonomy/data.json",
         "policies/taxonomy/labels.json",
     ):

@@ -43,6 +43,7 @@ from federation.registry import (
 from federation.share_schema import LinkRequestBody, ShareRequestBody
 from federation.tree_head import sign_tree_head
 from federation.wire.consent_change import ConsentGranted  # noqa: E402
+from federation.wire.evidence import AggregateContribute, AggregateJoin
 from node.audit.models import canonical_fields
 from node.audit.schemas import ProvenEntries, ProvenEntry, TreeHeadPublic
 from node.revocations.schemas import RevocationPush
@@ -52,6 +53,7 @@ URLS = {
     "consent": "https://consent.riverside.example",
     "council": "https://node.council.riverside.example",
     "gp": "https://node.gp.riverside.example",
+    "police": "https://node.police.riverside.example",
 }
 ENDPOINTS = {
     "enrol": "/federation/enrol",
@@ -67,6 +69,8 @@ ENDPOINTS = {
     "audit_trace": "/federation/audit/trace",
     "audit_subject_report": "/federation/audit/subject-report",
     "notify_customer": "/federation/notices",
+    "aggregate_join": "/federation/aggregate/join",
+    "aggregate_contribute": "/federation/aggregate/contribute",
 }
 # What each action's receiver validates its ``body`` with (None: the receiver reads
 # single fields and lets the audit policy decide, node/audit/flows.py).
@@ -84,6 +88,8 @@ BODY_SCHEMAS: dict[str, type[BaseModel] | None] = {
     "audit_trace": None,
     "audit_subject_report": None,
     "notify_customer": NoticeCreate,
+    "aggregate_join": AggregateJoin,
+    "aggregate_contribute": AggregateContribute,
 }
 
 
@@ -111,8 +117,13 @@ class Federation:
     @classmethod
     def build(cls) -> Federation:
         keys = {name: seeded_keys(name) for name in URLS}
-        names = {"consent": "Consent service", "council": "Riverside Council", "gp": "Riverside GP"}
-        kinds = {"consent": "consent_service", "council": "council", "gp": "gp"}
+        names = {
+            "consent": "Consent service",
+            "council": "Riverside Council",
+            "gp": "Riverside GP",
+            "police": "Riverside Police",
+        }
+        kinds = {"consent": "consent_service", "council": "council", "gp": "gp", "police": "police"}
         members = [
             Member(
                 org_id=org,

@@ -65,11 +65,19 @@ from federation.enrolment import (  # noqa: E402
     issue_enrolment_statement,
     verify_enrolment_statement,
 )
+from federation.evidence import EvidenceQuery  # noqa: E402
 from federation.jose import read_unverified_claims, read_unverified_header  # noqa: E402
 from federation.keys import MemberKeys  # noqa: E402
+from federation.secure_sum import masked_vector  # noqa: E402
 from federation.share_schema import LinkResponse, ShareRequestBody  # noqa: E402
 from federation.tree_head import check_proven_entries  # noqa: E402
 from federation.wire.consent_change import ConsentGranted  # noqa: E402
+from federation.wire.evidence import (  # noqa: E402
+    AggregateContribute,
+    AggregateContribution,
+    AggregateJoin,
+    AggregateJoined,
+)
 from node.revocations.schemas import RevocationRecorded  # noqa: E402
 
 DOC = HERE.parent / "protocol.md"
@@ -458,6 +466,77 @@ class Story:
         check_proven_entries(proven, self.fed.registry.verify_keys("gp"), org_id="gp")
         self.sealed("gp", "consent", report, proven, NOW + 120)
 
+    def evidence(self) -> None:
+        query = EvidenceQuery(
+            question="open_needs_by_category_month",
+            period_from="2026-09",
+            period_to="2026-10",
+            categories=["housing", "income"],
+            purpose="service_planning",
+        )
+        query_id, evidence_id = "qry_Ev1d3nceR0und1aaaa", "evd_An4lystAsks00000000"
+        join = AggregateJoin(
+            query_id=query_id,
+            evidence_id=evidence_id,
+            attempt=1,
+            query=query,
+            requester_role="analyst",
+            requester_staff="7ab3c9d2e1f04a56",
+        )
+        self.request(
+            "Evidence round 1: join",
+            "An analyst at the council asks how many people had open needs by category "
+            "and month. The council asks every organisation to take part in this query "
+            "(`query_id`, fresh for each attempt); each decides with `joinedup.aggregate` "
+            "and audits its decision under the analyst's `evidence_id`. A refusal is "
+            "`joined: false` with the policy's reasons.",
+            route=("council", "gp", join.action),
+            body=join.body(),
+            jti="req_Ag6j01n",
+            at=NOW + 200,
+            answer=answer_json(
+                200,
+                AggregateJoined(
+                    query_id=query_id,
+                    joined=True,
+                    reasons=[
+                        "aggregate evidence allowed: open_needs_by_category_month for "
+                        "service_planning"
+                    ],
+                ).model_dump(),
+                " (plain JSON, `AggregateJoined`):",
+            ),
+        )
+        participants = ["council", "gp", "police"]
+        contribute = AggregateContribute(query_id=query_id, query=query, participants=participants)
+        request = self.request(
+            "Evidence round 2: contribute",
+            "The GP and the police joined, so the participant set is fixed. Each counts "
+            "its own records (housing and income, September and October: four cells), "
+            "adds its pairwise masks with the other two participants "
+            "(`federation.secure_sum`), and seals the masked vector to the council.",
+            route=("council", "gp", contribute.action),
+            body=contribute.body(),
+            jti="req_Ag6c0ntr",
+            at=NOW + 201,
+            answer="Answer: sealed and signed.\n",
+        )
+        masked = masked_vector(
+            [14, 12, 3, 4],
+            me="gp",
+            my_key=self.fed.keys["gp"].encryption_key,
+            participants={org: self.fed.registry.public_key(org) for org in participants},
+            query_id=query_id,
+        )
+        contribution = AggregateContribution(query_id=query_id, masked=masked)
+        self.sealed("gp", "council", request, contribution.model_dump(), NOW + 201)
+        self.parts.append(
+            "The GP's counts (14, 12, 3, 4) appear nowhere: each masked value is uniform "
+            "over 0..2^64-1 to anyone without the GP's masks. The council adds the three "
+            "vectors modulo 2^64; the masks cancel and only the totals remain, which go "
+            "through disclosure control before the analyst sees them (docs/evidence.md).\n"
+        )
+
 
 def build_examples() -> str:
     """Every signed message of the protocol, in the order of one customer's story."""
@@ -470,7 +549,7 @@ def build_examples() -> str:
         "They follow one customer, Grace Okafor, through the Riverside federation: the "
         "council enrols her, she consents, a coordinator views her GP's records, an "
         "auditor traces that view, she revokes, she is told of an emergency access, "
-        "and she reads who accessed her data. "
+        "and she reads who accessed her data; last, an analyst asks an evidence question. "
         f"Times are epoch seconds from `{NOW}` (2026-11-24T06:00:00Z).\n"
     )
     story.registry()
@@ -480,6 +559,7 @@ def build_examples() -> str:
     story.revocation()
     story.emergency_notice()
     story.access_report()
+    story.evidence()
     return "\n".join(story.parts)
 
 

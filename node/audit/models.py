@@ -37,6 +37,10 @@ KINDS = (
     "revocation_received",
     "customer_notice",
     "staff_lookup",
+    "aggregate_requested",
+    "aggregate_decided",
+    "aggregate_contributed",
+    "aggregate_answered",
 )
 DECISIONS = ("allow", "deny", "error", "info")
 # The "v" field of the canonical entry; bump on any change of shape. Format 2 adds the

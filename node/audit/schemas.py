@@ -28,6 +28,10 @@ Kind = Literal[
     "revocation_received",
     "customer_notice",
     "staff_lookup",
+    "aggregate_requested",
+    "aggregate_decided",
+    "aggregate_contributed",
+    "aggregate_answered",
 ]
 
 

@@ -18,8 +18,10 @@ answer 503 "not in a federation".
 
 ``JOINEDUP_NODE_TRAFFIC_LOG`` (``settings.traffic_log``) is a test and diagnostic
 setting: every request body the node's one ``httpx.AsyncClient`` sends to another
-member is appended, as one JSON line, to that file, so an end-to-end test can prove
-that no raw identifier ever travels between nodes. Leave it unset in production.
+member, and every answer it gets back (``"direction": "response"``), is appended,
+as one JSON line, to that file, so an end-to-end test can prove that no raw
+identifier (nor any node's own evidence count) ever travels between nodes. Leave it
+unset in production.
 """
 
 from __future__ import annotations
@@ -73,6 +75,25 @@ def make_traffic_hook(path: Path) -> Callable[[httpx.Request], Awaitable[None]]:
     return record_request
 
 
+def make_response_traffic_hook(path: Path) -> Callable[[httpx.Response], Awaitable[None]]:
+    """An httpx response hook appending ``{"direction": "response", ...}`` lines to ``path``."""
+
+    async def record_response(response: httpx.Response) -> None:
+        body = (await response.aread()).decode("utf-8", errors="replace")
+        line = json.dumps(
+            {
+                "direction": "response",
+                "method": response.request.method,
+                "url": str(response.request.url),
+                "status": response.status_code,
+                "body": body,
+            }
+        )
+        await anyio.to_thread.run_sync(_append_line, path, line)
+
+    return record_response
+
+
 @asynccontextmanager
 async def federation_state(app: FastAPI) -> AsyncIterator[None]:
     """Put ``registry`` (or None), ``replay_cache`` and ``policy`` on ``app.state``."""
@@ -110,6 +131,7 @@ async def federation_state(app: FastAPI) -> AsyncIterator[None]:
     traffic_log = getattr(settings, "traffic_log", None)
     if traffic_log is not None:
         app.state.http.event_hooks["request"].append(make_traffic_hook(Path(traffic_log)))
+        app.state.http.event_hooks["response"].append(make_response_traffic_hook(Path(traffic_log)))
         log.warning("traffic log enabled (diagnostic setting): outgoing bodies are recorded")
     if feed is None or registry_path is None:
         yield

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from federation.policy_bundle import policy_dir as packaged_policy_dir
 
-PACKAGES: tuple[str, ...] = ("share", "act", "audit")
+PACKAGES: tuple[str, ...] = ("share", "act", "audit", "aggregate")
 
 DEFAULT_POLICY_DIR = packaged_policy_dir()
 
@@ -79,7 +79,7 @@ def engine_error(detail: str) -> PolicyDecision:
 
 
 def check_package(package: str) -> None:
-    """Refuse anything but the three decision packages (no arbitrary data paths)."""
+    """Refuse anything but the decision packages (no arbitrary data paths)."""
     if package not in PACKAGES:
         raise PolicyEngineError(f"unknown policy package {package!r}")
 

@@ -55,6 +55,12 @@ class Need(NeedBase, table=True):
     """A need the organisation knows about, in one category of the taxonomy."""
 
     __tablename__ = "need"
+    # Evidence counting walks each person's needs per category in date order
+    # (node.evidence.counting); this covering index gives that order without a sort
+    # or a row lookup.
+    __table_args__ = (
+        sa.Index("ix_need_evidence", "person_id", "category", "since", "status", "updated_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="person.id", index=True)

@@ -30,6 +30,7 @@ from node.auth.tokens import issue_staff_token
 from node.db import SessionDep
 from node.web.audit import router as audit_router
 from node.web.dependencies import CsrfForm, WebStaff, end_provider_session
+from node.web.evidence import router as evidence_router
 from node.web.guide import router as guide_router
 from node.web.outbox import router as outbox_router
 from node.web.pages import SESSION_COOKIE, STATIC_DIR, UI_PREFIX, HtmlRoute, render
@@ -53,6 +54,8 @@ def home_for(role: str) -> str:
         return f"{UI_PREFIX}/audit"
     if role in RECORD_ROLES:
         return f"{UI_PREFIX}/persons"
+    if role == "analyst":
+        return f"{UI_PREFIX}/evidence"
     return f"{UI_PREFIX}/account"
 
 
@@ -175,3 +178,4 @@ router.include_router(views_router)
 router.include_router(audit_router)
 router.include_router(outbox_router)
 router.include_router(guide_router)
+router.include_router(evidence_router)

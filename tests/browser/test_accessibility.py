@@ -36,6 +36,7 @@ NOT_PAGES = {
     "POST /ui/outbox/{message_id}/retry": "only redirects to the outbox page",
     "POST /ui/guide/catalogue/{service_key}/capacity": "only redirects to the catalogue page",
     "POST /ui/guide/catalogue/{service_key}/remove": "only redirects to the catalogue page",
+    "GET /ui/evidence.csv": "a download (CSV), not a page",
     "GET /portal/static/{name}": "a stylesheet, not a page",
     "POST /portal/logout": "only redirects to the sign-in page",
     "POST /portal/notices/{notice_id}/read": "only redirects to 'my consents'",
@@ -175,6 +176,25 @@ def test_every_staff_page_meets_wcag_22_aa(
     police_admin.goto(f"{demo.url(POLICE)}/ui/outbox")
     expect(police_admin.get_by_test_id("outbox-table")).to_be_visible()
     _check(audit, police_admin, "outbox (admin)")
+
+    analyst = _new_page(chromium_browser, contexts, audit)
+    _sign_in(analyst, f"{council}/ui/login", "analyst", password)
+    expect(analyst.get_by_test_id("evidence-form")).to_be_visible()
+    _check(audit, analyst, "evidence form")
+    analyst.fill("#period_from", "2026-13")
+    _submit(analyst, "evidence-form")
+    expect(analyst.get_by_test_id("error-summary")).to_be_visible()
+    _check(audit, analyst, "evidence form with errors")
+    analyst.select_option("#question", "open_needs_by_category_month")
+    analyst.fill("#period_from", "2026-01")
+    analyst.fill("#period_to", "2026-06")
+    _submit(analyst, "evidence-form")
+    expect(analyst.get_by_test_id("evidence-table")).to_be_visible()
+    _check(audit, analyst, "evidence answer")
+    analyst.get_by_test_id("evidence-summary-link").click()
+    analyst.wait_for_load_state()
+    expect(analyst.get_by_test_id("evidence-summary-facts")).to_be_visible()
+    _check(audit, analyst, "evidence printable summary")
 
     auditor = _new_page(chromium_browser, contexts, audit)
     _sign_in(auditor, f"{council}/ui/login", "auditor", password)

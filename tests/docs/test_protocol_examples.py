@@ -58,6 +58,7 @@ from federation.tree_head import (
     verify_tree_head,
 )
 from federation.wire.consent_change import ConsentGranted
+from federation.wire.evidence import AggregateContribute, AggregateJoin
 from node.config import NodeSettings
 from node.links.flows import ENROL_ACTION
 from node.main import create_app as create_node_app
@@ -88,6 +89,8 @@ RECEIVER_BODY: dict[str, type[BaseModel] | None] = {
     "audit_trace": None,
     "audit_subject_report": None,
     "notify_customer": NoticeCreate,
+    "aggregate_join": AggregateJoin,
+    "aggregate_contribute": AggregateContribute,
 }
 
 
@@ -280,7 +283,8 @@ def _action_table(doc: str) -> dict[str, str]:
 def test_generator_prints_examples_that_verify(printed: str) -> None:
     verified = verify_examples(printed)
     assert {c["act"] for c in verified["joinedup-request+jwt"]} == set(RECEIVER_BODY)
-    assert len(verified["joinedup-response+jwt"]) == 3  # share, trace, subject report
+    # share, trace, subject report, evidence contribution
+    assert len(verified["joinedup-response+jwt"]) == 4
 
 
 def test_generator_rewrites_only_the_examples_region(tmp_path: Path, doc_text: str) -> None:

@@ -28,6 +28,7 @@ from typing import Any
 from regopy import Interpreter, LogLevel
 
 from node.policy.embedded import compile_bundle
+from node.policy.engine import PACKAGES
 from node.policy.loader import load_policy_source
 
 MODES = ("normal", "slow", "error500", "garbage", "no_result", "wrong_type", "empty_decision")
@@ -42,7 +43,7 @@ class OpaContractServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         source = load_policy_source(policy_dir)
         self.bundle = compile_bundle(source)
-        self.entrypoints = {f"joinedup/{p}/decision" for p in ("share", "act", "audit")}
+        self.entrypoints = {f"joinedup/{p}/decision" for p in PACKAGES}
         self.mode = "normal"
         self.delay_s = 0.0
         self.requests_seen = 0

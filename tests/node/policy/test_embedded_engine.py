@@ -9,7 +9,7 @@ import pytest
 
 from node.policy import PolicyEngine, build_policy_engine
 from node.policy.embedded import EmbeddedRegoEngine
-from node.policy.engine import DEFAULT_POLICY_DIR
+from node.policy.engine import DEFAULT_POLICY_DIR, PACKAGES
 
 ERROR = "policy engine error"
 
@@ -122,7 +122,7 @@ def test_a_policy_runtime_error_is_a_denial(policy_copy: Path, share_input):
 
 def test_an_undefined_decision_is_a_denial(tmp_path: Path, share_input):
     (tmp_path / "p").mkdir()
-    for package in ("share", "act", "audit"):
+    for package in PACKAGES:
         (tmp_path / "p" / f"{package}.rego").write_text(
             f"package joinedup.{package}\nimport rego.v1\n"
             'decision := {"allow": true} if input.never_present == 1\n'
@@ -136,7 +136,7 @@ def test_an_undefined_decision_is_a_denial(tmp_path: Path, share_input):
 
 def test_a_policy_allowing_without_releasing_is_refused(tmp_path: Path, share_input):
     (tmp_path / "p").mkdir()
-    for package in ("share", "act", "audit"):
+    for package in PACKAGES:
         (tmp_path / "p" / f"{package}.rego").write_text(
             f"package joinedup.{package}\nimport rego.v1\n"
             'decision := {"allow": true, "categories": ["criminal_justice"]}\n'
@@ -182,7 +182,7 @@ def test_integers_beyond_int64_are_passed_exactly_or_refused(tmp_path: Path, reg
     # floats; the engine must do neither: regopy gets them exactly as JSON text,
     # regorus refuses them (a denial).
     (tmp_path / "p").mkdir()
-    for package in ("share", "act", "audit"):
+    for package in PACKAGES:
         (tmp_path / "p" / f"{package}.rego").write_text(
             f"package joinedup.{package}\nimport rego.v1\n"
             'decision := {"allow": false, "reasons": [json.marshal(input.n)]}\n'

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from regopy import Input, Interpreter, LogLevel
 
 from node.policy.embedded import EmbeddedRegoEngine
-from node.policy.engine import DEFAULT_POLICY_DIR
+from node.policy.engine import DEFAULT_POLICY_DIR, PACKAGES
 from node.policy.rego_input import NotDirectlyConvertible, rego_safe_text, to_rego_input
 
 ECHO = "package echo\nimport rego.v1\nvalue := input\n"
@@ -141,7 +141,7 @@ def test_a_justification_with_quotes_and_line_breaks_still_counts(share_input):
 
 def test_an_integer_beyond_int64_in_a_string_heavy_input_takes_the_exact_path(tmp_path, rego):
     (tmp_path / "p").mkdir()
-    for package in ("share", "act", "audit"):
+    for package in PACKAGES:
         (tmp_path / "p" / f"{package}.rego").write_text(
             f"package joinedup.{package}\nimport rego.v1\n"
             'decision := {"allow": false, "reasons": [input.c, json.marshal(input.n)]}\n'

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from node.policy.embedded import EmbeddedRegoEngine
-from node.policy.engine import DEFAULT_POLICY_DIR
+from node.policy.engine import DEFAULT_POLICY_DIR, PACKAGES
 from node.policy.rego_input import rego_safe_json, rego_safe_json_text
 
 ECHO = (
@@ -46,7 +46,7 @@ def test_regorus_escapes_what_it_echoes_unlike_rego_cpp(text):
 @pytest.mark.parametrize("text", HOSTILE)
 def test_the_engine_still_hands_regorus_the_strings_regopy_sees(tmp_path: Path, text):
     (tmp_path / "p").mkdir()
-    for package in ("share", "act", "audit"):
+    for package in PACKAGES:
         (tmp_path / "p" / f"{package}.rego").write_text(
             ECHO.replace("joinedup.share", f"joinedup.{package}")
         )
@@ -84,7 +84,7 @@ def test_regorus_vm_puts_an_undefined_marker_into_a_comprehension(tmp_path: Path
 
 def test_a_result_holding_the_undefined_marker_is_a_denial(tmp_path: Path):
     (tmp_path / "p").mkdir()
-    for package in ("share", "act", "audit"):
+    for package in PACKAGES:
         (tmp_path / "p" / f"{package}.rego").write_text(
             UNDEFINED_IN_ARRAY.replace("joinedup.share", f"joinedup.{package}")
         )

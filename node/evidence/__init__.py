@@ -1,0 +1,1 @@
+"""Evidence for strategy: catalogued aggregate questions answered by secure summation."""
