@@ -44,6 +44,7 @@ from federation.share_schema import LinkRequestBody, ShareRequestBody
 from federation.tree_head import sign_tree_head
 from federation.wire.consent_change import ConsentGranted  # noqa: E402
 from federation.wire.evidence import AggregateContribute, AggregateJoin
+from federation.wire.guide import GuideAnnounce  # noqa: E402
 from node.audit.models import canonical_fields
 from node.audit.schemas import ProvenEntries, ProvenEntry, TreeHeadPublic
 from node.revocations.schemas import RevocationPush
@@ -66,6 +67,7 @@ ENDPOINTS = {
     "share": "/federation/share",
     "revoke": "/federation/revocations",
     "consent_granted": "/federation/consent-grants",
+    "guide_announce": "/federation/guide/announce",
     "audit_trace": "/federation/audit/trace",
     "audit_subject_report": "/federation/audit/subject-report",
     "notify_customer": "/federation/notices",
@@ -85,6 +87,7 @@ BODY_SCHEMAS: dict[str, type[BaseModel] | None] = {
     "share": ShareRequestBody,
     "revoke": RevocationPush,
     "consent_granted": ConsentGranted,
+    "guide_announce": GuideAnnounce,
     "audit_trace": None,
     "audit_subject_report": None,
     "notify_customer": NoticeCreate,

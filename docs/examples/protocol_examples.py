@@ -78,6 +78,8 @@ from federation.wire.evidence import (  # noqa: E402
     AggregateJoin,
     AggregateJoined,
 )
+from federation.wire.guide import GuideAnnounce  # noqa: E402
+from node.guide.schemas import AnnounceReceived  # noqa: E402
 from node.revocations.schemas import RevocationRecorded  # noqa: E402
 
 DOC = HERE.parent / "protocol.md"
@@ -537,6 +539,20 @@ class Story:
             "through disclosure control before the analyst sees them (docs/evidence.md).\n"
         )
 
+    def guide_announce(self) -> None:
+        self.request(
+            "Catalogue announcement",
+            "The council publishes a new version of its service catalogue (docs/guide.md) "
+            "and tells each partner through its outbox; the GP fetches the signed "
+            "catalogue at once with a conditional GET and verifies it, never trusting "
+            "the version number.",
+            route=("council", "gp", GuideAnnounce.action),
+            body=GuideAnnounce(version=7).body(),
+            jti="req_Gd4nn0",
+            at=NOW + 400,
+            answer=answer_json(202, AnnounceReceived().model_dump(), ":"),
+        )
+
 
 def build_examples() -> str:
     """Every signed message of the protocol, in the order of one customer's story."""
@@ -549,7 +565,8 @@ def build_examples() -> str:
         "They follow one customer, Grace Okafor, through the Riverside federation: the "
         "council enrols her, she consents, a coordinator views her GP's records, an "
         "auditor traces that view, she revokes, she is told of an emergency access, "
-        "and she reads who accessed her data; last, an analyst asks an evidence question. "
+        "and she reads who accessed her data; an analyst asks an evidence question, and "
+        "the council announces a new version of its service catalogue. "
         f"Times are epoch seconds from `{NOW}` (2026-11-24T06:00:00Z).\n"
     )
     story.registry()
@@ -560,6 +577,7 @@ def build_examples() -> str:
     story.emergency_notice()
     story.access_report()
     story.evidence()
+    story.guide_announce()
     return "\n".join(story.parts)
 
 

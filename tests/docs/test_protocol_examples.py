@@ -59,6 +59,7 @@ from federation.tree_head import (
 )
 from federation.wire.consent_change import ConsentGranted
 from federation.wire.evidence import AggregateContribute, AggregateJoin
+from federation.wire.guide import GuideAnnounce
 from node.config import NodeSettings
 from node.links.flows import ENROL_ACTION
 from node.main import create_app as create_node_app
@@ -86,6 +87,7 @@ RECEIVER_BODY: dict[str, type[BaseModel] | None] = {
     "share": ShareRequestBody,
     "revoke": RevocationPush,
     "consent_granted": ConsentGranted,
+    "guide_announce": GuideAnnounce,
     "audit_trace": None,
     "audit_subject_report": None,
     "notify_customer": NoticeCreate,
