@@ -63,14 +63,19 @@ def enqueue(
     destination: str,
     payload: dict[str, Any],
     now: dt.datetime | None = None,
+    idempotency_key: str | None = None,
 ) -> Message:
-    """Add a pending message in the caller's transaction (flushes, never commits)."""
+    """Add a pending message in the caller's transaction (flushes, never commits).
+
+    ``idempotency_key`` names the message for its receiver's receipt when the
+    domain has a natural one (a referral id); a random key otherwise.
+    """
     at = now or utcnow()
     row = model(
         kind=kind,
         destination=destination,
         payload=payload,
-        idempotency_key=new_idempotency_key(),
+        idempotency_key=idempotency_key or new_idempotency_key(),
         next_attempt_at=at,
         created_at=at,
     )

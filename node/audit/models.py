@@ -41,6 +41,11 @@ KINDS = (
     "aggregate_decided",
     "aggregate_contributed",
     "aggregate_answered",
+    "referral_sent",
+    "referral_received",
+    "referral_refused",
+    "referral_status_sent",
+    "referral_status_received",
 )
 DECISIONS = ("allow", "deny", "error", "info")
 # The "v" field of the canonical entry; bump on any change of shape. Format 2 adds the

@@ -32,6 +32,11 @@ Kind = Literal[
     "aggregate_decided",
     "aggregate_contributed",
     "aggregate_answered",
+    "referral_sent",
+    "referral_received",
+    "referral_refused",
+    "referral_status_sent",
+    "referral_status_received",
 ]
 
 
