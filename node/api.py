@@ -15,6 +15,8 @@ from node.guide.partner_router import router as guide_partner_router
 from node.guide.router import router as guide_router
 from node.links.router import router as links_router
 from node.records.router import router as records_router
+from node.referrals.partner_router import router as referrals_partner_router
+from node.referrals.router import router as referrals_router
 from node.revocations.router import router as revocations_router
 from node.share.router import router as share_router
 from node.views.router import router as views_router
@@ -29,6 +31,8 @@ api_router.include_router(share_router)
 api_router.include_router(views_router)
 api_router.include_router(links_router)
 api_router.include_router(audit_router)
+api_router.include_router(referrals_router)
+api_router.include_router(referrals_partner_router)
 api_router.include_router(web_router)
 api_router.include_router(provider_sign_in_router)
 api_router.include_router(audit_partner_router)

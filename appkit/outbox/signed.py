@@ -38,6 +38,34 @@ async def deliver_signed(
     timeout_s: float,
 ) -> DeliveryResult:
     """POST one freshly signed request carrying ``idempotency_key``; classify the answer."""
+    result, _ = await post_signed(
+        client=client,
+        keys=keys,
+        issuer=issuer,
+        audience=audience,
+        url=url,
+        action=action,
+        body=body,
+        idempotency_key=idempotency_key,
+        timeout_s=timeout_s,
+    )
+    return result
+
+
+async def post_signed(
+    *,
+    client: httpx.AsyncClient,
+    keys: MemberKeys,
+    issuer: str,
+    audience: str,
+    url: str,
+    action: str,
+    body: dict[str, Any],
+    idempotency_key: str,
+    timeout_s: float,
+    request_id: str | None = None,
+) -> tuple[DeliveryResult, httpx.Response | None]:
+    """As ``deliver_signed``, also giving the answer (None if there was none) to read."""
     token = sign_request(
         keys=keys,
         issuer=issuer,
@@ -45,16 +73,19 @@ async def deliver_signed(
         action=action,
         body=body,
         idempotency_key=idempotency_key,
+        request_id=request_id,
     )
     try:
         response = await client.post(url, json={"request": token}, timeout=timeout_s)
     except httpx.TimeoutException:
-        return DeliveryResult(Outcome.RETRY, "the receiver did not answer in time")
+        return DeliveryResult(Outcome.RETRY, "the receiver did not answer in time"), None
     except httpx.HTTPError:
-        return DeliveryResult(Outcome.RETRY, "the receiver could not be reached")
+        return DeliveryResult(Outcome.RETRY, "the receiver could not be reached"), None
     status = response.status_code
     if 200 <= status < 300:
-        return DeliveryResult(Outcome.DELIVERED)
+        return DeliveryResult(Outcome.DELIVERED), response
     if status >= 500 or status in RETRYABLE_4XX:
-        return DeliveryResult(Outcome.RETRY, f"the receiver was not ready (HTTP {status})")
-    return DeliveryResult(Outcome.REFUSED, f"the receiver refused the message (HTTP {status})")
+        result = DeliveryResult(Outcome.RETRY, f"the receiver was not ready (HTTP {status})")
+        return result, response
+    result = DeliveryResult(Outcome.REFUSED, f"the receiver refused the message (HTTP {status})")
+    return result, response

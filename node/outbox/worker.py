@@ -2,8 +2,9 @@
 
 Every process of the node runs one (``outbox_worker`` setting); processes and
 replicas share the database and claim disjoint messages. It sends the customer
-notices that emergency views owe (``node.views.notices``) and the needs guide's
-announcements of a new catalogue version (``node.guide.announce``).
+notices that emergency views owe (``node.views.notices``), the needs guide's
+announcements of a new catalogue version (``node.guide.announce``) and the referral
+offers and status messages staff send (``node.referrals.outbox``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from federation.wire.guide import GuideAnnounce
 from node.config import NodeSettings
 from node.guide.announce import send_announce
 from node.outbox.models import OutboxMessage
+from node.referrals.outbox import send_offer, send_status
+from node.referrals.service import REFERRAL_OFFER, REFERRAL_STATUS
 from node.views.notices import CUSTOMER_NOTICE, audit_notice_outcome, send_notice
 
 
@@ -32,6 +35,10 @@ def make_worker(app: FastAPI) -> OutboxWorker:
         senders={
             CUSTOMER_NOTICE: from_app_state(app, partial(send_notice, me=settings.org_id)),
             GuideAnnounce.action: from_app_state(app, partial(send_announce, me=settings.org_id)),
+            REFERRAL_OFFER: from_app_state(
+                app, partial(send_offer, me=settings.org_id, engine=app.state.engine)
+            ),
+            REFERRAL_STATUS: from_app_state(app, partial(send_status, me=settings.org_id)),
         },
         on_settled={CUSTOMER_NOTICE: partial(audit_notice_outcome, org_id=settings.org_id)},
         policy=settings.outbox_policy,

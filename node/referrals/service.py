@@ -103,6 +103,36 @@ def add_event(
     return int(count)
 
 
+def move(
+    session: Session,
+    referral: Referral,
+    *,
+    to_state: str,
+    actor: str,
+    at: dt.datetime,
+    reason_code: str | None = None,
+    note: str | None = None,
+    worker: str | None = None,
+) -> int:
+    """Apply a checked change of state and record its event; returns the event's number."""
+    from_state = referral.state
+    referral.state = to_state
+    referral.updated_at = at
+    if to_state == "accepted" and worker:
+        referral.assigned_worker = worker
+    session.add(referral)
+    return add_event(
+        session,
+        referral,
+        from_state=from_state,
+        to_state=to_state,
+        actor=actor,
+        at=at,
+        reason_code=reason_code,
+        note=note,
+    )
+
+
 def send_referral(
     session: Session,
     *,
@@ -256,20 +286,15 @@ def transition(
     _validate_change(vocabulary(), to_state, reason_code, note, worker)
     at = now or utcnow()
     from_state = referral.state
-    referral.state = to_state
-    referral.updated_at = at
-    if to_state == "accepted":
-        referral.assigned_worker = worker
-    session.add(referral)
-    seq = add_event(
+    seq = move(
         session,
         referral,
-        from_state=from_state,
         to_state=to_state,
         actor=actor.username,
         at=at,
         reason_code=reason_code,
         note=note,
+        worker=worker,
     )
     status = ReferralStatus(
         referral_id=referral.id,

@@ -33,6 +33,8 @@ SHOWN = 100
 WHAT = {
     "customer_notice": "Notice to the person that their records were opened in an emergency",
     "guide_announce": "Notice to a partner that our list of services changed",
+    "referral_offer": "A referral to a partner organisation",
+    "referral_status": "News of a referral for the partner organisation",
 }
 
 

@@ -1,0 +1,159 @@
+"""Delivering referral messages: the node outbox worker's senders for offers and statuses.
+
+``send_offer`` makes one attempt to deliver a queued ``ReferralOffer``: it asks the
+consent service for a fresh consent token first (a token lives 30 s and a referral
+may wait hours for a receiver that is down; if the consent service cannot be reached
+the attempt is retried rather than sent without consent, which the receiver would
+refuse for good), unless the referral is on the emergency path; then it posts the
+signed offer with the referral id as idempotency key, verifies and opens the
+receiver's sealed acknowledgement and records it (``apply_acknowledgement``) in a
+short transaction of its own. ``send_status`` posts a ``ReferralStatus``.
+
+Each attempt is a new signed request (a new request id for the replay cache) with
+the same idempotency key, so a retry is never a second referral
+(``appkit.outbox.signed``).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import anyio
+import httpx
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from appkit.outbox import ClaimedMessage, DeliveryResult, Outcome, deliver_signed
+from appkit.outbox.signed import post_signed
+from federation.envelope import new_request_id, open_response
+from federation.errors import FederationError
+from federation.keys import MemberKeys
+from federation.registry import Registry
+from federation.wire.referral import (
+    REFER_ACTION,
+    REFERRAL_STATUS_ACTION,
+    ReferralAcknowledgement,
+)
+from node.db import utcnow
+from node.referrals.receive import apply_acknowledgement
+from node.views.service import obtain_consent_token
+
+OFFER_PATH = "/federation/referrals"
+STATUS_PATH = "/federation/referral-status"
+
+
+def _record_acknowledgement(engine: Engine, ack: ReferralAcknowledgement, partner: str) -> None:
+    with Session(engine, expire_on_commit=False) as session:
+        apply_acknowledgement(session, ack=ack, partner=partner, now=utcnow())
+        session.commit()
+
+
+def _read_acknowledgement(
+    response: httpx.Response,
+    *,
+    registry: Registry,
+    keys: MemberKeys,
+    me: str,
+    partner: str,
+    request_id: str,
+    referral_id: str,
+) -> ReferralAcknowledgement | None:
+    try:
+        token = response.json()["acknowledgement"]
+        opened = open_response(
+            token,
+            registry=registry,
+            keys=keys,
+            me=me,
+            expected_issuer=partner,
+            request_id=request_id,
+        )
+        ack = ReferralAcknowledgement.model_validate(opened)
+    except (ValueError, KeyError, TypeError, FederationError):
+        return None
+    return ack if ack.referral_id == referral_id else None
+
+
+async def send_offer(
+    message: ClaimedMessage,
+    *,
+    client: httpx.AsyncClient,
+    registry: Registry,
+    keys: MemberKeys,
+    timeout_s: float,
+    me: str,
+    engine: Engine,
+) -> DeliveryResult:
+    """One attempt to deliver a referral offer and record the acknowledgement."""
+    partner = message.destination
+    if not registry.has(partner):
+        return DeliveryResult(Outcome.RETRY, f"the registry does not list {partner}")
+    body = dict(message.payload["offer"])
+    if "emergency" not in body:
+        consent = await obtain_consent_token(
+            client=client,
+            registry=registry,
+            keys=keys,
+            me=me,
+            subject_id=body["subject_id"],
+            purpose=body["purpose"],
+            timeout_s=timeout_s,
+        )
+        if consent.status == "unavailable":
+            return DeliveryResult(Outcome.RETRY, "the consent service did not answer")
+        if consent.token:
+            body["consent_token"] = consent.token
+    request_id = new_request_id()
+    result, response = await post_signed(
+        client=client,
+        keys=keys,
+        issuer=me,
+        audience=partner,
+        url=registry.member(partner).base_url.rstrip("/") + OFFER_PATH,
+        action=REFER_ACTION,
+        body=body,
+        idempotency_key=message.idempotency_key,
+        timeout_s=timeout_s,
+        request_id=request_id,
+    )
+    if result.outcome is not Outcome.DELIVERED or response is None:
+        return result
+    ack = _read_acknowledgement(
+        response,
+        registry=registry,
+        keys=keys,
+        me=me,
+        partner=partner,
+        request_id=request_id,
+        referral_id=body["referral_id"],
+    )
+    if ack is None:  # asked again, the receiver answers the same acknowledgement
+        return DeliveryResult(Outcome.RETRY, "the receiver's acknowledgement did not verify")
+    await anyio.to_thread.run_sync(partial(_record_acknowledgement, engine, ack, partner))
+    return result
+
+
+async def send_status(
+    message: ClaimedMessage,
+    *,
+    client: httpx.AsyncClient,
+    registry: Registry,
+    keys: MemberKeys,
+    timeout_s: float,
+    me: str,
+) -> DeliveryResult:
+    """One attempt to deliver a referral status message."""
+    partner = message.destination
+    if not registry.has(partner):
+        return DeliveryResult(Outcome.RETRY, f"the registry does not list {partner}")
+    return await deliver_signed(
+        client=client,
+        keys=keys,
+        issuer=me,
+        audience=partner,
+        url=registry.member(partner).base_url.rstrip("/") + STATUS_PATH,
+        action=REFERRAL_STATUS_ACTION,
+        body=message.payload["status"],
+        idempotency_key=message.idempotency_key,
+        timeout_s=timeout_s,
+    )

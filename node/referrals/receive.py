@@ -1,0 +1,332 @@
+"""What a partner sends about a referral, applied at this node (docs/referrals.md).
+
+``receive_offer`` (the receiver, ``POST /federation/referrals``): inside the
+answer's transaction, after the replay check,
+
+1. the idempotency receipt ``<sender>:<referral id>`` is taken
+   (``appkit.outbox.first_delivery``); a repeat delivery (a retry after a lost
+   answer) gets the same acknowledgement again and changes nothing;
+2. the consent token is checked offline and ``joinedup.act`` decides (input:
+   ``offer_policy_input``). On a refusal only the audit entry ``referral_refused``
+   and the receipt are kept, and the answer says ``declined_by_policy``, nothing more;
+3. on an allow the referral is stored in the inbox (``received``). Whether this
+   node knows the person is found from its subject link or its own linkage tokens;
+   if it does not, and the policy's obligations include ``receive_contact_details``,
+   the sealed contact details are opened (``contact`` = ``received``); otherwise
+   ``contact`` = ``needed`` and the acknowledgement tells the sender so;
+4. ``referral_received`` is audited last, with the referral id as request id.
+
+``receive_status`` (either side, ``POST /federation/referral-status``) applies a
+partner's change through the same state machine: a change the partner may make is
+applied; one that arrives after this end closed the referral, or repeats the
+current state, changes nothing; one that overtook an earlier status is answered
+425 (the partner's outbox resends it later); anything else is 409.
+``apply_acknowledgement`` is the sender's half of step 4: its outbox worker records
+the receiver's answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session
+
+from appkit.outbox import first_delivery
+from federation.consent_token import ConsentTokenClaims, consent_policy_input
+from federation.envelope import VerifiedRequest
+from federation.errors import BadRequest
+from federation.keys import MemberKeys
+from federation.wire.referral import (
+    CONTACT_OBLIGATION,
+    REFER_ACTION,
+    ContactState,
+    ReferralAcknowledgement,
+    ReferralOffer,
+    ReferralStatus,
+    open_contact,
+)
+from node.audit.service import record_audit
+from node.links.service import decide_match, link_for_subject, match_tokens
+from node.outbox.models import DeliveryReceipt
+from node.policy import PolicyDecision
+from node.referrals.data import ReferralVocabulary
+from node.referrals.exceptions import (
+    IllegalTransition,
+    ReferralIdTaken,
+    ReferralNotFound,
+    StatusTooEarly,
+)
+from node.referrals.models import Referral
+from node.referrals.service import add_event, move
+from node.referrals.states import (
+    FINAL,
+    LABELS,
+    STATES,
+    TRANSITIONS,
+    Side,
+    is_allowed,
+    side_of,
+)
+
+
+@dataclass(frozen=True)
+class Receiver:
+    """This node as the receiver of a referral."""
+
+    org_id: str
+    org_kind: str
+    keys: MemberKeys
+    linkage_version: int | None  # None: no linkage key here, so no token matching
+
+
+def offer_policy_input(
+    *,
+    offer: ReferralOffer,
+    requester_org: str,
+    requester_kind: str,
+    holder: Receiver,
+    consent: ConsentTokenClaims | None,
+) -> dict[str, Any]:
+    """The ``joinedup.act`` input for an offer (shape: policies/act/act.rego)."""
+    decision_input: dict[str, Any] = {
+        "requester": {
+            "org_id": requester_org,
+            "org_kind": requester_kind,
+            "role": offer.requester.role,
+        },
+        "holder": {"org_id": holder.org_id, "org_kind": holder.org_kind},
+        "purpose": offer.purpose,
+        "subject_id": offer.subject_id,
+        "consent": consent_policy_input(consent),
+        "action": REFER_ACTION,
+        "category": offer.category,
+        "urgency": offer.urgency,
+        "contact_details": offer.contact_sealed is not None,
+    }
+    if offer.emergency is not None:
+        decision_input["emergency"] = offer.emergency.model_dump()
+    return decision_input
+
+
+def _knows_person(session: Session, offer: ReferralOffer, linkage_version: int | None) -> bool:
+    """Whether this node already knows the person: linked, or one clear token match."""
+    if link_for_subject(session=session, subject_id=offer.subject_id) is not None:
+        return True
+    if linkage_version is None or not offer.linkage_tokens:
+        return False
+    match = match_tokens(session=session, tokens=offer.linkage_tokens, key_version=linkage_version)
+    has_nn = any(".nn." in token for token in offer.linkage_tokens)
+    person_id, _ = decide_match(match, request_has_nn=has_nn)
+    return person_id is not None
+
+
+def _repeat_acknowledgement(session: Session, offer: ReferralOffer) -> ReferralAcknowledgement:
+    """The answer already given to this offer: it is in the inbox, or it was refused."""
+    referral = session.get(Referral, offer.referral_id)
+    if referral is None or referral.direction != "incoming":
+        return ReferralAcknowledgement(referral_id=offer.referral_id, state="declined_by_policy")
+    contact: ContactState = referral.contact  # type: ignore[assignment]
+    return ReferralAcknowledgement(referral_id=referral.id, state="received", contact=contact)
+
+
+def receive_offer(
+    session: Session,
+    *,
+    verified: VerifiedRequest,
+    offer: ReferralOffer,
+    decide: Any,
+    consent: ConsentTokenClaims | None,
+    requester_kind: str,
+    receiver: Receiver,
+    words: ReferralVocabulary,
+    now: dt.datetime,
+) -> ReferralAcknowledgement:
+    """Decide and record one offer (the request id is already remembered); see the module."""
+    if verified.idempotency_key != offer.referral_id:
+        raise BadRequest("a referral's idempotency key must be its referral id")
+    if not first_delivery(
+        session=session,
+        model=DeliveryReceipt,
+        sender=verified.issuer,
+        idempotency_key=offer.referral_id,
+    ):
+        return _repeat_acknowledgement(session, offer)
+    if session.get(Referral, offer.referral_id) is not None:
+        raise ReferralIdTaken("this referral id is already in use here")
+    decision: PolicyDecision = decide(
+        offer_policy_input(
+            offer=offer,
+            requester_org=verified.issuer,
+            requester_kind=requester_kind,
+            holder=receiver,
+            consent=consent,
+        )
+    )
+    if not decision.allow or offer.urgency not in words.urgencies:
+        _audit_offer(session, verified, offer, receiver, "referral_refused", decision, None)
+        return ReferralAcknowledgement(referral_id=offer.referral_id, state="declined_by_policy")
+    known = _knows_person(session, offer, receiver.linkage_version)
+    contact: ContactState = "not_needed"
+    details = None
+    if not known:
+        opened = None
+        if offer.contact_sealed and CONTACT_OBLIGATION in decision.obligations:
+            opened = open_contact(offer.contact_sealed, receiver.keys)
+        contact = "received" if opened is not None else "needed"
+        details = opened.model_dump_json(exclude_none=True) if opened is not None else None
+    sent_at = min(offer.sent_at, now)
+    referral = Referral(
+        id=offer.referral_id,
+        direction="incoming",
+        partner_org=verified.issuer,
+        subject_id=offer.subject_id if known else None,
+        category=offer.category,
+        purpose=offer.purpose,
+        urgency=offer.urgency,
+        reason=offer.reason,
+        person_told=offer.person_told,
+        contact_preferences=offer.contact_preferences,
+        contact=contact,
+        contact_details=details,
+        state="received",
+        emergency_basis=offer.emergency.basis if offer.emergency else None,
+        emergency_justification=offer.emergency.justification if offer.emergency else None,
+        created_by=verified.issuer,
+        created_at=now,
+        updated_at=now,
+        respond_by=words.urgencies[offer.urgency].respond_by(sent_at),
+    )
+    session.add(referral)
+    session.flush()
+    add_event(
+        session, referral, from_state="sending", to_state="received", actor=verified.issuer, at=now
+    )
+    _audit_offer(session, verified, offer, receiver, "referral_received", decision, contact)
+    return ReferralAcknowledgement(referral_id=referral.id, state="received", contact=contact)
+
+
+def _audit_offer(
+    session: Session,
+    verified: VerifiedRequest,
+    offer: ReferralOffer,
+    receiver: Receiver,
+    kind: str,
+    decision: PolicyDecision,
+    contact: str | None,
+) -> None:
+    reason = "; ".join(decision.reasons) or "the referral is not valid here"
+    if contact == "received":
+        reason += "; contact details received"
+    elif contact == "needed":
+        reason += "; contact details needed from the sender"
+    record_audit(
+        session=session,
+        kind=kind,
+        request_id=offer.referral_id,
+        actor_org=verified.issuer,
+        actor_staff=offer.requester.pseudonym or None,
+        actor_role=offer.requester.role,
+        subject_id=offer.subject_id,
+        purpose=offer.purpose,
+        action=REFER_ACTION,
+        decision="allow" if kind == "referral_received" else "deny",
+        categories=[offer.category],
+        reason=reason,
+        emergency=offer.emergency is not None,
+        holder_org=receiver.org_id,
+        emergency_basis=offer.emergency.basis if offer.emergency else None,
+        justification=offer.emergency.justification if offer.emergency else None,
+    )
+
+
+def receive_status(
+    session: Session, *, verified: VerifiedRequest, status: ReferralStatus, now: dt.datetime
+) -> str:
+    """Apply a partner's status message; returns what happened (for the answer and tests)."""
+    if verified.idempotency_key != f"{status.referral_id}:{status.seq}":
+        raise BadRequest("a status message's idempotency key must be <referral id>:<seq>")
+    referral = session.get(Referral, status.referral_id)
+    if referral is None or referral.partner_org != verified.issuer:
+        raise ReferralNotFound("no such referral with this partner")
+    if not first_delivery(
+        session=session,
+        model=DeliveryReceipt,
+        sender=verified.issuer,
+        idempotency_key=verified.idempotency_key,
+    ):
+        return "repeat"
+    partner: Side = "receiver" if side_of(referral.direction) == "sender" else "sender"
+    to_state = status.to_state
+    if to_state not in STATES or not any(
+        to == to_state and who == partner for (_, to), who in TRANSITIONS.items()
+    ):
+        raise IllegalTransition(f"the {partner} never moves a referral to {to_state!r}")
+    outcome = "applied"
+    from_state = referral.state
+    if from_state == "sending" and partner == "receiver" and to_state != "declined_by_policy":
+        # A status from the receiver proves it has the referral, even if its
+        # acknowledgement has not been recorded here yet.
+        move(session, referral, to_state="received", actor=verified.issuer, at=now)
+    if is_allowed(referral.state, to_state, partner):
+        move(
+            session,
+            referral,
+            to_state=to_state,
+            actor=verified.issuer,
+            at=now,
+            reason_code=status.reason_code,
+            note=status.note,
+            worker=status.worker,
+        )
+    elif referral.state in FINAL or referral.state == to_state:
+        outcome = "unchanged"  # this end closed it first, or it already says so
+    else:
+        raise StatusTooEarly("an earlier status of this referral has not arrived yet")
+    record_audit(
+        session=session,
+        kind="referral_status_received",
+        request_id=referral.id,
+        actor_org=verified.issuer,
+        subject_id=referral.subject_id,
+        purpose=referral.purpose,
+        action=REFER_ACTION,
+        decision="info",
+        categories=[referral.category],
+        reason=f"{verified.issuer} moved the referral to {LABELS[to_state].lower()}"
+        + ("" if outcome == "applied" else f"; no change here ({LABELS[from_state].lower()})"),
+        holder_org=referral.partner_org if referral.direction == "outgoing" else None,
+    )
+    return outcome
+
+
+def apply_acknowledgement(
+    session: Session, *, ack: ReferralAcknowledgement, partner: str, now: dt.datetime
+) -> None:
+    """The sender records the receiver's signed acknowledgement of its offer."""
+    referral = session.get(Referral, ack.referral_id)
+    if referral is None or referral.direction != "outgoing" or referral.partner_org != partner:
+        return
+    referral.contact = ack.contact
+    session.add(referral)
+    if referral.state != "sending":
+        session.flush()
+        return  # a status from the receiver already moved it on
+    move(session, referral, to_state=ack.state, actor=partner, at=now)
+    refused = ack.state == "declined_by_policy"
+    record_audit(
+        session=session,
+        kind="referral_status_received",
+        request_id=referral.id,
+        actor_org=partner,
+        subject_id=referral.subject_id,
+        purpose=referral.purpose,
+        action=REFER_ACTION,
+        decision="deny" if refused else "allow",
+        categories=[referral.category],
+        reason=f"{partner} "
+        + ("declined the referral under its policy" if refused else "acknowledged the referral")
+        + ("; it needs the person's contact details" if ack.contact == "needed" else ""),
+        holder_org=partner,
+    )
