@@ -45,6 +45,7 @@ from federation.tree_head import sign_tree_head
 from federation.wire.consent_change import ConsentGranted  # noqa: E402
 from federation.wire.evidence import AggregateContribute, AggregateJoin
 from federation.wire.guide import GuideAnnounce  # noqa: E402
+from federation.wire.referral import ReferralOffer, ReferralStatus
 from node.audit.models import canonical_fields
 from node.audit.schemas import ProvenEntries, ProvenEntry, TreeHeadPublic
 from node.revocations.schemas import RevocationPush
@@ -73,6 +74,8 @@ ENDPOINTS = {
     "notify_customer": "/federation/notices",
     "aggregate_join": "/federation/aggregate/join",
     "aggregate_contribute": "/federation/aggregate/contribute",
+    "refer": "/federation/referrals",
+    "referral_status": "/federation/referral-status",
 }
 # What each action's receiver validates its ``body`` with (None: the receiver reads
 # single fields and lets the audit policy decide, node/audit/flows.py).
@@ -93,6 +96,8 @@ BODY_SCHEMAS: dict[str, type[BaseModel] | None] = {
     "notify_customer": NoticeCreate,
     "aggregate_join": AggregateJoin,
     "aggregate_contribute": AggregateContribute,
+    "refer": ReferralOffer,
+    "referral_status": ReferralStatus,
 }
 
 
@@ -159,6 +164,7 @@ class Federation:
         jti: str,
         at: int,
         deadline: float | None = None,
+        idempotency_key: str | None = None,
     ) -> str:
         """Sign a request as ``sender``, then verify it as ``receiver`` would."""
         token = sign_request(
@@ -171,6 +177,7 @@ class Federation:
             request_id=jti,
             now=at,
             deadline=deadline,
+            idempotency_key=idempotency_key,
         )
         verified = verify_request(
             token,

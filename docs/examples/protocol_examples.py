@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -80,9 +81,17 @@ from federation.wire.evidence import (  # noqa: E402
 )
 from federation.wire.guide import GuideAnnounce  # noqa: E402
 from node.guide.schemas import AnnounceReceived  # noqa: E402
+from federation.wire.referral import (  # noqa: E402
+    ReferralAcknowledgement,
+    ReferralOffer,
+    ReferralRequester,
+    ReferralStatus,
+)
+from node.referrals.schemas import StatusReceived  # noqa: E402
 from node.revocations.schemas import RevocationRecorded  # noqa: E402
 
 DOC = HERE.parent / "protocol.md"
+REFERRAL_CONSENT_ID = "cns_8Rf2mT"  # a second consent of Grace's: referrals for her mood
 BEGIN, END = "<!-- examples:begin -->", "<!-- examples:end -->"
 
 
@@ -121,6 +130,7 @@ class Story:
         at: int,
         answer: str,
         deadline: float | None = None,
+        idempotency_key: str | None = None,
     ) -> str:
         """Sign and verify one request; add its section (decoded JWT and the answer)."""
         sender, receiver, action = route
@@ -132,6 +142,7 @@ class Story:
             jti=jti,
             at=at,
             deadline=deadline,
+            idempotency_key=idempotency_key,
         )
         self.parts += [f"### {title} (`{action}`)\n", intro + "\n"]
         url = f"`POST {URLS[receiver]}{ENDPOINTS[action]}`"
@@ -369,6 +380,82 @@ class Story:
         self.sealed("gp", "council", share, gp_section(), NOW + 21)
         self.gp_log.append(at=NOW + 21, **SHARE_ENTRY)
 
+    def referral(self) -> None:
+        referral_id = "7c1e4b9a2f6d48e0b3a5c8d1e9f20a64"
+        provision = {
+            "purposes": ["referral"],
+            "recipients": ["council"],
+            "categories": ["mental_health"],
+            "actions": ["refer"],
+        }
+        consent_token = issue_consent_token(
+            keys=self.fed.keys["consent"],
+            subject_id=SUBJECT,
+            requester="council",
+            purpose="referral",
+            provisions=[ConsentProvisionClaim(consent_id=REFERRAL_CONSENT_ID, **provision)],
+            max_age_s=30,
+            now=NOW + 40,
+        )
+        sent_at = datetime.fromtimestamp(NOW + 40, UTC)
+        offer = ReferralOffer(
+            referral_id=referral_id,
+            subject_id=SUBJECT,
+            linkage_tokens=linkage_example(),
+            category="mental_health",
+            purpose="referral",
+            urgency="urgent",
+            reason="Grace is finding it hard to cope since the eviction notice and asked "
+            "to see someone about her low mood.",
+            person_told="That her GP practice will call her within a working day.",
+            contact_preferences="Phone after 4 pm.",
+            consent_token=consent_token,
+            requester=ReferralRequester(role="frontline", description="frontline", pseudonym=STAFF),
+            sent_at=sent_at,
+        )
+        offer_token = self.request(
+            "Referral",
+            "The council's housing officer refers Grace to her GP practice "
+            "(`POST /api/referrals`). The referral waits in the council's outbox; each "
+            "delivery attempt fetches a fresh consent token (for the `refer` action) and "
+            "is a new signed request with the same `idempotency_key`, the referral id, so "
+            "a retry is never a second referral. The GP decides with `joinedup.act`.",
+            route=("council", "gp", "refer"),
+            body=offer.body(),
+            jti="req_R3f3r1",
+            at=NOW + 41,
+            idempotency_key=referral_id,
+            answer="Answer: sealed and signed (a refusal says `declined_by_policy` and "
+            "nothing else).\n",
+        )
+        self.parts += [
+            "the fresh consent token in its `consent_token`, decoded (a provision of the "
+            "`refer` action for the purpose `referral`):\n",
+            block("json", pretty(decoded(consent_token))),
+        ]
+        ack = ReferralAcknowledgement(referral_id=referral_id, state="received")
+        self.sealed("gp", "council", offer_token, ack.model_dump(mode="json"), NOW + 41)
+        status = ReferralStatus(
+            referral_id=referral_id,
+            seq=2,
+            to_state="accepted",
+            worker="Dr Amira Haddad",
+            at=datetime.fromtimestamp(NOW + 50, UTC),
+        )
+        self.request(
+            "Referral status",
+            "A GP receptionist accepts the referral for a named worker; the GP's outbox "
+            "tells the council (`idempotency_key` is the referral id and the change's "
+            "number at the GP). Later changes (completed, with an outcome) travel the "
+            "same way, and so does a withdrawal from the council to the GP.",
+            route=("gp", "council", "referral_status"),
+            body=status.body(),
+            jti="req_St4tus",
+            at=NOW + 51,
+            idempotency_key=f"{referral_id}:2",
+            answer=answer_json(200, StatusReceived().model_dump(), " (plain JSON):"),
+        )
+
     def trace(self) -> None:
         trace = self.request(
             "Audit trace",
@@ -563,15 +650,17 @@ def build_examples() -> str:
         "them) and checked by the verifying functions and the receivers' body schemas; "
         "`tests/docs/test_protocol_examples.py` re-verifies every token on this page. "
         "They follow one customer, Grace Okafor, through the Riverside federation: the "
-        "council enrols her, she consents, a coordinator views her GP's records, an "
-        "auditor traces that view, she revokes, she is told of an emergency access, "
-        "and she reads who accessed her data; an analyst asks an evidence question, and "
-        "the council announces a new version of its service catalogue. "
+        "council enrols her, she consents, a coordinator views her GP's records, the "
+        "council refers her to her GP, an auditor traces that view, she revokes, she "
+        "is told of an emergency access, and she reads who accessed her data; an analyst "
+        "asks an evidence question, and the council announces a new version of its "
+        "service catalogue. "
         f"Times are epoch seconds from `{NOW}` (2026-11-24T06:00:00Z).\n"
     )
     story.registry()
     story.enrolment()
     story.view()
+    story.referral()
     story.trace()
     story.revocation()
     story.emergency_notice()

@@ -59,7 +59,7 @@ def _read_acknowledgement(
     referral_id: str,
 ) -> ReferralAcknowledgement | None:
     try:
-        token = response.json()["acknowledgement"]
+        token = response.json()["response"]
         opened = open_response(
             token,
             registry=registry,

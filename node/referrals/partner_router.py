@@ -1,11 +1,12 @@
 """Federation endpoints of referrals: a partner's offer and a partner's status messages.
 
 ``POST /federation/referrals`` takes a signed ``refer`` request (a ``ReferralOffer``)
-and answers ``{"acknowledgement": "<JWT>"}``: a ``ReferralAcknowledgement`` sealed
-to the sender and signed. ``POST /federation/referral-status`` takes a signed
-``referral_status`` request. Both check the signature, audience, lifetime and action
-before anything else (``node.federation.dependencies``) and refuse a replayed request
-id in the transaction that acts on it; ``node.referrals.receive`` does the rest.
+and answers ``{"response": "<JWT>"}`` as the share endpoint does: a
+``ReferralAcknowledgement`` sealed to the sender and signed.
+``POST /federation/referral-status`` takes a signed ``referral_status`` request.
+Both check the signature, audience, lifetime and action before anything else
+(``node.federation.dependencies``) and refuse a replayed request id in the
+transaction that acts on it; ``node.referrals.receive`` does the rest.
 """
 
 from __future__ import annotations

@@ -36,6 +36,25 @@ class ReferralForm(BaseModel):
 class ReferralCreate(ReferralForm):
     """``POST /api/referrals``: refer ``subject_id`` to ``to_org``."""
 
+    # Synthetic values only: an opaque subject id, a made-up story.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "subject_id": "sub_Q2xZ9kR4tV7mN1pA",
+                    "to_org": "refuge",
+                    "category": "victim_support",
+                    "purpose": "referral",
+                    "urgency": "urgent",
+                    "reason": "Left an unsafe home last night and needs a safe place to stay.",
+                    "person_told": "That the refuge will phone her today.",
+                    "contact_preferences": "Text first; do not leave voicemail.",
+                }
+            ]
+        },
+    )
+
     subject_id: str = Field(min_length=1, max_length=128)
     to_org: Slug
 
@@ -43,7 +62,15 @@ class ReferralCreate(ReferralForm):
 class TransitionRequest(BaseModel):
     """``POST /api/referrals/{id}/transitions``: move a referral to another state."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"to_state": "accepted", "worker": "Priya Shah"},
+                {"to_state": "completed", "reason_code": "need_met", "note": "Safe housing found."},
+            ]
+        },
+    )
 
     to_state: Slug
     reason_code: Slug | None = Field(
@@ -115,7 +142,7 @@ class ReferralOptions(BaseModel):
 class AcknowledgementResponse(BaseModel):
     """The plain answer of ``POST /federation/referrals``."""
 
-    acknowledgement: str = Field(
+    response: str = Field(
         description="Compact JWS, typ joinedup-response+jwt, sealed ReferralAcknowledgement"
     )
 

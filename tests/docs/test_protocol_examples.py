@@ -60,6 +60,7 @@ from federation.tree_head import (
 from federation.wire.consent_change import ConsentGranted
 from federation.wire.evidence import AggregateContribute, AggregateJoin
 from federation.wire.guide import GuideAnnounce
+from federation.wire.referral import ReferralOffer, ReferralStatus
 from node.config import NodeSettings
 from node.links.flows import ENROL_ACTION
 from node.main import create_app as create_node_app
@@ -93,6 +94,8 @@ RECEIVER_BODY: dict[str, type[BaseModel] | None] = {
     "notify_customer": NoticeCreate,
     "aggregate_join": AggregateJoin,
     "aggregate_contribute": AggregateContribute,
+    "refer": ReferralOffer,
+    "referral_status": ReferralStatus,
 }
 
 
@@ -285,8 +288,8 @@ def _action_table(doc: str) -> dict[str, str]:
 def test_generator_prints_examples_that_verify(printed: str) -> None:
     verified = verify_examples(printed)
     assert {c["act"] for c in verified["joinedup-request+jwt"]} == set(RECEIVER_BODY)
-    # share, trace, subject report, evidence contribution
-    assert len(verified["joinedup-response+jwt"]) == 4
+    # share, referral acknowledgement, trace, subject report, evidence contribution
+    assert len(verified["joinedup-response+jwt"]) == 5
 
 
 def test_generator_rewrites_only_the_examples_region(tmp_path: Path, doc_text: str) -> None:

@@ -363,7 +363,7 @@ def test_a_replayed_offer_is_refused_and_a_resend_adds_nothing(
         fed.open(
             requester="council",
             responder="refuge",
-            response_token=first.json()["acknowledgement"],
+            response_token=first.json()["response"],
             request_id=first_id,
         )
     )
@@ -379,7 +379,7 @@ def test_a_replayed_offer_is_refused_and_a_resend_adds_nothing(
         fed.open(
             requester="council",
             responder="refuge",
-            response_token=resent.json()["acknowledgement"],
+            response_token=resent.json()["response"],
             request_id=second_id,
         )
     )
