@@ -104,9 +104,8 @@ def offer_policy_input(
         "category": offer.category,
         "urgency": offer.urgency,
         "contact_details": offer.contact_sealed is not None,
+        "emergency": offer.emergency.model_dump() if offer.emergency is not None else None,
     }
-    if offer.emergency is not None:
-        decision_input["emergency"] = offer.emergency.model_dump()
     return decision_input
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from federation.registry import ORG_ID_PATTERN
 from federation.share_schema import MAX_TEXT, EmergencyBasis, Slug
 from federation.wire.referral import ContactState, ReferralContact, ReferralId, Urgency
 
@@ -56,7 +57,7 @@ class ReferralCreate(ReferralForm):
     )
 
     subject_id: str = Field(min_length=1, max_length=128)
-    to_org: Slug
+    to_org: str = Field(pattern=ORG_ID_PATTERN, description="The partner's org_id.")
 
 
 class TransitionRequest(BaseModel):
