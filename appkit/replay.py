@@ -2,8 +2,8 @@
 
 Every signed request a member sends carries a unique id (``jti``) and expires
 within 60 s (``federation.envelope``). ``remember_request`` inserts the request's
-``issuer:jti`` in the caller's transaction (inside a savepoint) and raises
-``RequestReplayed`` (409) when the insert hits the unique key: the check and the
+``issuer:jti`` in the caller's transaction (``appkit.unique_insert.insert_once``)
+and raises ``RequestReplayed`` (409) when the key is already there: the check and the
 record are one statement, so two processes given the same request at the same
 moment cannot both accept it. It runs in the transaction that acts on the
 request, so a request whose action rolled back may be sent again.
@@ -32,10 +32,11 @@ import anyio
 import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Field, Session, SQLModel
 
 from appkit.sqltypes import UTCDateTime, utcnow
+from appkit.unique_insert import insert_once
 from federation.envelope import CLOCK_SKEW_S, VerifiedRequest
 from federation.errors import RequestReplayed
 
@@ -55,15 +56,13 @@ def remember_request(
     *, session: Session, model: type[SeenRequestBase], verified: VerifiedRequest
 ) -> None:
     """Record the request id in the caller's transaction; ``RequestReplayed`` if seen."""
-    row = model(
-        request_key=f"{verified.issuer}:{verified.request_id}",
-        expires_at=dt.datetime.fromtimestamp(verified.expires_at, dt.UTC),
-    )
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        raise RequestReplayed("request id already used") from None
+    values = {
+        "request_key": f"{verified.issuer}:{verified.request_id}",
+        "expires_at": dt.datetime.fromtimestamp(verified.expires_at, dt.UTC),
+    }
+    table: sa.Table = model.__table__  # type: ignore[attr-defined]
+    if not insert_once(session, table, values, key="request_key"):
+        raise RequestReplayed("request id already used")
 
 
 def purge_expired(

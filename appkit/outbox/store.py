@@ -14,7 +14,7 @@ again. The claim commits before any network I/O: no connection is held while a
 message is in flight.
 
 ``first_delivery`` is the receiver's half: one insert of ``sender:key`` into a
-unique column, inside a savepoint. A second delivery of the same message (a retry
+unique column (``appkit.unique_insert.insert_once``). A second delivery of the same message (a retry
 after a lost answer, a takeover after a lease ran out) fails that insert, and the
 receiver answers as before without acting again. An insert, not a read-then-write,
 so two concurrent deliveries cannot both pass.
@@ -30,11 +30,11 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from appkit.outbox.models import MAX_ERROR_CHARS, DeliveryReceiptBase, OutboxMessageBase
 from appkit.sqltypes import utcnow
+from appkit.unique_insert import insert_once
 
 Message = TypeVar("Message", bound=OutboxMessageBase)
 
@@ -233,9 +233,6 @@ def first_delivery(
     idempotency_key: str,
 ) -> bool:
     """Record that ``sender``'s message ``idempotency_key`` is acted on; False if it was."""
-    try:
-        with session.begin_nested():
-            session.add(model(receipt_key=f"{sender}:{idempotency_key}"))
-    except IntegrityError:
-        return False
-    return True
+    table: sa.Table = model.__table__  # type: ignore[attr-defined]
+    values = {"receipt_key": f"{sender}:{idempotency_key}", "received_at": utcnow()}
+    return insert_once(session, table, values, key="receipt_key")

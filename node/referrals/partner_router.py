@@ -102,9 +102,7 @@ async def receive_referral(request: Request, context: OfferContext) -> Acknowled
     """Take a partner's signed referral: decide by policy, record, acknowledge (sealed)."""
     offer = _parse(ReferralOffer, context.verified)
     work = partial(_receive_once, request, context, offer)
-    return AcknowledgementResponse(
-        acknowledgement=await run_in_session(request.app.state.engine, work)
-    )
+    return AcknowledgementResponse(response=await run_in_session(request.app.state.engine, work))
 
 
 @router.post(

@@ -31,6 +31,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session
 
 from appkit.outbox import first_delivery
@@ -48,7 +49,7 @@ from federation.wire.referral import (
     open_contact,
 )
 from node.audit.service import record_audit
-from node.links.service import decide_match, link_for_subject, match_tokens
+from node.links.service import decide_match, match_tokens
 from node.outbox.models import DeliveryReceipt
 from node.policy import PolicyDecision
 from node.referrals.data import ReferralVocabulary
@@ -58,8 +59,8 @@ from node.referrals.exceptions import (
     ReferralNotFound,
     StatusTooEarly,
 )
-from node.referrals.models import Referral
-from node.referrals.service import add_event, move
+from node.referrals.models import Referral, ReferralEvent
+from node.referrals.service import move
 from node.referrals.states import (
     FINAL,
     LABELS,
@@ -69,6 +70,7 @@ from node.referrals.states import (
     is_allowed,
     side_of,
 )
+from node.share.service import linked_person_id
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ def offer_policy_input(
 
 def _knows_person(session: Session, offer: ReferralOffer, linkage_version: int | None) -> bool:
     """Whether this node already knows the person: linked, or one clear token match."""
-    if link_for_subject(session=session, subject_id=offer.subject_id) is not None:
+    if linked_person_id(session=session, subject_id=offer.subject_id) is not None:
         return True
     if linkage_version is None or not offer.linkage_tokens:
         return False
@@ -121,13 +123,30 @@ def _knows_person(session: Session, offer: ReferralOffer, linkage_version: int |
     return person_id is not None
 
 
-def _repeat_acknowledgement(session: Session, offer: ReferralOffer) -> ReferralAcknowledgement:
+# Core statements on the inbox's hot path (as the share endpoint does): ORM loading
+# cost more than the rest of an offer's work.
+_referral = Referral.__table__  # type: ignore[attr-defined]
+_event = ReferralEvent.__table__  # type: ignore[attr-defined]
+_HELD = sa.select(_referral.c.direction, _referral.c.partner_org, _referral.c.contact).where(
+    _referral.c.id == sa.bindparam("rid")
+)
+
+
+def _held(session: Session, referral_id: str) -> sa.Row[Any] | None:
+    """(direction, partner_org, contact) of the referral with this id here, if any."""
+    return session.connection().execute(_HELD, {"rid": referral_id}).first()
+
+
+def _repeat_acknowledgement(
+    session: Session, offer: ReferralOffer, sender: str
+) -> ReferralAcknowledgement:
     """The answer already given to this offer: it is in the inbox, or it was refused."""
-    referral = session.get(Referral, offer.referral_id)
-    if referral is None or referral.direction != "incoming":
+    held = _held(session, offer.referral_id)
+    if held is None or held.direction != "incoming" or held.partner_org != sender:
         return ReferralAcknowledgement(referral_id=offer.referral_id, state="declined_by_policy")
-    contact: ContactState = referral.contact  # type: ignore[assignment]
-    return ReferralAcknowledgement(referral_id=referral.id, state="received", contact=contact)
+    return ReferralAcknowledgement(
+        referral_id=offer.referral_id, state="received", contact=held.contact
+    )
 
 
 def receive_offer(
@@ -151,8 +170,8 @@ def receive_offer(
         sender=verified.issuer,
         idempotency_key=offer.referral_id,
     ):
-        return _repeat_acknowledgement(session, offer)
-    if session.get(Referral, offer.referral_id) is not None:
+        return _repeat_acknowledgement(session, offer, verified.issuer)
+    if _held(session, offer.referral_id) is not None:
         raise ReferralIdTaken("this referral id is already in use here")
     decision: PolicyDecision = decide(
         offer_policy_input(
@@ -176,34 +195,41 @@ def receive_offer(
         contact = "received" if opened is not None else "needed"
         details = opened.model_dump_json(exclude_none=True) if opened is not None else None
     sent_at = min(offer.sent_at, now)
-    referral = Referral(
-        id=offer.referral_id,
-        direction="incoming",
-        partner_org=verified.issuer,
-        subject_id=offer.subject_id if known else None,
-        category=offer.category,
-        purpose=offer.purpose,
-        urgency=offer.urgency,
-        reason=offer.reason,
-        person_told=offer.person_told,
-        contact_preferences=offer.contact_preferences,
-        contact=contact,
-        contact_details=details,
-        state="received",
-        emergency_basis=offer.emergency.basis if offer.emergency else None,
-        emergency_justification=offer.emergency.justification if offer.emergency else None,
-        created_by=verified.issuer,
-        created_at=now,
-        updated_at=now,
-        respond_by=words.urgencies[offer.urgency].respond_by(sent_at),
+    connection = session.connection()
+    connection.execute(
+        _referral.insert().values(
+            id=offer.referral_id,
+            direction="incoming",
+            partner_org=verified.issuer,
+            subject_id=offer.subject_id if known else None,
+            category=offer.category,
+            purpose=offer.purpose,
+            urgency=offer.urgency,
+            reason=offer.reason,
+            person_told=offer.person_told,
+            contact_preferences=offer.contact_preferences,
+            contact=contact,
+            contact_details=details,
+            state="received",
+            emergency_basis=offer.emergency.basis if offer.emergency else None,
+            emergency_justification=offer.emergency.justification if offer.emergency else None,
+            created_by=verified.issuer,
+            created_at=now,
+            updated_at=now,
+            respond_by=words.urgencies[offer.urgency].respond_by(sent_at),
+        )
     )
-    session.add(referral)
-    session.flush()
-    add_event(
-        session, referral, from_state="sending", to_state="received", actor=verified.issuer, at=now
+    connection.execute(
+        _event.insert().values(
+            referral_id=offer.referral_id,
+            at=now,
+            from_state="sending",
+            to_state="received",
+            actor=verified.issuer,
+        )
     )
     _audit_offer(session, verified, offer, receiver, "referral_received", decision, contact)
-    return ReferralAcknowledgement(referral_id=referral.id, state="received", contact=contact)
+    return ReferralAcknowledgement(referral_id=offer.referral_id, state="received", contact=contact)
 
 
 def _audit_offer(
