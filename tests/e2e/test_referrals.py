@@ -387,3 +387,33 @@ def test_a_replayed_offer_is_refused_and_a_resend_adds_nothing(
     with fed.session("refuge") as session:
         assert len(session.exec(select(Referral).where(Referral.id == referral_id)).all()) == 1
     assert audit_kinds(fed, "refuge", referral_id) == ["referral_received"]
+
+
+def test_more_information_then_withdrawal_and_what_the_api_refuses(
+    fed: RunningFederation, http: httpx.Client
+) -> None:
+    subject_id = person(fed, "Castellanos", consent=True, at_refuge=True)
+    referral_id = refer(fed, http, subject_id)
+    wait_for(lambda: state_at(fed, http, "refuge", referral_id) == "received")
+
+    def change(org_id: str, role: str = "coordinator", **body: Any) -> httpx.Response:
+        return api(fed, http, org_id, "POST", f"/{referral_id}/transitions", role=role, json=body)
+
+    assert change("refuge", to_state="declined").status_code == 422  # no reason given
+    assert change("refuge", to_state="withdrawn").status_code == 409  # the sender's to make
+    asked = change("refuge", to_state="more_info_requested", note="Is there a child with her?")
+    assert asked.status_code == 200, asked.text
+    wait_for(lambda: state_at(fed, http, "council", referral_id) == "more_info_requested")
+    answered = change("council", role="frontline", to_state="received", note="No, she is alone.")
+    assert answered.status_code == 200, answered.text
+    wait_for(lambda: state_at(fed, http, "refuge", referral_id) == "received")
+    assert change("council", role="frontline", to_state="withdrawn").status_code == 200
+    wait_for(lambda: state_at(fed, http, "refuge", referral_id) == "withdrawn")
+    notes = [e["note"] for e in api(fed, http, "refuge", "GET", f"/{referral_id}").json()["events"]]
+    assert "No, she is alone." in notes
+
+    assert api(fed, http, "refuge", "GET", "/inbox", role="auditor").status_code == 403
+    assert api(fed, http, "refuge", "GET", "/not-a-referral-id").status_code == 422
+    missing = api(fed, http, "refuge", "GET", f"/{'0' * 32}")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/problem+json")
