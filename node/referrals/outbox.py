@@ -74,6 +74,17 @@ def _read_acknowledgement(
     return ack if ack.referral_id == referral_id else None
 
 
+def _partner_url(registry: Registry, partner: str, path: str) -> str | None:
+    """The partner's endpoint, or None while the registry does not list it."""
+    if not registry.has(partner):
+        return None
+    return registry.member(partner).base_url.rstrip("/") + path
+
+
+def _unlisted(partner: str) -> DeliveryResult:
+    return DeliveryResult(Outcome.RETRY, f"the registry does not list {partner}")
+
+
 async def send_offer(
     message: ClaimedMessage,
     *,
@@ -86,8 +97,9 @@ async def send_offer(
 ) -> DeliveryResult:
     """One attempt to deliver a referral offer and record the acknowledgement."""
     partner = message.destination
-    if not registry.has(partner):
-        return DeliveryResult(Outcome.RETRY, f"the registry does not list {partner}")
+    url = _partner_url(registry, partner, OFFER_PATH)
+    if url is None:
+        return _unlisted(partner)
     body = dict(message.payload["offer"])
     if "emergency" not in body:
         consent = await obtain_consent_token(
@@ -109,7 +121,7 @@ async def send_offer(
         keys=keys,
         issuer=me,
         audience=partner,
-        url=registry.member(partner).base_url.rstrip("/") + OFFER_PATH,
+        url=url,
         action=REFER_ACTION,
         body=body,
         idempotency_key=message.idempotency_key,
@@ -144,14 +156,15 @@ async def send_status(
 ) -> DeliveryResult:
     """One attempt to deliver a referral status message."""
     partner = message.destination
-    if not registry.has(partner):
-        return DeliveryResult(Outcome.RETRY, f"the registry does not list {partner}")
+    url = _partner_url(registry, partner, STATUS_PATH)
+    if url is None:
+        return _unlisted(partner)
     return await deliver_signed(
         client=client,
         keys=keys,
         issuer=me,
         audience=partner,
-        url=registry.member(partner).base_url.rstrip("/") + STATUS_PATH,
+        url=url,
         action=REFERRAL_STATUS_ACTION,
         body=message.payload["status"],
         idempotency_key=message.idempotency_key,

@@ -60,7 +60,7 @@ from node.referrals.exceptions import (
     StatusTooEarly,
 )
 from node.referrals.models import Referral, ReferralEvent
-from node.referrals.service import move
+from node.referrals.service import audit_referral, move
 from node.referrals.states import (
     FINAL,
     LABELS,
@@ -309,19 +309,14 @@ def receive_status(
         outcome = "unchanged"  # this end closed it first, or it already says so
     else:
         raise StatusTooEarly("an earlier status of this referral has not arrived yet")
-    record_audit(
-        session=session,
+    audit_referral(
+        session,
+        referral,
         kind="referral_status_received",
-        request_id=referral.id,
         actor_org=verified.issuer,
-        subject_id=referral.subject_id,
-        purpose=referral.purpose,
-        action=REFER_ACTION,
         decision="info",
-        categories=[referral.category],
         reason=f"{verified.issuer} moved the referral to {LABELS[to_state].lower()}"
         + ("" if outcome == "applied" else f"; no change here ({LABELS[from_state].lower()})"),
-        holder_org=referral.partner_org if referral.direction == "outgoing" else None,
     )
     return outcome
 
@@ -340,18 +335,13 @@ def apply_acknowledgement(
         return  # a status from the receiver already moved it on
     move(session, referral, to_state=ack.state, actor=partner, at=now)
     refused = ack.state == "declined_by_policy"
-    record_audit(
-        session=session,
+    audit_referral(
+        session,
+        referral,
         kind="referral_status_received",
-        request_id=referral.id,
         actor_org=partner,
-        subject_id=referral.subject_id,
-        purpose=referral.purpose,
-        action=REFER_ACTION,
         decision="deny" if refused else "allow",
-        categories=[referral.category],
         reason=f"{partner} "
         + ("declined the referral under its policy" if refused else "acknowledged the referral")
         + ("; it needs the person's contact details" if ack.contact == "needed" else ""),
-        holder_org=partner,
     )

@@ -314,23 +314,47 @@ def transition(
         idempotency_key=f"{referral.id}:{seq}",
         now=at,
     )
+    audit_referral(
+        session,
+        referral,
+        kind="referral_status_sent",
+        actor_org=actor.org_id,
+        staff=actor,
+        decision="info",
+        reason=f"referral {LABELS[from_state].lower()} -> {LABELS[to_state].lower()}; "
+        f"told {referral.partner_org}" + (f" ({reason_code})" if reason_code else ""),
+    )
+    return referral
+
+
+def audit_referral(
+    session: Session,
+    referral: Referral,
+    *,
+    kind: str,
+    actor_org: str,
+    decision: str,
+    reason: str,
+    staff: StaffPrincipal | None = None,
+) -> None:
+    """A referral's audit entry: its id as request id, category and purpose, no free text."""
     record_audit(
         session=session,
-        kind="referral_status_sent",
+        kind=kind,
         request_id=referral.id,
-        actor_org=actor.org_id,
-        actor_staff=actor.pseudonym,
-        actor_role=actor.role,
+        actor_org=actor_org,
+        actor_staff=staff.pseudonym if staff is not None else None,
+        actor_role=staff.role if staff is not None else None,
         subject_id=referral.subject_id,
         purpose=referral.purpose,
         action="refer",
-        decision="info",
+        decision=decision,
         categories=[referral.category],
-        reason=f"referral {LABELS[from_state].lower()} -> {LABELS[to_state].lower()}; "
-        f"told {referral.partner_org}" + (f" ({reason_code})" if reason_code else ""),
-        holder_org=referral.partner_org,
+        reason=reason,
+        emergency=referral.emergency_basis is not None,
+        # The partner, at the end that sent the referral (as for a share, the holder).
+        holder_org=referral.partner_org if referral.direction == "outgoing" else None,
     )
-    return referral
 
 
 def _listed(session: Session, direction: str) -> list[Referral]:
