@@ -21,7 +21,7 @@ from federation.wire.guide import GuideAnnounce
 from node.config import NodeSettings
 from node.guide.announce import send_announce
 from node.outbox.models import OutboxMessage
-from node.referrals.outbox import send_offer, send_status
+from node.referrals.outbox import audit_offer_given_up, send_offer, send_status
 from node.referrals.service import REFERRAL_OFFER, REFERRAL_STATUS
 from node.views.notices import CUSTOMER_NOTICE, audit_notice_outcome, send_notice
 
@@ -40,7 +40,10 @@ def make_worker(app: FastAPI) -> OutboxWorker:
             ),
             REFERRAL_STATUS: from_app_state(app, partial(send_status, me=settings.org_id)),
         },
-        on_settled={CUSTOMER_NOTICE: partial(audit_notice_outcome, org_id=settings.org_id)},
+        on_settled={
+            CUSTOMER_NOTICE: partial(audit_notice_outcome, org_id=settings.org_id),
+            REFERRAL_OFFER: partial(audit_offer_given_up, org_id=settings.org_id),
+        },
         policy=settings.outbox_policy,
     )
 

@@ -35,7 +35,9 @@ from federation.wire.referral import (
     ReferralAcknowledgement,
 )
 from node.db import utcnow
+from node.referrals.models import Referral
 from node.referrals.receive import apply_acknowledgement
+from node.referrals.service import audit_referral
 from node.views.service import obtain_consent_token
 
 OFFER_PATH = "/federation/referrals"
@@ -143,6 +145,28 @@ async def send_offer(
         return DeliveryResult(Outcome.RETRY, "the receiver's acknowledgement did not verify")
     await anyio.to_thread.run_sync(partial(_record_acknowledgement, engine, ack, partner))
     return result
+
+
+def audit_offer_given_up(
+    session: Session, message: ClaimedMessage, delivered: bool, *, org_id: str
+) -> None:
+    """The outbox gave up on an offer (the receiver refused it for good, or never
+    answered): append ``referral_sent`` with decision ``error`` so it is not silent.
+    The referral stays ``sending``; an admin may try again (docs/operations.md)."""
+    if delivered:
+        return
+    referral = session.get(Referral, message.idempotency_key)
+    if referral is None:
+        return
+    audit_referral(
+        session,
+        referral,
+        kind="referral_sent",
+        actor_org=org_id,
+        decision="error",
+        reason=f"referral NOT delivered to {message.destination} "
+        f"(given up after {message.attempts} attempts)",
+    )
 
 
 async def send_status(

@@ -405,16 +405,6 @@ def open_referrals_about(session: Session, subject_id: str) -> list[Referral]:
     return list(rows)
 
 
-def count_open(session: Session, direction: str) -> int:
-    return int(
-        session.exec(
-            select(func.count())
-            .select_from(Referral)
-            .where(Referral.direction == direction, col(Referral.state).in_(sorted(OPEN)))
-        ).one()
-    )
-
-
 def contact_of(referral: Referral) -> ReferralContact | None:
     """The contact details the receiver opened, if any."""
     if not referral.contact_details:

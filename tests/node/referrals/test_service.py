@@ -13,6 +13,7 @@ from datetime import date
 import pytest
 from sqlmodel import Session, select
 
+from appkit.outbox import ClaimedMessage
 from federation.linkage import LinkageKey
 from federation.wire.referral import ReferralOffer, ReferralStatus
 from node.audit.models import AuditEntry
@@ -25,6 +26,7 @@ from node.referrals import service
 from node.referrals.data import referral_vocabulary
 from node.referrals.exceptions import IllegalTransition, MayNotRefer, ReferralInvalid
 from node.referrals.models import Referral
+from node.referrals.outbox import audit_offer_given_up
 from node.referrals.schemas import ReferralForm
 
 KEY = LinkageKey(1, b"k" * 32)
@@ -194,3 +196,30 @@ def test_working_day_targets_skip_the_weekend() -> None:
     assert words.urgencies["urgent"].respond_by(friday) == friday + dt.timedelta(days=3)
     assert words.urgencies["routine"].respond_by(friday) == friday + dt.timedelta(days=7)
     assert words.urgencies["emergency"].respond_by(friday) == friday + dt.timedelta(hours=4)
+
+
+def test_an_offer_the_outbox_gave_up_on_is_audited_as_not_delivered(
+    db_session: Session, settings: NodeSettings, enrolled: str
+) -> None:
+    referral = send(db_session, settings)
+    message = db_session.exec(
+        select(OutboxMessage).where(OutboxMessage.idempotency_key == referral.id)
+    ).one()
+    claimed = ClaimedMessage(
+        id=message.id or 0,
+        kind=message.kind,
+        destination=message.destination,
+        payload=message.payload,
+        idempotency_key=message.idempotency_key,
+        attempts=12,
+    )
+    audit_offer_given_up(db_session, claimed, True, org_id="council")  # delivered: nothing
+    audit_offer_given_up(db_session, claimed, False, org_id="council")
+    entries = db_session.exec(
+        select(AuditEntry).where(AuditEntry.request_id == referral.id).order_by(AuditEntry.seq)
+    ).all()
+    assert [(e.kind, e.decision) for e in entries] == [
+        ("referral_sent", "allow"),
+        ("referral_sent", "error"),
+    ]
+    assert "NOT delivered to refuge" in entries[-1].reason
