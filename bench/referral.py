@@ -43,6 +43,7 @@ import time
 import uuid
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
@@ -168,7 +169,7 @@ def enrol_with_consent(fed: LocalFederation, linkage: LinkageKey) -> str:
     tokens = linkage_tokens(key=linkage, **person)  # type: ignore[arg-type]
     consent_url = fed.consent.base_url
 
-    def signed(action: str, body: dict[str, object]) -> dict[str, str]:
+    def signed(action: str, body: dict[str, Any]) -> dict[str, str]:
         token = sign_request(
             keys=fed.keys["council"], issuer="council", audience="consent", action=action, body=body
         )
