@@ -73,9 +73,17 @@ class PolicyEngine(Protocol):
         ...
 
 
+ENGINE_ERROR_PREFIX = "policy engine error: "
+
+
 def engine_error(detail: str) -> PolicyDecision:
     """The denial every engine failure becomes."""
-    return PolicyDecision.deny(f"policy engine error: {detail}")
+    return PolicyDecision.deny(ENGINE_ERROR_PREFIX + detail)
+
+
+def is_engine_error(decision: PolicyDecision) -> bool:
+    """Whether a denial came from an engine failure rather than from the policy."""
+    return not decision.allow and any(r.startswith(ENGINE_ERROR_PREFIX) for r in decision.reasons)
 
 
 def check_package(package: str) -> None:

@@ -10,7 +10,8 @@ JoinedUpError
 │   └── MayNotRefer             403  this staff role may not refer (policies/act/data.json)
 ├── ValidationFailed
 │   └── ReferralInvalid         422  unknown partner, code, urgency; missing note or worker
-└── StatusTooEarly              425  a partner's status overtook an earlier one; resend later
+├── StatusTooEarly              425  a partner's status overtook an earlier one; resend later
+└── DecisionUnavailable         503  the policy engine failed: nothing recorded, resend later
 """
 
 from __future__ import annotations
@@ -48,3 +49,11 @@ class StatusTooEarly(JoinedUpError):
     status_code = 425
     title = "Status arrived too early"
     type_slug = "status-too-early"
+
+
+class DecisionUnavailable(JoinedUpError):
+    # A referral refused is refused for good; an engine that failed (an OPA sidecar
+    # restarting) must not turn into that. Nothing is recorded and the sender retries.
+    status_code = 503
+    title = "Decision unavailable"
+    type_slug = "decision-unavailable"

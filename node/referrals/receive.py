@@ -52,8 +52,10 @@ from node.audit.service import record_audit
 from node.links.service import decide_match, match_tokens
 from node.outbox.models import DeliveryReceipt
 from node.policy import PolicyDecision
+from node.policy.engine import is_engine_error
 from node.referrals.data import ReferralVocabulary
 from node.referrals.exceptions import (
+    DecisionUnavailable,
     IllegalTransition,
     ReferralIdTaken,
     ReferralNotFound,
@@ -182,6 +184,8 @@ def receive_offer(
             consent=consent,
         )
     )
+    if is_engine_error(decision):
+        raise DecisionUnavailable("the policy engine could not decide; try again later")
     if not decision.allow or offer.urgency not in words.urgencies:
         _audit_offer(session, verified, offer, receiver, "referral_refused", decision, None)
         return ReferralAcknowledgement(referral_id=offer.referral_id, state="declined_by_policy")

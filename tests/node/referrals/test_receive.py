@@ -28,12 +28,18 @@ from federation.wire.referral import (
     ReferralStatus,
     seal_contact,
 )
+from joinedup.localfed import free_port
 from node.audit.models import AuditEntry
 from node.outbox.models import DeliveryReceipt
 from node.policy import PolicyEngine, build_policy_engine
 from node.records.service import create_person
 from node.referrals.data import referral_vocabulary
-from node.referrals.exceptions import IllegalTransition, ReferralNotFound, StatusTooEarly
+from node.referrals.exceptions import (
+    DecisionUnavailable,
+    IllegalTransition,
+    ReferralNotFound,
+    StatusTooEarly,
+)
 from node.referrals.models import Referral
 from node.referrals.receive import (
     Receiver,
@@ -318,3 +324,19 @@ def test_the_acknowledgement_of_a_refusal_closes_the_senders_copy(db_session: Se
     )
     assert referral.state == "declined_by_policy"
     assert audit_kinds(db_session, referral.id) == ["referral_status_received"]
+
+
+def test_an_engine_failure_is_not_a_refusal_and_records_nothing(db_session: Session) -> None:
+    # The production engine with its OPA sidecar down (nothing listens on that port).
+    down = build_policy_engine(engine="opa", opa_url=f"http://127.0.0.1:{free_port()}")
+    sent = offer("c2" * 16)
+    with pytest.raises(DecisionUnavailable) as caught:
+        deliver(db_session, down, sent, claims("victim_support"))
+    assert caught.value.status_code == 503
+    # The caller's transaction rolls back (run_in_session): a resend is decided afresh.
+    db_session.rollback()
+    receipts = db_session.exec(
+        select(DeliveryReceipt).where(DeliveryReceipt.receipt_key == f"council:{sent.referral_id}")
+    ).all()
+    assert receipts == []
+    assert audit_kinds(db_session, sent.referral_id) == []
