@@ -352,8 +352,9 @@ def audit_referral(
         categories=[referral.category],
         reason=reason,
         emergency=referral.emergency_basis is not None,
-        # The partner, at the end that sent the referral (as for a share, the holder).
-        holder_org=referral.partner_org if referral.direction == "outgoing" else None,
+        # The other organisation, at both ends: so a trace of the referral id by its
+        # auditor finds this entry (node.audit.queries: entries concerning the reader).
+        holder_org=referral.partner_org,
     )
 
 

@@ -251,6 +251,19 @@ def test_refer_accept_complete_and_the_council_sees_each_status(
         "referral_status_sent",
         "referral_status_sent",
     ]
+    # The council's auditor traces the referral id across both nodes, as a view id.
+    auditor = fed.staff_token("council", "auditor-council", "auditor")
+    trace = http.get(
+        f"{fed.url('council')}/audit/trace/{referral_id}",
+        headers={"Authorization": f"Bearer {auditor}"},
+    )
+    assert trace.status_code == 200, trace.text
+    sections = {s["org_id"]: s for s in trace.json()["sections"]}
+    assert [e["kind"] for e in sections["refuge"]["entries"]] == [
+        "referral_received",
+        "referral_status_sent",
+        "referral_status_sent",
+    ]
     lines = fed.traffic("council")
     assert any(line["url"].endswith("/federation/referrals") for line in lines)
     sent = "\n".join(readable(line["body"]) for line in lines).casefold()
