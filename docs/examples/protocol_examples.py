@@ -80,13 +80,13 @@ from federation.wire.evidence import (  # noqa: E402
     AggregateJoined,
 )
 from federation.wire.guide import GuideAnnounce  # noqa: E402
-from node.guide.schemas import AnnounceReceived  # noqa: E402
 from federation.wire.referral import (  # noqa: E402
     ReferralAcknowledgement,
     ReferralOffer,
     ReferralRequester,
     ReferralStatus,
 )
+from node.guide.schemas import AnnounceReceived  # noqa: E402
 from node.referrals.schemas import StatusReceived  # noqa: E402
 from node.revocations.schemas import RevocationRecorded  # noqa: E402
 
