@@ -42,6 +42,36 @@ def test_every_allow_path_and_every_denial_code_is_exercised():
     assert {c.input["action"] for c in act} == {"refer", "create_action", "update_plan"}
 
 
+def test_the_referral_cases_reach_every_rule_of_the_act_policy():
+    act = [c for c in ALL_CASES if c.package == "act"]
+    data = json.loads((DEFAULT_POLICY_DIR / "act" / "data.json").read_text())
+    referrals = [c for c in act if c.expect.allow and c.input["action"] == "refer"]
+    urgencies = set(data.get("referral", {}).get("urgencies") or ("routine", "urgent", "emergency"))
+    assert {c.input["urgency"] for c in referrals} == urgencies
+    emergency_bases = {
+        c.input["emergency"]["basis"]
+        for c in referrals
+        if "flag_emergency" in (c.expect.obligations or [])
+    }
+    assert emergency_bases == set(data["emergency"]["bases"])
+    with_contact = [c for c in referrals if c.input.get("contact_details") is True]
+    opened = {"receive_contact_details" in (c.expect.obligations or []) for c in with_contact}
+    assert opened == {True, False}
+    malformed = [c for c in act if "incomplete or malformed" in " ".join(c.expect.reasons_include)]
+    assert len(malformed) >= 10
+    # Every direction an agreement covers is exercised by an allowed referral.
+    directions = {
+        (holder, requester)
+        for holder, by_requester in data["agreements"].items()
+        for requester, entries in by_requester.items()
+        if any("refer" in e["actions"] for e in entries)
+    }
+    exercised = {
+        (c.input["holder"]["org_kind"], c.input["requester"]["org_kind"]) for c in referrals
+    }
+    assert directions <= exercised
+
+
 def test_a_wrong_expectation_is_reported():
     case = ALL_CASES[0]
     wrong = PolicyDecision(
