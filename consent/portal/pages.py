@@ -26,8 +26,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from appkit.labels import load_labels
 from consent.portal.csrf import CSRF_FIELD, csrf_token_for, set_csrf_cookie
-from consent.portal.labels import load_labels
 from federation.errors import JoinedUpError, NotAuthenticated
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"

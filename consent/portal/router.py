@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from appkit.labels import load_labels
 from appkit.throttle import TooManySignIns
 from consent.consents.service import list_consents
 from consent.customers import flows as customer_flows
@@ -26,7 +27,6 @@ from consent.portal.access import router as access_router
 from consent.portal.consents import consent_items, org_names
 from consent.portal.consents import router as consents_router
 from consent.portal.dependencies import CsrfForm, PortalCustomer
-from consent.portal.labels import load_labels
 from consent.portal.pages import PORTAL_PREFIX, SESSION_COOKIE, STATIC_DIR, PortalRoute, render
 from consent.portal.recovery import router as recovery_router
 from consent.portal.recovery import wait_in_words

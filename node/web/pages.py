@@ -25,9 +25,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from appkit.labels import load_labels
 from federation.errors import JoinedUpError, NotAuthenticated
 from node.web.csrf import CSRF_FIELD, csrf_token_for, set_csrf_cookie
-from node.web.labels import load_labels
 
 log = logging.getLogger("joinedup.node.web")
 

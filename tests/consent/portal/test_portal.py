@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
+from appkit.labels import load_labels
 from consent.portal.access import AccessEntry, to_entry
 from consent.portal.flows import AccessReport, MissingPart
-from consent.portal.labels import load_labels
 from consent.portal.pages import end_of_day, long_date, today_in_london, when
 from consent.portal.wording import provision_sentence
 from federation.errors import PeerUnavailable
