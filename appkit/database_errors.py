@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from federation.problems import problem_response
+from appkit.problems import problem_response
 
 __all__ = ["DATABASE_ERRORS", "RETRY_AFTER_S", "UNAVAILABLE_ERRORS", "install_database_errors"]
 

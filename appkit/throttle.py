@@ -44,8 +44,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
+from appkit.problems import problem_doc, problem_response
 from federation.errors import JoinedUpError
-from federation.problems import problem_doc, problem_response
 
 __all__ = [
     "PER_CLIENT",

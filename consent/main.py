@@ -26,7 +26,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcon
 import anyio
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from appkit.body_limit import install_body_limit
@@ -34,6 +33,7 @@ from appkit.database_errors import install_database_errors
 from appkit.failsafe import install_failsafe
 from appkit.health import NOT_READY_DOC, check_database_writable, health_router
 from appkit.logs import configure_logging
+from appkit.problems import install_problem_handlers
 from appkit.replay import replay_purger
 from appkit.throttle import install_throttle_answers
 from consent.api import api_router
@@ -43,9 +43,7 @@ from consent.members.models import ConsentSeenRequest
 from consent.outbox.worker import outbox_state
 from consent.portal.flows import report_for_app
 from federation.envelope import ReplayCache
-from federation.errors import NotAuthenticated
 from federation.keys import MemberKeys
-from federation.problems import install_problem_handlers, problem_response
 from federation.registry import CONSENT_SERVICE_ID, RegistryHolder
 from federation.registry_feed import RegistryFeed, fetch_into_cache, following_registry
 
@@ -134,20 +132,7 @@ def create_app(settings: ConsentSettings) -> FastAPI:
     )
     configure_logging(json_lines=settings.log_json)
     app.state.settings = settings
-    install_problem_handlers(app)
-
-    @app.exception_handler(NotAuthenticated)
-    async def handle_not_authenticated(request: Request, exc: NotAuthenticated) -> JSONResponse:
-        # RFC 6750 §3: a 401 for a bearer-protected resource names the scheme.
-        response = problem_response(
-            status=exc.status_code,
-            title=exc.title,
-            detail=exc.message,
-            slug=exc.type_slug,
-            instance=request.url.path,
-        )
-        response.headers["WWW-Authenticate"] = 'Bearer realm="joinedup-consent"'
-        return response
+    install_problem_handlers(app, bearer_realm="joinedup-consent")
 
     # Declared or streamed without a length: either way no unbounded body is read.
     install_body_limit(app, settings.max_body_bytes)

@@ -24,7 +24,6 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 import anyio
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from appkit.body_limit import install_body_limit
@@ -32,10 +31,9 @@ from appkit.database_errors import DATABASE_ERRORS, install_database_errors
 from appkit.failsafe import install_failsafe
 from appkit.health import NOT_READY_DOC, NotReady, check_database_writable, health_router
 from appkit.logs import configure_logging
+from appkit.problems import install_problem_handlers
 from appkit.throttle import install_throttle_answers
-from federation.errors import NotAuthenticated
 from federation.keys import MemberKeys, load_retired_keys
-from federation.problems import install_problem_handlers, problem_response
 from node.admission import install_admission
 from node.api import api_router
 from node.audit.guard import alarm_message
@@ -116,20 +114,7 @@ def create_app(settings: NodeSettings) -> FastAPI:
     app.state.settings = settings
     app.state.taxonomy = load_taxonomy(settings.policy_dir)
     app.state.consent_tokens = ConsentTokenCache(settings.consent_token_cache_size)
-    install_problem_handlers(app)
-
-    @app.exception_handler(NotAuthenticated)
-    async def handle_not_authenticated(request: Request, exc: NotAuthenticated) -> JSONResponse:
-        # RFC 6750 §3: a 401 for a bearer-protected resource names the scheme.
-        response = problem_response(
-            status=exc.status_code,
-            title=exc.title,
-            detail=exc.message,
-            slug=exc.type_slug,
-            instance=request.url.path,
-        )
-        response.headers["WWW-Authenticate"] = 'Bearer realm="joinedup"'
-        return response
+    install_problem_handlers(app, bearer_realm="joinedup")
 
     install_database_errors(app)
     install_throttle_answers(app)

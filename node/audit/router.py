@@ -17,9 +17,9 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from appkit.problems import PROBLEM_RESPONSES
 from federation.errors import NotFound, NotPermitted
 from federation.keys import load_retired_keys
-from federation.problems import PROBLEM_RESPONSES
 from federation.tree_head import ConsistencyProof, InclusionProof
 from node.audit import queries, service
 from node.audit.dependencies import AuditFilterDep, AuditorStaff, StaffAuditScope
