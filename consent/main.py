@@ -42,6 +42,7 @@ from consent.db import make_engine, upgrade_database
 from consent.members.models import ConsentSeenRequest
 from consent.outbox.worker import outbox_state
 from consent.portal.flows import report_for_app
+from consent.portal.pages import error_page
 from federation.envelope import ReplayCache
 from federation.keys import MemberKeys
 from federation.registry import CONSENT_SERVICE_ID, RegistryHolder
@@ -137,7 +138,7 @@ def create_app(settings: ConsentSettings) -> FastAPI:
     # Declared or streamed without a length: either way no unbounded body is read.
     install_body_limit(app, settings.max_body_bytes)
 
-    install_database_errors(app)
+    install_database_errors(app, page=error_page)  # browsers get a page
     install_throttle_answers(app)
 
     @app.get("/health", response_model=Health, tags=["ops"], responses=NOT_READY_DOC)

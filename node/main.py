@@ -48,6 +48,7 @@ from node.outbox.worker import outbox_state
 from node.records.taxonomy import load_taxonomy
 from node.revocations.service import revocation_state
 from node.views.token_cache import ConsentTokenCache
+from node.web.pages import error_page
 
 log = logging.getLogger("joinedup.node")
 
@@ -116,7 +117,7 @@ def create_app(settings: NodeSettings) -> FastAPI:
     app.state.consent_tokens = ConsentTokenCache(settings.consent_token_cache_size)
     install_problem_handlers(app, bearer_realm="joinedup")
 
-    install_database_errors(app)
+    install_database_errors(app, page=error_page)  # browsers get a page
     install_throttle_answers(app)
 
     @app.get(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 
 from appkit.labels import load_labels
 from appkit.throttle import TooManySignIns
@@ -27,39 +27,26 @@ from consent.portal.access import router as access_router
 from consent.portal.consents import consent_items, org_names
 from consent.portal.consents import router as consents_router
 from consent.portal.dependencies import CsrfForm, PortalCustomer
-from consent.portal.pages import PORTAL_PREFIX, SESSION_COOKIE, STATIC_DIR, PortalRoute, render
+from consent.portal.pages import (
+    KIT,
+    PORTAL_PREFIX,
+    SESSION_COOKIE,
+    PortalRoute,
+    render,
+    safe_next,
+)
 from consent.portal.recovery import router as recovery_router
 from consent.portal.recovery import wait_in_words
 from consent.portal.wording import notice_summary
-from federation.errors import NotAuthenticated, NotFound
+from federation.errors import NotAuthenticated
 
 router = APIRouter(prefix=PORTAL_PREFIX, route_class=PortalRoute, include_in_schema=False)
-STATIC_FILES = {"portal.css": "text/css"}
-
-
-def safe_next(target: object) -> str:
-    """Only a path inside the portal: never another site (open-redirect guard)."""
-    if (
-        isinstance(target, str)
-        and target.startswith(PORTAL_PREFIX + "/")
-        and "//" not in target
-        and "\\" not in target
-        and len(target) <= 500
-    ):
-        return target
-    return PORTAL_PREFIX + "/"
 
 
 @router.get("/static/{name}")
 def read_portal_static(name: str) -> Response:
     """The portal's stylesheet."""
-    if name not in STATIC_FILES:
-        raise NotFound("no such file")
-    return FileResponse(
-        STATIC_DIR / name,
-        media_type=STATIC_FILES[name],
-        headers={"Cache-Control": "public, max-age=300"},
-    )
+    return KIT.static_file(name)
 
 
 @router.get("/login")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from appkit.csrf import CSRF_FIELD, DoubleSubmitCsrf
 
-__all__ = ["CSRF_COOKIE", "CSRF_FIELD", "csrf_ok", "csrf_token_for", "set_csrf_cookie"]
+__all__ = ["CSRF_COOKIE", "CSRF_FIELD", "GUARD", "csrf_ok", "csrf_token_for", "set_csrf_cookie"]
 
 CSRF_COOKIE = "joinedup_csrf"
-_GUARD = DoubleSubmitCsrf(cookie=CSRF_COOKIE)
+GUARD = DoubleSubmitCsrf(cookie=CSRF_COOKIE)
 
-csrf_token_for = _GUARD.token_for
-set_csrf_cookie = _GUARD.set_cookie
-csrf_ok = _GUARD.ok
+csrf_token_for = GUARD.token_for
+set_csrf_cookie = GUARD.set_cookie
+csrf_ok = GUARD.ok

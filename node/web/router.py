@@ -14,9 +14,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 
-from federation.errors import NotAuthenticated, NotFound
+from federation.errors import NotAuthenticated
 from node.auth.dependencies import (
     RECORD_ROLES,
     ClientAddress,
@@ -33,20 +33,11 @@ from node.web.dependencies import CsrfForm, WebStaff, end_provider_session
 from node.web.evidence import router as evidence_router
 from node.web.guide import router as guide_router
 from node.web.outbox import router as outbox_router
-from node.web.pages import SESSION_COOKIE, STATIC_DIR, UI_PREFIX, HtmlRoute, render
+from node.web.pages import KIT, SESSION_COOKIE, UI_PREFIX, HtmlRoute, render, safe_next
 from node.web.persons import router as persons_router
 from node.web.views import router as views_router
 
 router = APIRouter(prefix=UI_PREFIX, route_class=HtmlRoute, include_in_schema=False)
-STATIC_FILES = {"joinedup.css": "text/css", "enhance.js": "text/javascript"}
-
-
-def safe_next(target: object) -> str:
-    """Only a path inside the staff pages: never another site (open-redirect guard)."""
-    if isinstance(target, str) and target.startswith(UI_PREFIX + "/") and "//" not in target:
-        if "\\" not in target and len(target) <= 500:
-            return target
-    return UI_PREFIX + "/"
 
 
 def home_for(role: str) -> str:
@@ -62,13 +53,7 @@ def home_for(role: str) -> str:
 @router.get("/static/{name}")
 def read_static(name: str) -> Response:
     """The stylesheet and the small progressive-enhancement script."""
-    if name not in STATIC_FILES:
-        raise NotFound("no such file")
-    return FileResponse(
-        STATIC_DIR / name,
-        media_type=STATIC_FILES[name],
-        headers={"Cache-Control": "public, max-age=300"},
-    )
+    return KIT.static_file(name)
 
 
 @router.get("/login")
