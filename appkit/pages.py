@@ -3,7 +3,8 @@
 The APIs answer RFC 9457 problem+json (``appkit.problems``); a person in a browser
 needs a page instead. Each app makes one ``PageKit`` for its pages (its templates
 folder, URL prefix, session and CSRF cookies, date filters and what every page
-shows, such as the signed-in person). Its ``route_class`` turns domain errors into
+shows, such as the signed-in person); partials both apps include live in
+``appkit/templates``. Its ``route_class`` turns domain errors into
 pages: a missing or expired sign-in becomes a redirect to the sign-in form, anything
 else a page with the status code and a plain message — never a 500 for bad input.
 ``error_page`` is also what ``appkit.database_errors`` answers a browser with when
@@ -58,6 +59,8 @@ ERROR_TITLES = {
     503: "This service is busy",
 }
 INVALID_INPUT = "Check the address or the form and try again."
+# Partials both apps' templates include (``_errors.html``: the error summary of a form).
+SHARED_TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
 PageContext = Callable[[Request], Mapping[str, Any]]
 
@@ -85,7 +88,8 @@ class PageKit:
     @cached_property
     def templates(self) -> Jinja2Templates:
         """The app's one Jinja2 environment (built on first use)."""
-        env = Jinja2Templates(directory=str(self.templates_dir))
+        # The app's own templates first: an app may override a shared partial.
+        env = Jinja2Templates(directory=[self.templates_dir, SHARED_TEMPLATES_DIR])
         env.env.filters.update(self.filters)
         env.env.globals["labels"] = load_labels()
         env.env.globals["csrf_field"] = CSRF_FIELD

@@ -22,9 +22,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 from appkit import database
+from appkit.sqltypes import NAMING_CONVENTION
 from appkit.sqltypes import UTCDateTime as UTCDateTime  # re-exported for the tables
 from appkit.sqltypes import utcnow as utcnow
-from consent import NAMING_CONVENTION
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 MODEL_MODULES = (

@@ -34,8 +34,7 @@ from sqlmodel import Session, SQLModel
 import node
 from appkit import database
 from appkit.database_errors import DATABASE_ERRORS
-from appkit.sqltypes import UTCDateTime, utcnow
-from node import NAMING_CONVENTION
+from appkit.sqltypes import NAMING_CONVENTION, UTCDateTime, utcnow
 from node.audit.exceptions import AuditUnavailable
 
 __all__ = [

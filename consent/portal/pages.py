@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
 
+from appkit.csrf import DoubleSubmitCsrf
 from appkit.pages import SECURITY_HEADERS, PageKit
-from consent.portal.csrf import GUARD
 
 __all__ = [
     "KIT",
@@ -39,7 +38,6 @@ __all__ = [
     "long_date",
     "render",
     "safe_next",
-    "templates",
     "today_in_london",
     "when",
 ]
@@ -112,7 +110,7 @@ KIT = PageKit(
     templates_dir=TEMPLATES_DIR,
     prefix=PORTAL_PREFIX,
     session_cookie=SESSION_COOKIE,
-    csrf=GUARD,
+    csrf=DoubleSubmitCsrf(cookie="joinedup_portal_csrf"),
     filters={"longdate": long_date, "when": when, "clock": clock},
     page_context=_page_context,
     # The customer acts on their own consents: "access" reads oddly, "changed" is what happened.
@@ -121,13 +119,6 @@ KIT = PageKit(
     static_files={"portal.css": "text/css"},
     max_form_fields=300,
 )
-render = KIT.render
-error_page = KIT.error_page
-login_redirect = KIT.login_redirect
-safe_next = KIT.safe_next
-PortalRoute = KIT.route_class
-
-
-def templates() -> Jinja2Templates:
-    """The portal's one Jinja2 environment (built on first use)."""
-    return KIT.templates
+# What the page modules import: the kit's parts under their familiar names.
+render, error_page, login_redirect = KIT.render, KIT.error_page, KIT.login_redirect
+PortalRoute, safe_next = KIT.route_class, KIT.safe_next

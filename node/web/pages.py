@@ -13,11 +13,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
 
+from appkit.csrf import DoubleSubmitCsrf
 from appkit.pages import SECURITY_HEADERS, PageKit
-from node.web.csrf import GUARD
 
 __all__ = [
     "SECURITY_HEADERS",
@@ -30,7 +29,6 @@ __all__ = [
     "login_redirect",
     "render",
     "safe_next",
-    "templates",
 ]
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -96,19 +94,12 @@ KIT = PageKit(
     templates_dir=TEMPLATES_DIR,
     prefix=UI_PREFIX,
     session_cookie=SESSION_COOKIE,
-    csrf=GUARD,
+    csrf=DoubleSubmitCsrf(cookie="joinedup_csrf"),
     filters={"when": _when, "longdate": _longdate},
     page_context=_page_context,
     static_dir=STATIC_DIR,
     static_files={"joinedup.css": "text/css", "enhance.js": "text/javascript"},
 )
-render = KIT.render
-error_page = KIT.error_page
-login_redirect = KIT.login_redirect
-safe_next = KIT.safe_next
-HtmlRoute = KIT.route_class
-
-
-def templates() -> Jinja2Templates:
-    """The staff pages' one Jinja2 environment (built on first use)."""
-    return KIT.templates
+# What the page modules import: the kit's parts under their familiar names.
+render, error_page, login_redirect = KIT.render, KIT.error_page, KIT.login_redirect
+HtmlRoute, safe_next = KIT.route_class, KIT.safe_next
