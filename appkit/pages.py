@@ -34,7 +34,15 @@ from appkit.csrf import CSRF_FIELD, DoubleSubmitCsrf
 from appkit.labels import load_labels
 from federation.errors import BadRequest, JoinedUpError, NotAuthenticated, NotFound, NotPermitted
 
-__all__ = ["ERROR_TITLES", "SECURITY_HEADERS", "PageKit", "wants_page"]
+__all__ = [
+    "ERROR_TITLES",
+    "SECURITY_HEADERS",
+    "SIGN_IN_INCOMPLETE",
+    "SIGN_IN_REFUSED",
+    "PageKit",
+    "SignInEntry",
+    "wants_page",
+]
 
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
@@ -63,6 +71,23 @@ INVALID_INPUT = "Check the address or the form and try again."
 SHARED_TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
 PageContext = Callable[[Request], Mapping[str, Any]]
+# What a sign-in form says when it cannot sign the person in (both apps' words).
+SIGN_IN_INCOMPLETE = "Enter your username and your password."
+SIGN_IN_REFUSED = "That username and password did not match an active account."
+MAX_USERNAME = 64
+
+
+@dataclass(frozen=True)
+class SignInEntry:
+    """What the sign-in form sent: a trimmed username, the password, a safe next page."""
+
+    username: str
+    password: str
+    next: str
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.username and self.password)
 
 
 def wants_page(request: Request) -> bool:
@@ -120,6 +145,46 @@ class PageKit:
         context = {"title": title, "message": message}
         return self.render(request, "error.html", context, status_code=status_code)
 
+    def read_sign_in(self, form: FormData) -> SignInEntry:
+        """The sign-in form's fields; anything that is not text reads as empty."""
+        username, password = form.get("username"), form.get("password")
+        if not isinstance(username, str) or not isinstance(password, str):
+            username, password = "", ""
+        return SignInEntry(
+            username.strip()[:MAX_USERNAME], password, self.safe_next(form.get("next"))
+        )
+
+    def sign_in_page(
+        self, request: Request, entry: SignInEntry, *, error: str = "", status_code: int = 200
+    ) -> Response:
+        """The sign-in form again, with the username kept and ``error`` said."""
+        context = {"next": entry.next, "username": entry.username, "error": error}
+        return self.render(request, "login.html", context, status_code=status_code)
+
+    def start_session(
+        self, request: Request, response: Response, token: str, *, ttl_s: int
+    ) -> Response:
+        """Keep the signed-in person's ``token`` in the session cookie of ``response``.
+
+        ``HttpOnly`` (no script can read it), ``SameSite=Strict`` (no other site's
+        request carries it), ``Secure`` over HTTPS, and sent to these pages only.
+        """
+        response.set_cookie(
+            self.session_cookie,
+            token,
+            max_age=ttl_s,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            path=self.prefix,
+        )
+        return response
+
+    def end_session(self, response: Response) -> Response:
+        """Forget the session cookie (sign-out, or a sign-in that is no longer valid)."""
+        response.delete_cookie(self.session_cookie, path=self.prefix)
+        return response
+
     def login_redirect(self, request: Request) -> RedirectResponse:
         """To the sign-in form, then back: to this page, or the start page after a form.
 
@@ -129,7 +194,7 @@ class PageKit:
         if request.method == "GET":
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         response = RedirectResponse(f"{self.prefix}/login?next={quote(target, safe='')}", 303)
-        response.delete_cookie(self.session_cookie, path=self.prefix)
+        self.end_session(response)
         return response
 
     async def csrf_form(self, request: Request) -> FormData:

@@ -147,7 +147,7 @@ def domain_problem(request: Request, exc: JoinedUpError) -> JSONResponse:
     )
 
 
-def install_problem_handlers(app: FastAPI, *, bearer_realm: str) -> None:
+def install_problem_handlers(app: FastAPI, *, bearer_realm: str = "joinedup") -> None:
     """Register the problem+json handlers on ``app``; 401s name ``bearer_realm``."""
 
     @app.exception_handler(JoinedUpError)
