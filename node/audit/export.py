@@ -90,9 +90,13 @@ def export_stream(
 ) -> Iterator[str]:
     """The matching entries, in log order, as ``fmt`` ("csv" or "jsonl"), read lazily.
 
-    It opens its own session when the body is sent: a request's session is closed
-    before a streamed answer starts, and the export must not hold the request's.
+    It opens its own session when the body is sent (a request's session is closed
+    before a streamed answer starts) and ends its read transaction after each batch
+    of entries, so the connection is back in the pool while they are sent.
     """
     render = RENDERERS[fmt]
     with Session(engine) as session:
-        yield from render(iter_entries(session=session, filters=filters, scope=scope))
+        entries = iter_entries(
+            session=session, filters=filters, scope=scope, after_batch=session.rollback
+        )
+        yield from render(entries)
