@@ -11,8 +11,9 @@ framework lives here once, so a fix reaches both:
 - ``appkit.database_errors``: database failures answer 409, 422 or 503 (a page for
   a browser), never 500.
 - ``appkit.pages``: the HTML page kit (templates, ``render``, error pages, sign-in
-  redirect, CSRF-checked forms); ``appkit.labels``: the words pages show for ids;
-  ``appkit.csrf``: the double-submit CSRF guard.
+  form and session cookie, CSRF-checked forms), with the layout and partials both
+  apps' templates use in ``appkit/templates``; ``appkit.labels``: the words pages
+  show for ids; ``appkit.csrf``: the double-submit CSRF guard.
 - ``appkit.body_limit``: request bodies over the limit answer 413 problem+json.
 - ``appkit.failsafe``: an exception no handler expected answers 500 problem+json and
   logs its type only, never a traceback (tracebacks carry values: personal data).

@@ -118,6 +118,7 @@ class PageKit:
         env.env.filters.update(self.filters)
         env.env.globals["labels"] = load_labels()
         env.env.globals["csrf_field"] = CSRF_FIELD
+        env.env.globals["prefix"] = self.prefix
         return env
 
     def render(

@@ -20,27 +20,7 @@ from zoneinfo import ZoneInfo
 from starlette.requests import Request
 
 from appkit.csrf import DoubleSubmitCsrf
-from appkit.pages import SECURITY_HEADERS, PageKit
-
-__all__ = [
-    "KIT",
-    "PORTAL_PREFIX",
-    "SECURITY_HEADERS",
-    "SESSION_COOKIE",
-    "STATIC_DIR",
-    "PortalRoute",
-    "as_moment",
-    "clock",
-    "end_of_day",
-    "error_page",
-    "in_london",
-    "login_redirect",
-    "long_date",
-    "render",
-    "safe_next",
-    "today_in_london",
-    "when",
-]
+from appkit.pages import PageKit
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"

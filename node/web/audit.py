@@ -29,6 +29,7 @@ from fastapi.responses import Response, StreamingResponse
 from sqlmodel import Session
 
 from appkit.labels import load_labels
+from appkit.pages import SECURITY_HEADERS
 from federation.keys import load_retired_keys
 from node.audit import queries
 from node.audit.dependencies import decide_audit_scope
@@ -44,7 +45,7 @@ from node.auth.dependencies import StaffPrincipal
 from node.db import SessionDep
 from node.web.audit_rows import audit_rows
 from node.web.dependencies import AuditorWebStaff, CsrfForm
-from node.web.pages import SECURITY_HEADERS, HtmlRoute, error_page, render
+from node.web.pages import HtmlRoute, error_page, render
 
 router = APIRouter(route_class=HtmlRoute)
 PAGE_SIZE = 50

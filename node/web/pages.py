@@ -16,20 +16,7 @@ from typing import Any
 from starlette.requests import Request
 
 from appkit.csrf import DoubleSubmitCsrf
-from appkit.pages import SECURITY_HEADERS, PageKit
-
-__all__ = [
-    "SECURITY_HEADERS",
-    "SESSION_COOKIE",
-    "STATIC_DIR",
-    "UI_PREFIX",
-    "HtmlRoute",
-    "KIT",
-    "error_page",
-    "login_redirect",
-    "render",
-    "safe_next",
-]
+from appkit.pages import PageKit
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
