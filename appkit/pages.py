@@ -67,7 +67,8 @@ ERROR_TITLES = {
     503: "This service is busy",
 }
 INVALID_INPUT = "Check the address or the form and try again."
-# Partials both apps' templates include (``_errors.html``: the error summary of a form).
+# What both apps' templates share: the page layout (``_layout.html``, which each
+# app's ``base.html`` extends), a form's error summary and the sign-in form.
 SHARED_TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
 PageContext = Callable[[Request], Mapping[str, Any]]
