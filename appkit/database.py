@@ -5,23 +5,35 @@ schema with Alembic only (never ``create_all``). What is the same for both lives
 here: ``make_engine`` (SQLite tuned for a web server, PostgreSQL with pre-ping and a
 bounded pool), ``alembic_config`` (Alembic configured in code, no ``alembic.ini``),
 ``upgrade_database`` (to every head, in one transaction, under the migration lock of
-``appkit.migrate``) and ``run_migrations``, which is the whole body of each app's
-``migrations/env.py``. Each app's ``db.py`` binds these to its own folder and tables.
+``appkit.migrate``), ``run_migrations``, which is the whole body of each app's
+``migrations/env.py``, and ``database_and_keys``, the first step of each app's
+lifespan. Each app's ``db.py`` binds these to its own folder and tables.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import sqlalchemy as sa
 from alembic import command, context
 from alembic.config import Config
+from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from appkit.migrate import lock_for_migration
+from federation.keys import MemberKeys
 
-__all__ = ["alembic_config", "make_engine", "run_migrations", "upgrade_database"]
+__all__ = [
+    "alembic_config",
+    "database_and_keys",
+    "make_engine",
+    "run_migrations",
+    "upgrade_database",
+]
 
 
 def make_engine(
@@ -121,3 +133,28 @@ def _run_online(connection: sa.Connection, target_metadata: sa.MetaData) -> None
     )
     with context.begin_transaction():
         context.run_migrations()
+
+
+@asynccontextmanager
+async def database_and_keys(
+    app: FastAPI, *, engine: Engine, upgrade: Callable[[Engine], None]
+) -> AsyncIterator[MemberKeys]:
+    """The first step of an app's lifespan: its data directory, schema, engine and keys.
+
+    Makes ``settings.data_dir``, brings the schema to every head with ``upgrade``
+    (unless ``settings.migrate_on_start`` is off, where a Job or ``serve`` migrates),
+    loads or creates the app's keys, and puts ``engine`` and ``keys`` on
+    ``app.state``; the engine is disposed when the block ends. Blocking work runs in
+    worker threads.
+    """
+    settings = app.state.settings
+    try:
+        await anyio.to_thread.run_sync(lambda: settings.data_dir.mkdir(parents=True, exist_ok=True))
+        if settings.migrate_on_start:
+            await anyio.to_thread.run_sync(upgrade, engine)
+        keys = await anyio.to_thread.run_sync(MemberKeys.load_or_create, settings.data_dir)
+        app.state.engine = engine
+        app.state.keys = keys
+        yield keys
+    finally:
+        engine.dispose()

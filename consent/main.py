@@ -29,6 +29,7 @@ from fastapi import FastAPI, Request
 from pydantic import BaseModel
 
 from appkit.body_limit import install_body_limit
+from appkit.database import database_and_keys
 from appkit.database_errors import install_database_errors
 from appkit.failsafe import install_failsafe
 from appkit.health import NOT_READY_DOC, check_database_writable, health_router
@@ -94,14 +95,8 @@ def _following(app: FastAPI, feed: RegistryFeed | None) -> AbstractAsyncContextM
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: ConsentSettings = app.state.settings
-    await anyio.to_thread.run_sync(lambda: settings.data_dir.mkdir(parents=True, exist_ok=True))
     engine = make_engine(settings.effective_database_url)
-    try:
-        if settings.migrate_on_start:
-            await anyio.to_thread.run_sync(upgrade_database, engine)
-        keys = await anyio.to_thread.run_sync(MemberKeys.load_or_create, settings.data_dir)
-        app.state.engine = engine
-        app.state.keys = keys
+    async with database_and_keys(app, engine=engine, upgrade=upgrade_database) as keys:
         app.state.replay_cache = ReplayCache()
         async with httpx.AsyncClient(timeout=settings.revocation_push_timeout_s) as http:
             app.state.http = http
@@ -119,8 +114,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             ):
                 log.info("consent service started", extra={"kid": keys.kid})
                 yield
-    finally:
-        engine.dispose()
 
 
 def create_app(settings: ConsentSettings) -> FastAPI:
