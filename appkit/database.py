@@ -23,12 +23,15 @@ from alembic import command, context
 from alembic.config import Config
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
 
 from appkit.migrate import lock_for_migration
+from appkit.sqltypes import NAMING_CONVENTION
 from federation.keys import MemberKeys
 
 __all__ = [
     "alembic_config",
+    "app_metadata",
     "database_and_keys",
     "make_engine",
     "run_migrations",
@@ -91,6 +94,25 @@ def upgrade_database(engine: Engine, migrations_dir: Path, revision: str = "head
     with engine.begin() as connection:
         lock_for_migration(connection)
         command.upgrade(alembic_config(migrations_dir, connection=connection), revision)
+
+
+def app_metadata(package: str) -> sa.MetaData:
+    """The tables whose SQLModel classes live in ``package`` (e.g. "node"), and no others.
+
+    Both apps' table classes share SQLModel's one metadata when a process imports
+    both (the tests, the CLI); a table belongs to the app whose package defines its
+    class, whatever its name (the node's ``consent_change`` is the node's).
+    """
+    own = {
+        str(getattr(mapper.local_table, "name", ""))
+        for mapper in SQLModel._sa_registry.mappers
+        if mapper.class_.__module__.startswith(package + ".")
+    }
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    for table in SQLModel.metadata.sorted_tables:
+        if table.name in own:
+            table.to_metadata(metadata)
+    return metadata
 
 
 def run_migrations(target_metadata: sa.MetaData) -> None:

@@ -19,10 +19,9 @@ import sqlalchemy as sa
 from alembic.config import Config
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
 from appkit import database
-from appkit.sqltypes import NAMING_CONVENTION
 from appkit.sqltypes import UTCDateTime as UTCDateTime  # re-exported for the tables
 from appkit.sqltypes import utcnow as utcnow
 
@@ -56,11 +55,7 @@ def consent_metadata() -> sa.MetaData:
     """The consent service's tables only (node tables may share SQLModel's metadata)."""
     for name in MODEL_MODULES:
         importlib.import_module(name)
-    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
-    for table in SQLModel.metadata.sorted_tables:
-        if table.name.startswith("consent"):
-            table.to_metadata(metadata)
-    return metadata
+    return database.app_metadata("consent")
 
 
 def get_session(request: Request) -> Iterator[Session]:

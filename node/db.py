@@ -29,7 +29,7 @@ from alembic.config import Config
 from fastapi import Depends, Request
 from fastapi import Path as PathParam
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
 import node
 from appkit import database
@@ -109,16 +109,7 @@ def import_node_models() -> None:
 def node_metadata() -> sa.MetaData:
     """The node's tables only (consent tables may share SQLModel's metadata in tests)."""
     import_node_models()
-    node_tables = {
-        str(getattr(mapper.local_table, "name", ""))
-        for mapper in SQLModel._sa_registry.mappers
-        if mapper.class_.__module__.startswith("node.")
-    }
-    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
-    for table in SQLModel.metadata.sorted_tables:
-        if table.name in node_tables:
-            table.to_metadata(metadata)
-    return metadata
+    return database.app_metadata("node")
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
