@@ -4,6 +4,16 @@
 and ``consent/`` never import each other. What both apps need from the web
 framework lives here once, so a fix reaches both:
 
+- ``appkit.problems``: RFC 9457 problem+json answers for every error, their
+  OpenAPI documentation, and the bearer 401 (RFC 6750 §3).
+- ``appkit.database``: the engine, the Alembic set-up and upgrade, and the body of
+  each app's ``migrations/env.py``.
+- ``appkit.database_errors``: database failures answer 409, 422 or 503 (a page for
+  a browser), never 500.
+- ``appkit.pages``: the HTML page kit (templates, ``render``, error pages, sign-in
+  form and session cookie, CSRF-checked forms), with the layout and partials both
+  apps' templates use in ``appkit/templates``; ``appkit.labels``: the words pages
+  show for ids; ``appkit.csrf``: the double-submit CSRF guard.
 - ``appkit.body_limit``: request bodies over the limit answer 413 problem+json.
 - ``appkit.failsafe``: an exception no handler expected answers 500 problem+json and
   logs its type only, never a traceback (tracebacks carry values: personal data).

@@ -3,7 +3,7 @@
 ``BodyLimitMiddleware`` refuses bodies over ``max_bytes`` by Content-Length up front
 (a Content-Length that is not a number is a 400) or, for chunked bodies without one,
 while reading: the app sees ``BodyTooLarge`` (an ``HTTPException`` 413), which the
-problem handlers of ``federation.problems`` answer as RFC 9457 problem+json. Both
+problem handlers of ``appkit.problems`` answer as RFC 9457 problem+json. Both
 the node and the consent service install it, so neither reads an unbounded body.
 """
 
@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from federation.problems import problem_response
+from appkit.problems import problem_response
 
 __all__ = ["BodyLimitMiddleware", "BodyTooLarge", "header_value", "install_body_limit"]
 

@@ -10,7 +10,8 @@ Three layers, any one of which stops a cross-site form post:
 * if the browser sends ``Origin`` (or, failing that, ``Referer``), it must name this
   host (OWASP "verifying origin with standard headers").
 
-Each app names its own cookie (``node/web/csrf.py``, ``consent/portal/csrf.py``).
+Each app names its own cookie in its page kit (``appkit.pages.PageKit``:
+``node/web/pages.py``, ``consent/portal/pages.py``), which checks every form.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from federation.problems import problem_response
+from appkit.problems import problem_response
 
 __all__ = ["FailsafeMiddleware", "install_failsafe"]
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from federation.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
+from appkit.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
 
 __all__ = [
     "HTTP_PROTOCOL",

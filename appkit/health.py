@@ -21,8 +21,8 @@ from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 
 from appkit.database_errors import DATABASE_ERRORS
+from appkit.problems import problem_doc
 from federation.errors import JoinedUpError
-from federation.problems import problem_doc
 
 __all__ = [
     "Liveness",

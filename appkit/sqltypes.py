@@ -1,7 +1,10 @@
-"""Column types and the clock shared by both apps' tables.
+"""Column types, constraint names and the clock shared by both apps' tables.
 
-Every timestamp is stored as UTC and read back timezone-aware: SQLite keeps no
-zone, PostgreSQL's ``timestamptz`` does; ``UTCDateTime`` hides the difference.
+Constraints are named by ``NAMING_CONVENTION`` (each app's package ``__init__``
+gives it to SQLModel's metadata before any table class is defined), so Alembic
+migrations can refer to them on SQLite and PostgreSQL alike. Every timestamp is
+stored as UTC and read back timezone-aware: SQLite keeps no zone, PostgreSQL's
+``timestamptz`` does; ``UTCDateTime`` hides the difference.
 """
 
 from __future__ import annotations
@@ -9,6 +12,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
 
 
 def utcnow() -> datetime:

@@ -44,8 +44,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
+from appkit.problems import problem_doc, problem_response
 from federation.errors import JoinedUpError
-from federation.problems import problem_doc, problem_response
 
 __all__ = [
     "PER_CLIENT",
@@ -87,6 +87,19 @@ class TooManySignIns(JoinedUpError):
         super().__init__(f"too many failed sign-ins {limit.what}; try again in {retry_after_s} s")
         self.retry_after_s = retry_after_s
         self.limit = limit
+
+    def in_words(self) -> str:
+        """What a sign-in page says: 'Too many failed sign-ins ... Please wait a minute ...'."""
+        return (
+            f"Too many failed sign-ins {self.limit.what}. "
+            f"Please wait {wait_in_words(self.retry_after_s)} and try again."
+        )
+
+
+def wait_in_words(seconds: int) -> str:
+    """``59`` -> "a minute", ``300`` -> "5 minutes": how long to wait, for a person."""
+    minutes = max(1, -(-seconds // 60))
+    return "a minute" if minutes == 1 else f"{minutes} minutes"
 
 
 class SignInThrottleBase(SQLModel):

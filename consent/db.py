@@ -13,19 +13,17 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import sqlalchemy as sa
-from alembic import command
 from alembic.config import Config
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
-from appkit.migrate import lock_for_migration
+from appkit import database
 from appkit.sqltypes import UTCDateTime as UTCDateTime  # re-exported for the tables
 from appkit.sqltypes import utcnow as utcnow
-from consent import NAMING_CONVENTION
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 MODEL_MODULES = (
@@ -39,52 +37,25 @@ MODEL_MODULES = (
 
 
 def make_engine(url: str) -> Engine:
-    """An engine tuned per backend (SQLite: WAL, NORMAL sync, busy timeout, FKs on)."""
-    if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-
-        @sa.event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    """The consent service's engine (``appkit.database.make_engine``), a smaller pool."""
+    return database.make_engine(url, pool_size=10, max_overflow=10, pool_timeout_s=30.0)
 
 
 def alembic_config(connection: sa.Connection | None = None, url: str | None = None) -> Config:
-    """Alembic configured in code (no alembic.ini): script location and file naming."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("path_separator", "os")
-    config.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s")
-    if url is not None:
-        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    if connection is not None:
-        config.attributes["connection"] = connection
-    return config
+    """Alembic for ``consent/migrations``, configured in code (``appkit.database``)."""
+    return database.alembic_config(MIGRATIONS_DIR, connection=connection, url=url)
 
 
 def upgrade_database(engine: Engine, revision: str = "heads") -> None:
     """Bring the schema to ``revision`` (default: every head) in one transaction."""
-    with engine.begin() as connection:
-        lock_for_migration(connection)
-        command.upgrade(alembic_config(connection), revision)
+    database.upgrade_database(engine, MIGRATIONS_DIR, revision)
 
 
 def consent_metadata() -> sa.MetaData:
     """The consent service's tables only (node tables may share SQLModel's metadata)."""
     for name in MODEL_MODULES:
         importlib.import_module(name)
-    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
-    for table in SQLModel.metadata.sorted_tables:
-        if table.name.startswith("consent"):
-            table.to_metadata(metadata)
-    return metadata
+    return database.app_metadata("consent")
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -26,14 +26,15 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcon
 import anyio
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from appkit.body_limit import install_body_limit
+from appkit.database import database_and_keys
 from appkit.database_errors import install_database_errors
 from appkit.failsafe import install_failsafe
 from appkit.health import NOT_READY_DOC, check_database_writable, health_router
 from appkit.logs import configure_logging
+from appkit.problems import install_problem_handlers
 from appkit.replay import replay_purger
 from appkit.throttle import install_throttle_answers
 from consent.api import api_router
@@ -42,10 +43,9 @@ from consent.db import make_engine, upgrade_database
 from consent.members.models import ConsentSeenRequest
 from consent.outbox.worker import outbox_state
 from consent.portal.flows import report_for_app
+from consent.portal.pages import error_page
 from federation.envelope import ReplayCache
-from federation.errors import NotAuthenticated
 from federation.keys import MemberKeys
-from federation.problems import install_problem_handlers, problem_response
 from federation.registry import CONSENT_SERVICE_ID, RegistryHolder
 from federation.registry_feed import RegistryFeed, fetch_into_cache, following_registry
 
@@ -95,14 +95,8 @@ def _following(app: FastAPI, feed: RegistryFeed | None) -> AbstractAsyncContextM
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: ConsentSettings = app.state.settings
-    await anyio.to_thread.run_sync(lambda: settings.data_dir.mkdir(parents=True, exist_ok=True))
     engine = make_engine(settings.effective_database_url)
-    try:
-        if settings.migrate_on_start:
-            await anyio.to_thread.run_sync(upgrade_database, engine)
-        keys = await anyio.to_thread.run_sync(MemberKeys.load_or_create, settings.data_dir)
-        app.state.engine = engine
-        app.state.keys = keys
+    async with database_and_keys(app, engine=engine, upgrade=upgrade_database) as keys:
         app.state.replay_cache = ReplayCache()
         async with httpx.AsyncClient(timeout=settings.revocation_push_timeout_s) as http:
             app.state.http = http
@@ -120,8 +114,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             ):
                 log.info("consent service started", extra={"kid": keys.kid})
                 yield
-    finally:
-        engine.dispose()
 
 
 def create_app(settings: ConsentSettings) -> FastAPI:
@@ -134,25 +126,12 @@ def create_app(settings: ConsentSettings) -> FastAPI:
     )
     configure_logging(json_lines=settings.log_json)
     app.state.settings = settings
-    install_problem_handlers(app)
-
-    @app.exception_handler(NotAuthenticated)
-    async def handle_not_authenticated(request: Request, exc: NotAuthenticated) -> JSONResponse:
-        # RFC 6750 §3: a 401 for a bearer-protected resource names the scheme.
-        response = problem_response(
-            status=exc.status_code,
-            title=exc.title,
-            detail=exc.message,
-            slug=exc.type_slug,
-            instance=request.url.path,
-        )
-        response.headers["WWW-Authenticate"] = 'Bearer realm="joinedup-consent"'
-        return response
+    install_problem_handlers(app, bearer_realm="joinedup-consent")
 
     # Declared or streamed without a length: either way no unbounded body is read.
     install_body_limit(app, settings.max_body_bytes)
 
-    install_database_errors(app)
+    install_database_errors(app, page=error_page)  # browsers get a page
     install_throttle_answers(app)
 
     @app.get("/health", response_model=Health, tags=["ops"], responses=NOT_READY_DOC)

@@ -9,9 +9,10 @@ fan-out client and the assembly of a joined-up view. ``node/`` and ``consent/``
 depend on it; it depends on nothing else in the repository.
 
 The names below are the public surface (as httpx does); tests/federation/
-test_public_surface.py checks that every one of them imports. ``federation.problems``
-(FastAPI exception handlers) and ``federation.registry_admin`` (the CLI's library)
-are imported from their modules directly.
+test_public_surface.py checks that every one of them imports.
+``federation.registry_admin`` (the CLI's library) is imported from its module
+directly. No web framework is imported here (tests/federation/test_no_web_glue.py):
+problem+json answers and other FastAPI glue live in ``appkit``.
 """
 
 from federation.consent_token import (

@@ -1,7 +1,7 @@
 """Domain errors shared by every joinedup service.
 
 Every error a service raises on purpose is a ``JoinedUpError``; one handler per app
-(``federation.problems``) turns it into an RFC 9457 ``application/problem+json``
+(``appkit.problems``) turns it into an RFC 9457 ``application/problem+json``
 answer, so clients always get a machine-readable body and never a bare 500.
 
     JoinedUpError                       500 unless a subclass says otherwise

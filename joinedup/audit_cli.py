@@ -126,14 +126,12 @@ def export(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Export entries in log order as CSV or JSON Lines, with the API's filters."""
-    from sqlmodel import Session
-
-    from node.audit.export import csv_lines, jsonl_lines
-    from node.audit.queries import AuditScope, iter_entries
+    from node.audit.export import EXPORT_MEDIA_TYPES, export_stream
+    from node.audit.queries import AuditScope
     from node.audit.schemas import AuditFilter
     from node.db import make_engine
 
-    if output_format not in ("csv", "jsonl"):
+    if output_format not in EXPORT_MEDIA_TYPES:
         typer.echo("--format must be csv or jsonl", err=True)
         raise typer.Exit(2)
     try:
@@ -153,14 +151,12 @@ def export(
         typer.echo(f"invalid filter: {exc.errors()[0]['loc'][0]}", err=True)
         raise typer.Exit(2) from None
     settings = _settings(org_id, data_dir, database_url)
-    render = csv_lines if output_format == "csv" else jsonl_lines
     engine = make_engine(settings.effective_database_url)
     handle = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
     try:
-        with Session(engine) as session:
-            entries = iter_entries(session=session, filters=filters, scope=AuditScope())
-            for chunk in render(entries):
-                handle.write(chunk)
+        body = export_stream(engine, filters=filters, scope=AuditScope(), fmt=output_format)
+        for chunk in body:
+            handle.write(chunk)
     finally:
         if output:
             handle.close()

@@ -29,7 +29,7 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from federation.problems import problem_response
+from appkit.problems import problem_response
 from node.config import NodeSettings
 from node.web.pages import UI_PREFIX, error_page
 

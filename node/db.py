@@ -21,22 +21,20 @@ import logging
 import pkgutil
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import anyio
 import sqlalchemy as sa
-from alembic import command
 from alembic.config import Config
 from fastapi import Depends, Request
 from fastapi import Path as PathParam
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
 import node
+from appkit import database
 from appkit.database_errors import DATABASE_ERRORS
-from appkit.migrate import lock_for_migration
-from appkit.sqltypes import UTCDateTime, utcnow
-from node import NAMING_CONVENTION
+from appkit.sqltypes import NAMING_CONVENTION, UTCDateTime, utcnow
 from node.audit.exceptions import AuditUnavailable
 
 __all__ = [
@@ -64,7 +62,7 @@ log = logging.getLogger("joinedup.node.db")
 def make_engine(
     url: str, *, pool_size: int = 20, max_overflow: int = 60, pool_timeout_s: float = 10.0
 ) -> Engine:
-    """An engine tuned per backend (SQLite: WAL, NORMAL sync, busy timeout, FKs on).
+    """The node's engine (``appkit.database.make_engine``).
 
     Pool size: no request holds a connection while it awaits the network
     (``release_connection``), so connections are held by worker threads (anyio's
@@ -73,44 +71,14 @@ def make_engine(
     checkout never waits on a request that itself waits for a thread. A checkout
     that still waits ``pool_timeout_s`` is answered 503 (``node.admission``), not 500.
     """
-    pool: dict[str, Any] = {
-        "pool_size": pool_size,
-        "max_overflow": max_overflow,
-        "pool_timeout": pool_timeout_s,
-    }
-    if url.startswith("sqlite"):
-        if sa.make_url(url).database in (None, "", ":memory:"):
-            pool = {}  # an in-memory database has a single-connection pool of its own
-        connect_args = {"check_same_thread": False, "timeout": 30}
-        engine = sa.create_engine(url, connect_args=connect_args, **pool)
-
-        @sa.event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            # WAL lets readers run beside the single writer; NORMAL is durable in WAL
-            # except for the last transactions on power loss, the usual trade-off.
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True, **pool)
+    return database.make_engine(
+        url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout_s=pool_timeout_s
+    )
 
 
 def alembic_config(connection: sa.Connection | None = None, url: str | None = None) -> Config:
-    """Alembic configured in code (no alembic.ini needed): script location + target."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("path_separator", "os")
-    # Revisions are named by date and slug (STYLE "Database habits").
-    config.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s")
-    if url is not None:
-        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    if connection is not None:
-        config.attributes["connection"] = connection
-    return config
+    """Alembic for ``node/migrations``, configured in code (``appkit.database``)."""
+    return database.alembic_config(MIGRATIONS_DIR, connection=connection, url=url)
 
 
 def upgrade_database(url_or_engine: str | Engine, revision: str = "heads") -> None:
@@ -118,17 +86,11 @@ def upgrade_database(url_or_engine: str | Engine, revision: str = "heads") -> No
     if isinstance(url_or_engine, str):
         engine = make_engine(url_or_engine)
         try:
-            _upgrade_with(engine, revision)
+            database.upgrade_database(engine, MIGRATIONS_DIR, revision)
         finally:
             engine.dispose()
     else:
-        _upgrade_with(url_or_engine, revision)
-
-
-def _upgrade_with(engine: Engine, revision: str) -> None:
-    with engine.begin() as connection:
-        lock_for_migration(connection)
-        command.upgrade(alembic_config(connection), revision)
+        database.upgrade_database(url_or_engine, MIGRATIONS_DIR, revision)
 
 
 def import_node_models() -> None:
@@ -147,16 +109,7 @@ def import_node_models() -> None:
 def node_metadata() -> sa.MetaData:
     """The node's tables only (consent tables may share SQLModel's metadata in tests)."""
     import_node_models()
-    node_tables = {
-        str(getattr(mapper.local_table, "name", ""))
-        for mapper in SQLModel._sa_registry.mappers
-        if mapper.class_.__module__.startswith("node.")
-    }
-    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
-    for table in SQLModel.metadata.sorted_tables:
-        if table.name in node_tables:
-            table.to_metadata(metadata)
-    return metadata
+    return database.app_metadata("node")
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:

@@ -1,10 +1,11 @@
 """The node app: ``create_app(settings)`` builds one organisation's FastAPI node.
 
-Nothing is created at import time. The lifespan, in order: makes the data
-directory, creates the SQLAlchemy engine, runs Alembic to every head (each domain
-adds its own revision on top of ``0001_records``), loads or creates the node's
-keys, opens the one shared ``httpx.AsyncClient``, then enters each hook in
-``LIFESPAN_HOOKS``; it unwinds in reverse. What it makes lives on ``app.state``:
+Nothing is created at import time. The lifespan, in order: creates the SQLAlchemy
+engine, makes the data directory, runs Alembic to every head (each domain adds its
+own revision on top of ``0001_records``), loads or creates the node's keys (these
+three as the consent service does, ``appkit.database.database_and_keys``), opens
+the one shared ``httpx.AsyncClient``, then enters each hook in ``LIFESPAN_HOOKS``;
+it unwinds in reverse. What it makes lives on ``app.state``:
 ``settings``, ``engine``, ``keys``, ``http``, ``taxonomy``.
 
 To run something at startup/shutdown (a policy engine, a tree-head signer), write
@@ -24,18 +25,17 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 import anyio
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from appkit.body_limit import install_body_limit
+from appkit.database import database_and_keys
 from appkit.database_errors import DATABASE_ERRORS, install_database_errors
 from appkit.failsafe import install_failsafe
 from appkit.health import NOT_READY_DOC, NotReady, check_database_writable, health_router
 from appkit.logs import configure_logging
+from appkit.problems import install_problem_handlers
 from appkit.throttle import install_throttle_answers
-from federation.errors import NotAuthenticated
-from federation.keys import MemberKeys, load_retired_keys
-from federation.problems import install_problem_handlers, problem_response
+from federation.keys import load_retired_keys
 from node.admission import install_admission
 from node.api import api_router
 from node.audit.guard import alarm_message
@@ -50,6 +50,7 @@ from node.outbox.worker import outbox_state
 from node.records.taxonomy import load_taxonomy
 from node.revocations.service import revocation_state
 from node.views.token_cache import ConsentTokenCache
+from node.web.pages import error_page
 
 log = logging.getLogger("joinedup.node")
 
@@ -76,7 +77,6 @@ class Health(BaseModel):
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: NodeSettings = app.state.settings
-    await anyio.to_thread.run_sync(lambda: settings.data_dir.mkdir(parents=True, exist_ok=True))
     engine = make_engine(
         settings.effective_database_url,
         pool_size=settings.db_pool_size,
@@ -84,23 +84,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool_timeout_s=settings.db_pool_timeout_s,
     )
     try:
-        if settings.migrate_on_start:
-            await anyio.to_thread.run_sync(upgrade_database, engine)
-        keys = await anyio.to_thread.run_sync(MemberKeys.load_or_create, settings.data_dir)
-        app.state.engine = engine
-        app.state.keys = keys
-        app.state.retired_keys = await anyio.to_thread.run_sync(
-            load_retired_keys, settings.data_dir
-        )
-        async with httpx.AsyncClient(timeout=settings.share_deadline_s) as http:
-            app.state.http = http
-            async with AsyncExitStack() as stack:
-                for hook in LIFESPAN_HOOKS:
-                    await stack.enter_async_context(hook(app))
-                log.info("node started", extra={"org_id": settings.org_id, "kid": keys.kid})
-                yield
+        async with database_and_keys(app, engine=engine, upgrade=upgrade_database) as keys:
+            app.state.retired_keys = await anyio.to_thread.run_sync(
+                load_retired_keys, settings.data_dir
+            )
+            async with httpx.AsyncClient(timeout=settings.share_deadline_s) as http:
+                app.state.http = http
+                async with AsyncExitStack() as stack:
+                    for hook in LIFESPAN_HOOKS:
+                        await stack.enter_async_context(hook(app))
+                    log.info("node started", extra={"org_id": settings.org_id, "kid": keys.kid})
+                    yield
     finally:
-        engine.dispose()
         log.info("node stopped", extra={"org_id": settings.org_id})
 
 
@@ -116,22 +111,9 @@ def create_app(settings: NodeSettings) -> FastAPI:
     app.state.settings = settings
     app.state.taxonomy = load_taxonomy(settings.policy_dir)
     app.state.consent_tokens = ConsentTokenCache(settings.consent_token_cache_size)
-    install_problem_handlers(app)
+    install_problem_handlers(app, bearer_realm="joinedup")
 
-    @app.exception_handler(NotAuthenticated)
-    async def handle_not_authenticated(request: Request, exc: NotAuthenticated) -> JSONResponse:
-        # RFC 6750 §3: a 401 for a bearer-protected resource names the scheme.
-        response = problem_response(
-            status=exc.status_code,
-            title=exc.title,
-            detail=exc.message,
-            slug=exc.type_slug,
-            instance=request.url.path,
-        )
-        response.headers["WWW-Authenticate"] = 'Bearer realm="joinedup"'
-        return response
-
-    install_database_errors(app)
+    install_database_errors(app, page=error_page)  # browsers get a page
     install_throttle_answers(app)
 
     @app.get(

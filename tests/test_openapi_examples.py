@@ -28,10 +28,10 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import TypeAdapter
 
+from appkit.problems import PROBLEM_MEDIA_TYPE
 from consent.config import ConsentSettings
 from consent.main import create_app as create_consent_app
 from federation.keys import MemberKeys
-from federation.problems import PROBLEM_MEDIA_TYPE
 from node.config import NodeSettings
 from node.main import create_app as create_node_app
 

@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from fastapi.responses import JSONResponse
 
+from appkit.problems import PROBLEM_RESPONSES
 from consent.consents.fhir import consent_to_fhir
 from consent.consents.models import Consent
 from consent.consents.schemas import (
@@ -44,7 +45,6 @@ from consent.members.dependencies import (
 from consent.revocations.dependencies import schedule_grant_push, schedule_revocation_push
 from consent.subjects.service import require_member_knows_subject
 from federation.envelope import VerifiedRequest
-from federation.problems import PROBLEM_RESPONSES
 
 router = APIRouter(responses=PROBLEM_RESPONSES)
 

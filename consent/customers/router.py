@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
+from appkit.problems import PROBLEM_RESPONSES
 from appkit.throttle import TOO_MANY_SIGN_INS
 from consent.customers.dependencies import ClientAddress, CurrentCustomer, CustomerThrottle
 from consent.customers.flows import reset_password, sign_in_customer
@@ -25,7 +26,6 @@ from consent.customers.tokens import issue_customer_token
 from consent.db import SessionDep
 from consent.members.dependencies import SignedBy, parse_body
 from federation.envelope import VerifiedRequest
-from federation.problems import PROBLEM_RESPONSES
 
 router = APIRouter(responses=PROBLEM_RESPONSES)
 

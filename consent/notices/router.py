@@ -6,13 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response
 
+from appkit.problems import PROBLEM_RESPONSES
 from consent.customers.dependencies import CurrentCustomer
 from consent.db import SessionDep
 from consent.members.dependencies import SignedBy, parse_body
 from consent.notices.schemas import NoticeCreate, NoticePublic, NoticesPublic
 from consent.notices.service import list_notices, mark_read, record_notice, to_public
 from federation.envelope import VerifiedRequest
-from federation.problems import PROBLEM_RESPONSES
 from federation.share_schema import NOTIFY_ACTION
 
 router = APIRouter(responses=PROBLEM_RESPONSES)

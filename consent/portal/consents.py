@@ -18,6 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from appkit.labels import load_labels
 from consent.consents.schemas import ConsentGrant, ConsentPublic
 from consent.consents.service import (
     consent_history,
@@ -29,7 +30,6 @@ from consent.consents.service import (
 from consent.db import SessionDep
 from consent.members.dependencies import organisation_ids
 from consent.portal.dependencies import CsrfForm, OwnedConsent, PortalCustomer
-from consent.portal.labels import load_labels
 from consent.portal.pages import (
     PORTAL_PREFIX,
     PortalRoute,

@@ -15,17 +15,13 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from starlette.datastructures import FormData
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.formparsers import MultiPartException
 
 from consent.consents.models import Consent
 from consent.customers.dependencies import CustomerPrincipal, current_customer
 from consent.db import SessionDep
-from consent.portal.csrf import csrf_ok
-from consent.portal.pages import SESSION_COOKIE
-from federation.errors import BadRequest, NotFound, NotPermitted
+from consent.portal.pages import KIT, SESSION_COOKIE
+from federation.errors import NotFound
 
-MAX_FORM_FIELDS = 300
 _CONSENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -54,17 +50,4 @@ def owned_consent(consent_id: str, session: SessionDep, customer: PortalCustomer
 OwnedConsent = Annotated[Consent, Depends(owned_consent)]
 
 
-async def csrf_form(request: Request) -> FormData:
-    """The POSTed form, refused (403) unless its CSRF token and origin check out."""
-    try:
-        form = await request.form(max_fields=MAX_FORM_FIELDS, max_files=0)
-    except (StarletteHTTPException, MultiPartException, ValueError) as exc:
-        raise BadRequest("The form could not be read.") from exc
-    if not csrf_ok(request, form):
-        raise NotPermitted(
-            "This form has expired or did not come from this site. Reload the page and try again."
-        )
-    return form
-
-
-CsrfForm = Annotated[FormData, Depends(csrf_form)]
+CsrfForm = Annotated[FormData, Depends(KIT.csrf_form)]

@@ -1,9 +1,9 @@
-"""Rendering the portal: the Jinja2 environment, ``render`` and HTML error pages.
+"""The portal's page kit (``appkit.pages.PageKit``) and its times on UK clocks.
 
-The consent service's API answers RFC 9457 problem+json; a customer in a browser
-needs a page. ``PortalRoute`` turns the same domain errors into pages: an expired
-sign-in becomes a redirect to the sign-in form, anything else a page with the status
-code and a plain message. Every page is ``no-store``: consents are personal data.
+``render``, ``error_page``, ``login_redirect`` and ``PortalRoute`` are the kit's,
+bound to ``/portal``, the customer session cookie and the portal CSRF cookie; every
+page knows the signed-in customer. Consents are personal data, so every page is
+``no-store`` (the kit's headers).
 Times are stored in UTC and shown on UK clocks (``when``, ``long_date``, ``clock``),
 the way the person reads a time; a consent "until 1 July" lasts to the end of 1 July
 in London (``end_of_day``).
@@ -12,38 +12,20 @@ in London (``end_of_day``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Coroutine
-from functools import lru_cache
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
-from fastapi.templating import Jinja2Templates
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
 
-from consent.portal.csrf import CSRF_FIELD, csrf_token_for, set_csrf_cookie
-from consent.portal.labels import load_labels
-from federation.errors import JoinedUpError, NotAuthenticated
+from appkit.csrf import DoubleSubmitCsrf
+from appkit.pages import PageKit
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 PORTAL_PREFIX = "/portal"
 SESSION_COOKIE = "joinedup_customer"
-SECURITY_HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-}
 # The customer reads times on UK clocks (issue 11 item 7): every time the portal
 # shows is stored in UTC and converted here, GMT or BST as the date has it.
 LONDON = ZoneInfo("Europe/London")
@@ -100,68 +82,23 @@ def today_in_london(now: dt.datetime | None = None) -> dt.date:
     return in_london(now or dt.datetime.now(dt.UTC)).date()
 
 
-@lru_cache(maxsize=1)
-def templates() -> Jinja2Templates:
-    """The portal's one Jinja2 environment (built on first use)."""
-    env = Jinja2Templates(directory=str(TEMPLATES_DIR))
-    env.env.filters["longdate"] = long_date
-    env.env.filters["when"] = when
-    env.env.filters["clock"] = clock
-    env.env.globals["labels"] = load_labels()
-    env.env.globals["csrf_field"] = CSRF_FIELD
-    return env
+def _page_context(request: Request) -> Mapping[str, Any]:
+    return {"customer": getattr(request.state, "portal_customer", None)}
 
 
-def render(
-    request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
-) -> Response:
-    page = dict(context or {})
-    page.setdefault("customer", getattr(request.state, "portal_customer", None))
-    page["csrf_token"] = csrf_token_for(request)
-    response = templates().TemplateResponse(request, name, page, status_code=status_code)
-    response.headers.update(SECURITY_HEADERS)
-    set_csrf_cookie(request, response, path=PORTAL_PREFIX)
-    return response
-
-
-def error_page(request: Request, status_code: int, message: str) -> Response:
-    titles = {
-        400: "That request could not be read",
-        403: "You cannot do that here",
-        404: "Not found",
-        409: "That has already changed",
-        422: "Some of what you entered could not be used",
-    }
-    title = titles.get(status_code, "Something went wrong")
-    return render(
-        request, "error.html", {"title": title, "message": message}, status_code=status_code
-    )
-
-
-def login_redirect(request: Request) -> RedirectResponse:
-    target = request.url.path if request.method == "GET" else PORTAL_PREFIX + "/"
-    response = RedirectResponse(f"{PORTAL_PREFIX}/login?next={quote(target, safe='')}", 303)
-    response.delete_cookie(SESSION_COOKIE, path=PORTAL_PREFIX)
-    return response
-
-
-class PortalRoute(APIRoute):
-    """An APIRoute whose domain and validation errors become HTML pages, not JSON."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        original = super().get_route_handler()
-
-        async def handle(request: Request) -> Response:
-            try:
-                return await original(request)
-            except NotAuthenticated:
-                return login_redirect(request)
-            except JoinedUpError as exc:
-                code = exc.status_code if 400 <= exc.status_code < 600 else 500
-                return error_page(request, code, exc.message)
-            except RequestValidationError:
-                return error_page(request, 422, "Check the address or the form and try again.")
-            except StarletteHTTPException as exc:
-                return error_page(request, exc.status_code, str(exc.detail))
-
-        return handle
+KIT = PageKit(
+    templates_dir=TEMPLATES_DIR,
+    prefix=PORTAL_PREFIX,
+    session_cookie=SESSION_COOKIE,
+    csrf=DoubleSubmitCsrf(cookie="joinedup_portal_csrf"),
+    filters={"longdate": long_date, "when": when, "clock": clock},
+    page_context=_page_context,
+    # The customer acts on their own consents: "access" reads oddly, "changed" is what happened.
+    titles={403: "You cannot do that here", 409: "That has already changed"},
+    static_dir=STATIC_DIR,
+    static_files={"portal.css": "text/css"},
+    max_form_fields=300,
+)
+# What the page modules import: the kit's parts under their familiar names.
+render, error_page, login_redirect = KIT.render, KIT.error_page, KIT.login_redirect
+PortalRoute, safe_next = KIT.route_class, KIT.safe_next

@@ -9,11 +9,14 @@ are the API.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 
+from appkit.labels import load_labels
+from appkit.pages import SIGN_IN_INCOMPLETE, SIGN_IN_REFUSED
 from appkit.throttle import TooManySignIns
 from consent.consents.service import list_consents
 from consent.customers import flows as customer_flows
@@ -26,40 +29,24 @@ from consent.portal.access import router as access_router
 from consent.portal.consents import consent_items, org_names
 from consent.portal.consents import router as consents_router
 from consent.portal.dependencies import CsrfForm, PortalCustomer
-from consent.portal.labels import load_labels
-from consent.portal.pages import PORTAL_PREFIX, SESSION_COOKIE, STATIC_DIR, PortalRoute, render
+from consent.portal.pages import (
+    KIT,
+    PORTAL_PREFIX,
+    PortalRoute,
+    render,
+    safe_next,
+)
 from consent.portal.recovery import router as recovery_router
-from consent.portal.recovery import wait_in_words
 from consent.portal.wording import notice_summary
-from federation.errors import NotAuthenticated, NotFound
+from federation.errors import NotAuthenticated
 
 router = APIRouter(prefix=PORTAL_PREFIX, route_class=PortalRoute, include_in_schema=False)
-STATIC_FILES = {"portal.css": "text/css"}
-
-
-def safe_next(target: object) -> str:
-    """Only a path inside the portal: never another site (open-redirect guard)."""
-    if (
-        isinstance(target, str)
-        and target.startswith(PORTAL_PREFIX + "/")
-        and "//" not in target
-        and "\\" not in target
-        and len(target) <= 500
-    ):
-        return target
-    return PORTAL_PREFIX + "/"
 
 
 @router.get("/static/{name}")
 def read_portal_static(name: str) -> Response:
     """The portal's stylesheet."""
-    if name not in STATIC_FILES:
-        raise NotFound("no such file")
-    return FileResponse(
-        STATIC_DIR / name,
-        media_type=STATIC_FILES[name],
-        headers={"Cache-Control": "public, max-age=300"},
-    )
+    return KIT.static_file(name)
 
 
 @router.get("/login")
@@ -82,32 +69,26 @@ def sign_in_customer(
     client: ClientAddress,
 ) -> Response:
     """Check the username and password (braked, ``appkit.throttle``), then set the cookie."""
-    username, password = form.get("username"), form.get("password")
-    if not isinstance(username, str) or not isinstance(password, str):
-        username, password = "", ""
-    username = username.strip().lower()[:64]
-    context = {"next": safe_next(form.get("next")), "username": username}
-    if not username or not password:
-        context["error"] = "Enter your username and your password."
-        return render(request, "login.html", context, status_code=422)
+    entry = KIT.read_sign_in(form)
+    entry = replace(entry, username=entry.username.lower())  # customer usernames ignore case
+    if not entry.complete:
+        return KIT.sign_in_page(request, entry, error=SIGN_IN_INCOMPLETE, status_code=422)
     try:
         account = customer_flows.sign_in_customer(
             session=session,
             throttle=throttle,
-            username=username,
-            password=password[:256],
+            username=entry.username,
+            password=entry.password[:256],
             client=client,
         )
     except NotAuthenticated:
-        context["error"] = "That username and password did not match an active account."
-        return render(request, "login.html", context, status_code=401)
+        return KIT.sign_in_page(request, entry, error=SIGN_IN_REFUSED, status_code=401)
     except TooManySignIns as locked:
-        context["error"] = (
-            f"Too many failed sign-ins {locked.limit.what}. "
-            f"Please wait {wait_in_words(locked.retry_after_s)} and try again, or set a new "
-            "password with a code from the organisation that set up your account."
+        error = (
+            f"{locked.in_words()} Or set a new password with a code from the organisation "
+            "that set up your account."
         )
-        return render(request, "login.html", context, status_code=429)
+        return KIT.sign_in_page(request, entry, error=error, status_code=429)
     ttl = request.app.state.settings.customer_token_ttl_s
     token = issue_customer_token(
         keys=request.app.state.keys,
@@ -115,25 +96,13 @@ def sign_in_customer(
         subject_id=account.subject_id,
         ttl_s=ttl,
     )
-    response = RedirectResponse(context["next"], status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=ttl,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path=PORTAL_PREFIX,
-    )
-    return response
+    return KIT.start_session(request, RedirectResponse(entry.next, 303), token, ttl_s=ttl)
 
 
 @router.post("/logout")
 def sign_out_customer(form: CsrfForm) -> Response:
     """Forget the session cookie."""
-    response = RedirectResponse(f"{PORTAL_PREFIX}/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path=PORTAL_PREFIX)
-    return response
+    return KIT.end_session(RedirectResponse(f"{PORTAL_PREFIX}/login", status_code=303))
 
 
 @router.get("/")

@@ -21,8 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from appkit.labels import Labels
 from consent.notices.schemas import NoticePublic
-from consent.portal.labels import Labels
 from consent.portal.pages import as_moment, long_date, when
 
 

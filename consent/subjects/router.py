@@ -6,13 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
+from appkit.problems import PROBLEM_RESPONSES
 from consent.db import SessionDep
 from consent.members.dependencies import SignedBy, parse_body
 from consent.subjects.schemas import EnrolmentPublic, EnrolRequest
 from consent.subjects.service import enrol_subject
 from federation.enrolment import issue_enrolment_statement
 from federation.envelope import VerifiedRequest
-from federation.problems import PROBLEM_RESPONSES
 
 router = APIRouter(tags=["federation"], responses=PROBLEM_RESPONSES)
 

@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
+from appkit.problems import PROBLEM_RESPONSES
 from consent.db import SessionDep
 from consent.members.dependencies import SignedBy, parse_body
 from consent.tokens.schemas import ConsentTokenPublic, ConsentTokenRequest
 from consent.tokens.service import issue_token_for
 from federation.envelope import VerifiedRequest
-from federation.problems import PROBLEM_RESPONSES
 
 router = APIRouter(tags=["federation"], responses=PROBLEM_RESPONSES)
 

@@ -16,8 +16,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
+from appkit.problems import PROBLEM_RESPONSES
 from federation.envelope import VerifiedRequest, seal_response
-from federation.problems import PROBLEM_RESPONSES
 from node.audit import flows
 from node.audit.schemas import ProvenEntries
 from node.db import SessionDep

@@ -8,7 +8,7 @@ for, so no query parameter can widen what policy allowed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,8 +104,14 @@ def iter_entries(
     scope: AuditScope,
     batch: int = 1000,
     newest_first: bool = False,
+    after_batch: Callable[[], None] | None = None,
 ) -> Iterator[AuditEntry]:
-    """Every matching entry in log order (or newest first), in keyset-paginated batches."""
+    """Every matching entry in log order (or newest first), in keyset-paginated batches.
+
+    ``after_batch`` runs once a batch is read, before its entries are handed on: a
+    streamed export ends its read transaction there, so no connection is held while
+    the entries travel to the client.
+    """
     where = _conditions(filters, scope)
     seq = col(AuditEntry.seq)
     last: int | None = None
@@ -120,7 +126,9 @@ def iter_entries(
         for row in rows:
             # Keep memory flat on long exports; the caller's other objects stay put.
             session.expunge(row)
-            yield row
+        if after_batch is not None:
+            after_batch()
+        yield from rows
 
 
 def tree_head_public(record: SignedTreeHeadRecord, org_id: str) -> TreeHeadPublic:

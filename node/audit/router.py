@@ -8,24 +8,21 @@ auditor whom the audit policy admits.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
 from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from appkit.problems import PROBLEM_RESPONSES
 from federation.errors import NotFound, NotPermitted
 from federation.keys import load_retired_keys
-from federation.problems import PROBLEM_RESPONSES
 from federation.tree_head import ConsistencyProof, InclusionProof
 from node.audit import queries, service
 from node.audit.dependencies import AuditFilterDep, AuditorStaff, StaffAuditScope
-from node.audit.export import csv_lines, jsonl_lines
+from node.audit.export import EXPORT_MEDIA_TYPES, export_stream
 from node.audit.flows import TraceReport, local_section, trace_request
-from node.audit.models import AuditEntry
 from node.audit.queries import AuditScope
 from node.audit.schemas import (
     AuditEntriesPublic,
@@ -60,17 +57,6 @@ def list_audit_entries(
     return AuditEntriesPublic(data=[AuditEntryPublic.model_validate(r) for r in rows], count=count)
 
 
-def _stream(
-    engine: Engine,
-    filters: AuditFilter,
-    scope: AuditScope,
-    render: Callable[[Iterable[AuditEntry]], Iterator[str]],
-) -> Iterator[str]:
-    # The request's session is closed before a streamed body is sent: use our own.
-    with Session(engine) as session:
-        yield from render(queries.iter_entries(session=session, filters=filters, scope=scope))
-
-
 @router.get(
     "/entries.csv",
     response_class=StreamingResponse,
@@ -80,10 +66,10 @@ def export_audit_csv(
     request: Request, scope: StaffAuditScope, filters: AuditFilterDep
 ) -> StreamingResponse:
     """Export matching entries as CSV, in log order (auditors of this organisation)."""
-    body = _stream(request.app.state.engine, filters, scope, csv_lines)
+    body = export_stream(request.app.state.engine, filters=filters, scope=scope, fmt="csv")
     return StreamingResponse(
         body,
-        media_type="text/csv; charset=utf-8",
+        media_type=EXPORT_MEDIA_TYPES["csv"],
         headers={"Content-Disposition": 'attachment; filename="audit.csv"'},
     )
 
@@ -97,10 +83,10 @@ def export_audit_jsonl(
     request: Request, scope: StaffAuditScope, filters: AuditFilterDep
 ) -> StreamingResponse:
     """Export matching entries as JSON Lines of canonical entries, in log order."""
-    body = _stream(request.app.state.engine, filters, scope, jsonl_lines)
+    body = export_stream(request.app.state.engine, filters=filters, scope=scope, fmt="jsonl")
     return StreamingResponse(
         body,
-        media_type="application/jsonl",
+        media_type=EXPORT_MEDIA_TYPES["jsonl"],
         headers={"Content-Disposition": 'attachment; filename="audit.jsonl"'},
     )
 

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
+from appkit.problems import PROBLEM_RESPONSES
 from appkit.throttle import TOO_MANY_SIGN_INS
-from federation.problems import PROBLEM_RESPONSES
 from node.auth import flows, service
 from node.auth.dependencies import (
     AdminStaff,

@@ -6,10 +6,10 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 
+from appkit.problems import PROBLEM_RESPONSES
 from federation.envelope import VerifiedRequest
 from federation.errors import BadRequest
 from federation.evidence import load_catalogue
-from federation.problems import PROBLEM_RESPONSES
 from federation.wire import MalformedMessage, WireMessage
 from federation.wire.evidence import (
     AGGREGATE_CONTRIBUTE_ACTION,

@@ -20,9 +20,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 
+from appkit.problems import PROBLEM_RESPONSES
 from federation.envelope import VerifiedRequest, verify_request
 from federation.errors import ValidationFailed
-from federation.problems import PROBLEM_RESPONSES
 from federation.wire import MalformedMessage
 from federation.wire.guide import GuideAnnounce, GuideFetch
 from node.db import SessionDep

@@ -12,10 +12,10 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 from fastapi import Path as PathParam
 
+from appkit.problems import PROBLEM_RESPONSES
 from appkit.sqltypes import utcnow
 from federation.catalogue import MAX_AGE, SERVICE_ID_PATTERN, ServiceEntry
 from federation.errors import ValidationFailed
-from federation.problems import PROBLEM_RESPONSES
 from node.auth.dependencies import AdminStaff, CurrentStaff, RequestId, StaffPrincipal
 from node.db import SessionDep
 from node.guide import flows, service

@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from appkit.problems import PROBLEM_RESPONSES
 from federation.enrolment import verify_enrolment_statement
 from federation.envelope import VerifiedRequest
 from federation.errors import BadRequest
-from federation.problems import PROBLEM_RESPONSES
 from federation.share_schema import LINK_ACTION, LinkRequestBody, LinkResponse
 from node.db import RowId, SessionDep
 from node.federation.dependencies import SIGNED_REQUEST_OPENAPI, RegistryDep, verified_request

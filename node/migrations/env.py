@@ -1,54 +1,9 @@
-"""Alembic environment for the node database (SQLite and PostgreSQL alike).
+"""Alembic environment for the node database: ``appkit.database.run_migrations``.
 
-``node.db.alembic_config`` points Alembic here and usually hands over an open
-connection (``config.attributes["connection"]``); otherwise ``sqlalchemy.url`` is
-used. The target metadata is the node's tables only (``node.db.node_metadata``).
-SQLite needs batch mode to alter tables, so it is always on.
+The target metadata is the node's tables only (``node.db.node_metadata``).
 """
 
-from __future__ import annotations
+from appkit.database import run_migrations
+from node.db import node_metadata
 
-from alembic import context
-from sqlalchemy import Connection
-
-from node.db import make_engine, node_metadata
-
-config = context.config
-target_metadata = node_metadata()
-
-
-def _run(connection: Connection) -> None:
-    context.configure(
-        connection=connection,
-        target_metadata=target_metadata,
-        render_as_batch=True,
-        compare_type=True,
-    )
-    with context.begin_transaction():
-        context.run_migrations()
-
-
-def run_migrations_online() -> None:
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        _run(connection)
-        return
-    engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
-    try:
-        with engine.begin() as conn:
-            _run(conn)
-    finally:
-        engine.dispose()
-
-
-if context.is_offline_mode():
-    context.configure(
-        url=config.get_main_option("sqlalchemy.url"),
-        target_metadata=target_metadata,
-        literal_binds=True,
-        render_as_batch=True,
-    )
-    with context.begin_transaction():
-        context.run_migrations()
-else:
-    run_migrations_online()
+run_migrations(node_metadata())

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from federation.problems import PROBLEM_RESPONSES
+from appkit.problems import PROBLEM_RESPONSES
 from node.auth.dependencies import RecordStaff
 from node.db import MAX_ROW_ID, RowId, SessionDep
 from node.records import service

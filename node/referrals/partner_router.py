@@ -17,9 +17,9 @@ from typing import Annotated, TypeVar
 from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session
 
+from appkit.problems import PROBLEM_RESPONSES
 from federation.envelope import VerifiedRequest, seal_response
 from federation.errors import BadRequest
-from federation.problems import PROBLEM_RESPONSES
 from federation.wire import MalformedMessage, WireMessage
 from federation.wire.referral import (
     REFER_ACTION,

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request
 from sqlmodel import Session
 
-from federation.problems import PROBLEM_RESPONSES
+from appkit.problems import PROBLEM_RESPONSES
 from node.auth.dependencies import RECORD_ROLES, RequireRole, StaffPrincipal
 from node.db import SessionDep, run_in_session, utcnow
 from node.referrals import service

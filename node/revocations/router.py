@@ -20,10 +20,10 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from appkit.outbox import first_delivery
+from appkit.problems import PROBLEM_RESPONSES
 from federation.consent_token import RevocationSet
 from federation.envelope import VerifiedRequest
 from federation.errors import NotPermitted, ValidationFailed
-from federation.problems import PROBLEM_RESPONSES
 from federation.registry import CONSENT_SERVICE_ID, Registry
 from federation.wire import MalformedMessage
 from federation.wire.consent_change import ConsentGranted

@@ -8,8 +8,8 @@ from functools import partial
 from fastapi import APIRouter, Request
 from sqlmodel import Session
 
+from appkit.problems import PROBLEM_RESPONSES, problem_doc
 from federation.errors import RequestExpired
-from federation.problems import PROBLEM_RESPONSES, problem_doc
 from node.db import run_in_session
 from node.federation.dependencies import SIGNED_REQUEST_OPENAPI
 from node.federation.replay import remember_request

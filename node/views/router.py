@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from federation.problems import PROBLEM_RESPONSES, problem_doc
+from appkit.problems import PROBLEM_RESPONSES, problem_doc
 from federation.view import JoinedUpView
 from node.views.dependencies import ViewContextDep, ViewStaff
 from node.views.flows import request_joined_up_view

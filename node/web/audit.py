@@ -8,7 +8,8 @@ recomputes the whole Merkle tree with ``node.audit.verify.verify_log`` and shows
 either "intact" or the first entry from which the log can no longer be trusted.
 
 The exports are served here rather than linked to the JSON API because the API
-wants a bearer token and the browser holds a cookie; both read the same table.
+wants a bearer token and the browser holds a cookie; both stream the same bytes
+(``node.audit.export``: same columns, canonical JSON Lines that re-verify).
 
 Rows read in words (``node.web.audit_rows``); an emergency entry shows its basis
 and written justification. "Who is this?" (a POST, audited by
@@ -18,11 +19,7 @@ the tamper guard has stopped signing (``node.audit.guard``) the page says so fir
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -31,9 +28,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlmodel import Session
 
+from appkit.labels import load_labels
+from appkit.pages import SECURITY_HEADERS
 from federation.keys import load_retired_keys
 from node.audit import queries
 from node.audit.dependencies import decide_audit_scope
+from node.audit.export import EXPORT_MEDIA_TYPES, export_stream
 from node.audit.guard import open_alarm
 from node.audit.lookup import StaffIdentity, resolve_staff_pseudonym
 from node.audit.models import DECISIONS, KINDS, AuditEntry
@@ -45,32 +45,11 @@ from node.auth.dependencies import StaffPrincipal
 from node.db import SessionDep
 from node.web.audit_rows import audit_rows
 from node.web.dependencies import AuditorWebStaff, CsrfForm
-from node.web.labels import load_labels
-from node.web.pages import SECURITY_HEADERS, HtmlRoute, error_page, render
+from node.web.pages import HtmlRoute, error_page, render
 
 router = APIRouter(route_class=HtmlRoute)
 PAGE_SIZE = 50
-MAX_EXPORT_ROWS = 100_000
 MAX_PAGE = 1_000_000
-EXPORT_COLUMNS = [
-    "seq",
-    "recorded_at",
-    "request_id",
-    "kind",
-    "actor_org",
-    "actor_staff",
-    "actor_role",
-    "subject_id",
-    "purpose",
-    "action",
-    "decision",
-    "categories",
-    "reason",
-    "emergency",
-    "holder_org",
-    "emergency_basis",
-    "justification",
-]
 FILTER_KEYS = (
     "since",
     "until",
@@ -261,51 +240,25 @@ def resolve_staff(
     )
 
 
-def _cell(value: Any) -> Any:
-    """Defuse spreadsheet formulas (OWASP CSV injection): prefix =, +, -, @ with '."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def _export_rows(
-    request: Request, session: Session, staff: StaffPrincipal, found: AuditFilter
-) -> Iterator[dict[str, Any]]:
-    query = service_filter(found)
-    scope = reader_scope(request, staff, query)
-    entries = queries.iter_entries(session=session, filters=query, scope=scope)
-    for _, entry in zip(range(MAX_EXPORT_ROWS), entries, strict=False):  # log order
-        row = entry.model_dump()
-        row["recorded_at"] = entry.recorded_at.isoformat()
-        yield {key: row.get(key) for key in EXPORT_COLUMNS}
-
-
 @router.get("/audit/export.{fmt}")
 def export_audit_log(
     request: Request, session: SessionDep, staff: AuditorWebStaff, fmt: str
 ) -> Response:
-    """The filtered entries as CSV or JSON Lines (oldest first)."""
+    """The filtered entries as CSV or JSON Lines (oldest first): the API's export."""
     found = parse_filter(request.query_params)
-    if fmt not in ("csv", "jsonl") or found.errors:
-        return _page(request, session, staff, found) if found.errors else _not_found(request)
-    rows = list(_export_rows(request, session, staff, found))
-    if fmt == "jsonl":
-        body = "".join(json.dumps(row, separators=(",", ":")) + "\n" for row in rows)
-        media = "application/jsonl"
-    else:
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS)
-        writer.writeheader()
-        for row in rows:
-            row["categories"] = " ".join(row["categories"] or [])
-            writer.writerow({key: _cell(value) for key, value in row.items()})
-        body, media = out.getvalue(), "text/csv"
+    if found.errors:
+        return _page(request, session, staff, found)
+    if fmt not in EXPORT_MEDIA_TYPES:
+        return _not_found(request)
+    query = service_filter(found)
+    scope = reader_scope(request, staff, query)
+    body = export_stream(request.app.state.engine, filters=query, scope=scope, fmt=fmt)
     org = request.app.state.settings.org_id
     headers = {
         **SECURITY_HEADERS,
         "Content-Disposition": f'attachment; filename="audit-{org}.{fmt}"',
     }
-    return StreamingResponse(iter([body]), media_type=media, headers=headers)
+    return StreamingResponse(body, media_type=EXPORT_MEDIA_TYPES[fmt], headers=headers)
 
 
 def _not_found(request: Request) -> Response:

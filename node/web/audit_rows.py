@@ -16,8 +16,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from appkit.labels import Labels
 from node.audit.models import AuditEntry
-from node.web.labels import Labels
 
 __all__ = ["AuditRow", "audit_rows", "plain_reason"]
 

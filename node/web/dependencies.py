@@ -15,18 +15,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.datastructures import FormData
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.formparsers import MultiPartException
 
-from federation.errors import BadRequest, NotFound, NotPermitted
+from federation.errors import NotFound, NotPermitted
 from node.auth.dependencies import RECORD_ROLES, StaffPrincipal, current_staff
 from node.auth.oidc import CALLBACK_PATH, OidcProvider
 from node.config import NodeSettings
 from node.db import SessionDep
-from node.web.csrf import csrf_ok
-from node.web.pages import SESSION_COOKIE, UI_PREFIX
-
-MAX_FORM_FIELDS = 200
+from node.web.pages import KIT, SESSION_COOKIE, UI_PREFIX
 
 
 def web_staff(request: Request, session: SessionDep) -> StaffPrincipal:
@@ -56,20 +51,7 @@ RecordWebStaff = Annotated[StaffPrincipal, Depends(WebRole(*RECORD_ROLES))]
 AuditorWebStaff = Annotated[StaffPrincipal, Depends(WebRole("auditor"))]
 
 
-async def csrf_form(request: Request) -> FormData:
-    """The POSTed form, refused (403) unless its CSRF token and origin check out."""
-    try:
-        form = await request.form(max_fields=MAX_FORM_FIELDS, max_files=0)
-    except (StarletteHTTPException, MultiPartException, ValueError) as exc:
-        raise BadRequest("The form could not be read.") from exc
-    if not csrf_ok(request, form):
-        raise NotPermitted(
-            "This form has expired or did not come from this site. Reload the page and try again."
-        )
-    return form
-
-
-CsrfForm = Annotated[FormData, Depends(csrf_form)]
+CsrfForm = Annotated[FormData, Depends(KIT.csrf_form)]
 
 
 def oidc_provider(request: Request) -> OidcProvider:

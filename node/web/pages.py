@@ -1,51 +1,27 @@
-"""Rendering the staff pages: the Jinja2 environment, ``render`` and HTML error pages.
+"""The staff pages' page kit (``appkit.pages.PageKit``) and their date filters.
 
-The rest of the node answers RFC 9457 problem+json; a person in a browser needs a
-page instead. ``HtmlRoute`` (the route class of the web router) turns the same
-domain errors into pages: a missing or expired sign-in becomes a redirect to the
-sign-in form, anything else a page with the status code and a plain message —
-never a 500 for bad input. Every page is ``no-store`` because most carry personal
-data that the design says is "shown, and forgotten".
+``render``, ``error_page``, ``login_redirect`` and ``HtmlRoute`` (the route class of
+the web router) are the kit's, bound to ``/ui``, the staff session cookie and the
+staff CSRF cookie; every page shows the signed-in staff member and the
+organisation's name. Times read as '3 Mar 2026, 14:05 UTC' (``when``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
-from collections.abc import Callable, Coroutine
-from functools import lru_cache
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
-from fastapi.templating import Jinja2Templates
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
 
-from federation.errors import JoinedUpError, NotAuthenticated
-from node.web.csrf import CSRF_FIELD, csrf_token_for, set_csrf_cookie
-from node.web.labels import load_labels
-
-log = logging.getLogger("joinedup.node.web")
+from appkit.csrf import DoubleSubmitCsrf
+from appkit.pages import PageKit
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 UI_PREFIX = "/ui"
 SESSION_COOKIE = "joinedup_staff"
-SECURITY_HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-    # Inline SVG needs no script; the one small script is a same-origin file.
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-}
 
 
 def _when(value: Any) -> str:
@@ -78,32 +54,6 @@ def _longdate(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-@lru_cache(maxsize=1)
-def templates() -> Jinja2Templates:
-    """The one Jinja2 environment of the staff pages (built on first use)."""
-    env = Jinja2Templates(directory=str(TEMPLATES_DIR))
-    env.env.filters["when"] = _when
-    env.env.filters["longdate"] = _longdate
-    env.env.globals["labels"] = load_labels()
-    env.env.globals["csrf_field"] = CSRF_FIELD
-    return env
-
-
-def render(
-    request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
-) -> Response:
-    """Render ``name`` with the signed-in staff member, CSRF token and labels in scope."""
-    page = dict(context or {})
-    page.setdefault("staff", getattr(request.state, "web_staff", None))
-    page.setdefault("org_name", _org_name(request))
-    page.setdefault("provider_name", _provider_name(request))
-    page["csrf_token"] = csrf_token_for(request)
-    response = templates().TemplateResponse(request, name, page, status_code=status_code)
-    response.headers.update(SECURITY_HEADERS)
-    set_csrf_cookie(request, response, path=UI_PREFIX)
-    return response
-
-
 def _org_name(request: Request) -> str:
     settings = getattr(request.app.state, "settings", None)
     if settings is None:
@@ -119,49 +69,24 @@ def _provider_name(request: Request) -> str:
     return str(getattr(settings, "oidc_provider_name", "") or "organisation account")
 
 
-def error_page(request: Request, status_code: int, message: str) -> Response:
-    titles = {
-        400: "That request could not be read",
-        403: "You do not have access to this page",
-        404: "Not found",
-        405: "Not allowed",
-        409: "That conflicts with what is already recorded",
-        413: "That was too large",
-        422: "Some of what you entered could not be used",
-        503: "This service is busy",
+def _page_context(request: Request) -> Mapping[str, Any]:
+    return {
+        "staff": getattr(request.state, "web_staff", None),
+        "org_name": _org_name(request),
+        "provider_name": _provider_name(request),
     }
-    title = titles.get(status_code, "Something went wrong")
-    return render(
-        request, "error.html", {"title": title, "message": message}, status_code=status_code
-    )
 
 
-def login_redirect(request: Request) -> RedirectResponse:
-    target = request.url.path
-    if request.method == "GET" and request.url.query:
-        target += "?" + request.url.query
-    response = RedirectResponse(f"{UI_PREFIX}/login?next={quote(target, safe='')}", 303)
-    response.delete_cookie(SESSION_COOKIE, path=UI_PREFIX)
-    return response
-
-
-class HtmlRoute(APIRoute):
-    """An APIRoute whose domain and validation errors become HTML pages, not JSON."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        original = super().get_route_handler()
-
-        async def handle(request: Request) -> Response:
-            try:
-                return await original(request)
-            except NotAuthenticated:
-                return login_redirect(request)
-            except JoinedUpError as exc:
-                code = exc.status_code if 400 <= exc.status_code < 600 else 500
-                return error_page(request, code, exc.message)
-            except RequestValidationError:
-                return error_page(request, 422, "Check the address or the form and try again.")
-            except StarletteHTTPException as exc:
-                return error_page(request, exc.status_code, str(exc.detail))
-
-        return handle
+KIT = PageKit(
+    templates_dir=TEMPLATES_DIR,
+    prefix=UI_PREFIX,
+    session_cookie=SESSION_COOKIE,
+    csrf=DoubleSubmitCsrf(cookie="joinedup_csrf"),
+    filters={"when": _when, "longdate": _longdate},
+    page_context=_page_context,
+    static_dir=STATIC_DIR,
+    static_files={"joinedup.css": "text/css", "enhance.js": "text/javascript"},
+)
+# What the page modules import: the kit's parts under their familiar names.
+render, error_page, login_redirect = KIT.render, KIT.error_page, KIT.login_redirect
+HtmlRoute, safe_next = KIT.route_class, KIT.safe_next

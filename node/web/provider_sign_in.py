@@ -26,8 +26,8 @@ from node.auth.exceptions import OidcSignInRefused
 from node.auth.oidc import CALLBACK_PATH, FLOW_TTL_S, start_flow
 from node.auth.oidc_flows import complete_sign_in
 from node.web.dependencies import OidcProviderDep, callback_url
-from node.web.pages import UI_PREFIX, HtmlRoute, render
-from node.web.router import home_for, safe_next, start_staff_session
+from node.web.pages import UI_PREFIX, HtmlRoute, render, safe_next
+from node.web.router import home_for, start_staff_session
 
 router = APIRouter(prefix=UI_PREFIX, route_class=HtmlRoute, include_in_schema=False)
 FLOW_COOKIE = "joinedup_oidc_flow"

@@ -14,9 +14,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 
-from federation.errors import NotAuthenticated, NotFound
+from appkit.pages import SIGN_IN_INCOMPLETE, SIGN_IN_REFUSED
+from federation.errors import NotAuthenticated
 from node.auth.dependencies import (
     RECORD_ROLES,
     ClientAddress,
@@ -33,20 +34,11 @@ from node.web.dependencies import CsrfForm, WebStaff, end_provider_session
 from node.web.evidence import router as evidence_router
 from node.web.guide import router as guide_router
 from node.web.outbox import router as outbox_router
-from node.web.pages import SESSION_COOKIE, STATIC_DIR, UI_PREFIX, HtmlRoute, render
+from node.web.pages import KIT, UI_PREFIX, HtmlRoute, render, safe_next
 from node.web.persons import router as persons_router
 from node.web.views import router as views_router
 
 router = APIRouter(prefix=UI_PREFIX, route_class=HtmlRoute, include_in_schema=False)
-STATIC_FILES = {"joinedup.css": "text/css", "enhance.js": "text/javascript"}
-
-
-def safe_next(target: object) -> str:
-    """Only a path inside the staff pages: never another site (open-redirect guard)."""
-    if isinstance(target, str) and target.startswith(UI_PREFIX + "/") and "//" not in target:
-        if "\\" not in target and len(target) <= 500:
-            return target
-    return UI_PREFIX + "/"
 
 
 def home_for(role: str) -> str:
@@ -62,13 +54,7 @@ def home_for(role: str) -> str:
 @router.get("/static/{name}")
 def read_static(name: str) -> Response:
     """The stylesheet and the small progressive-enhancement script."""
-    if name not in STATIC_FILES:
-        raise NotFound("no such file")
-    return FileResponse(
-        STATIC_DIR / name,
-        media_type=STATIC_FILES[name],
-        headers={"Cache-Control": "public, max-age=300"},
-    )
+    return KIT.static_file(name)
 
 
 @router.get("/login")
@@ -87,23 +73,17 @@ def sign_in(
     request_id: RequestId,
 ) -> Response:
     """Check the username and password (audited either way), then set the session cookie."""
-    username, password = form.get("username"), form.get("password")
-    target = safe_next(form.get("next"))
-    if not isinstance(username, str) or not isinstance(password, str):
-        username, password = "", ""
-    username = username.strip()[:64]
-    context = {"next": target, "username": username}
-    if not username or not password:
-        context["error"] = "Enter your username and your password."
-        return render(request, "login.html", context, status_code=422)
+    entry = KIT.read_sign_in(form)
+    if not entry.complete:
+        return KIT.sign_in_page(request, entry, error=SIGN_IN_INCOMPLETE, status_code=422)
     settings = request.app.state.settings
     try:
         staff = sign_in_staff(
             session=session,
             engine=request.app.state.engine,
             throttle=throttle,
-            username=username,
-            password=password[:1024],
+            username=entry.username,
+            password=entry.password[:1024],
             client=client,
             channel="web",
             org_id=settings.org_id,
@@ -111,16 +91,10 @@ def sign_in(
             request_id=request_id,
         )
     except NotAuthenticated:
-        context["error"] = "That username and password did not match an active account."
-        return render(request, "login.html", context, status_code=401)
-    except TooManySignIns as exc:
-        context["error"] = (
-            f"Too many failed sign-ins {exc.limit.what}. "
-            f"Wait {exc.retry_after_s} seconds and try again."
-        )
-        return render(request, "login.html", context, status_code=429)
-    if target == UI_PREFIX + "/":
-        target = home_for(staff.role)
+        return KIT.sign_in_page(request, entry, error=SIGN_IN_REFUSED, status_code=401)
+    except TooManySignIns as locked:
+        return KIT.sign_in_page(request, entry, error=locked.in_words(), status_code=429)
+    target = home_for(staff.role) if entry.next == UI_PREFIX + "/" else entry.next
     return start_staff_session(request, RedirectResponse(target, status_code=303), staff)
 
 
@@ -135,16 +109,7 @@ def start_staff_session(request: Request, response: Response, staff: Staff) -> R
         keys=request.app.state.keys,
         ttl_s=settings.staff_token_ttl_s,
     )
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=settings.staff_token_ttl_s,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path=UI_PREFIX,
-    )
-    return response
+    return KIT.start_session(request, response, token, ttl_s=settings.staff_token_ttl_s)
 
 
 @router.post("/logout")
@@ -157,8 +122,7 @@ async def sign_out(request: Request, form: CsrfForm) -> Response:
         response = render(request, "signed_out.html", {"provider_logout": provider_logout})
     else:
         response = RedirectResponse(f"{UI_PREFIX}/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path=UI_PREFIX)
-    return response
+    return KIT.end_session(response)
 
 
 @router.get("/")

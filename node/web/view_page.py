@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from appkit.labels import Labels
 from federation.view import JoinedUpView, SourceSummary, ViewNeed
 from node.web.circle import ORG_COLOURS, Circle, GapPoint, NeedPoint, layout
-from node.web.labels import Labels
 
 EMERGENCY_OBLIGATION = "flag_emergency"
 

@@ -19,6 +19,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlmodel import select
 
+from appkit.labels import load_labels
 from federation.errors import ValidationFailed
 from federation.policy_bundle import policy_dir as packaged_policy_dir
 from federation.view import JoinedUpView
@@ -32,7 +33,6 @@ from node.views.dependencies import view_context
 from node.views.flows import request_joined_up_view
 from node.views.schemas import ViewRequest
 from node.web.dependencies import CsrfForm, RecordWebStaff
-from node.web.labels import load_labels
 from node.web.pages import HtmlRoute, render
 from node.web.view_page import build_view_page
 

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from appkit.failsafe import install_failsafe
 from appkit.logs import configure_logging
-from federation.problems import install_problem_handlers
+from appkit.problems import install_problem_handlers
 
 PERSONAL = "Grace Okafor born 1984-03-17"
 
@@ -20,7 +20,7 @@ PERSONAL = "Grace Okafor born 1984-03-17"
 def create_app() -> FastAPI:
     configure_logging(json_lines=True)
     app = FastAPI()
-    install_problem_handlers(app)
+    install_problem_handlers(app, bearer_realm="failing-app")
 
     @app.get("/health")
     def read_health() -> dict[str, str]:

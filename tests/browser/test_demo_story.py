@@ -29,8 +29,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from appkit.labels import load_labels
 from joinedup.demo.launcher import DemoFederation
-from node.web.labels import load_labels
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 

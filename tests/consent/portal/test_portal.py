@@ -11,17 +11,19 @@ import re
 import uuid
 from dataclasses import dataclass
 from html import unescape
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from appkit.labels import load_labels
 from consent.portal.access import AccessEntry, to_entry
 from consent.portal.flows import AccessReport, MissingPart
-from consent.portal.labels import load_labels
 from consent.portal.pages import end_of_day, long_date, today_in_london, when
 from consent.portal.wording import provision_sentence
 from federation.errors import PeerUnavailable
 from tests.consent.conftest import ConsentWorld, InProcessClient, bearer, provision
+from tests.fixtures.db import database_out_of_reach
 
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 PASSWORD = "correct horse 1"
@@ -712,3 +714,19 @@ def test_a_refused_share_of_a_nodes_own_records_does_not_say_they_were_used() ->
 
     assert own("allow") == "Used its own records about you in the view"
     assert own("deny") == "Did not use its own records about you in the view"
+
+
+def test_a_portal_page_on_a_failing_database_is_a_plain_503_page(
+    portal: Portal, tmp_path: Path
+) -> None:
+    html = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    with database_out_of_reach(portal.client.app, tmp_path):
+        page = portal.client.get("/portal/", headers=html)
+    assert page.status_code == 503
+    assert page.headers["content-type"].startswith("text/html")
+    assert page.headers["retry-after"].isdigit()
+    assert "This service is busy" in page.text
+    assert "Nothing was changed or shared" in page.text
+    assert "OperationalError" not in page.text
+    assert "sqlite" not in page.text.lower()
+    assert portal.client.get("/portal/", headers=html).status_code == 200

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from federation.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
+from appkit.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from node.referrals.exceptions import IllegalTransition
 from node.referrals.states import (
     AWAITING_RESPONSE,

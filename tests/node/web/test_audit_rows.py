@@ -17,13 +17,13 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from appkit.labels import load_labels
 from node.audit.exceptions import AuditSigningHalted
 from node.audit.models import AuditEntry
 from node.audit.service import record_audit, sign_tree_head_now
 from node.auth.models import Staff
 from node.auth.tokens import staff_pseudonym
 from node.web.audit_rows import plain_reason
-from node.web.labels import load_labels
 from tests.node.web.conftest import WebNode, csrf_from
 
 WHY = "Found unconscious at home; the paramedics need his medication history now"

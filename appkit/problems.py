@@ -1,7 +1,9 @@
 """RFC 9457 problem details for every joinedup app.
 
-``install_problem_handlers(app)`` makes domain errors, request-validation errors,
-HTTP errors and anything unexpected answer ``application/problem+json``. An
+``install_problem_handlers(app, bearer_realm=...)`` makes domain errors,
+request-validation errors, HTTP errors and anything unexpected answer
+``application/problem+json``; a missing or bad sign-in (``NotAuthenticated``) also
+names the bearer scheme and the app's realm (RFC 6750 §3). An
 unexpected exception is logged with its type only (never its message, which may
 hold personal data) and answered 500 with a generic body; tests and schemathesis
 treat any 500 as a bug.
@@ -18,7 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from federation.errors import JoinedUpError
+from federation.errors import JoinedUpError, NotAuthenticated
 
 log = logging.getLogger("joinedup.problems")
 
@@ -134,18 +136,30 @@ def _safe_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
-def install_problem_handlers(app: FastAPI) -> None:
-    """Register the problem+json handlers on ``app``."""
+def domain_problem(request: Request, exc: JoinedUpError) -> JSONResponse:
+    """The problem+json answer for a domain error raised while serving ``request``."""
+    return problem_response(
+        status=exc.status_code,
+        title=exc.title,
+        detail=exc.message,
+        slug=exc.type_slug,
+        instance=request.url.path,
+    )
+
+
+def install_problem_handlers(app: FastAPI, *, bearer_realm: str = "joinedup") -> None:
+    """Register the problem+json handlers on ``app``; 401s name ``bearer_realm``."""
 
     @app.exception_handler(JoinedUpError)
     async def handle_domain_error(request: Request, exc: JoinedUpError) -> JSONResponse:
-        return problem_response(
-            status=exc.status_code,
-            title=exc.title,
-            detail=exc.message,
-            slug=exc.type_slug,
-            instance=request.url.path,
-        )
+        return domain_problem(request, exc)
+
+    @app.exception_handler(NotAuthenticated)
+    async def handle_not_authenticated(request: Request, exc: NotAuthenticated) -> JSONResponse:
+        # RFC 6750 §3: a 401 for a bearer-protected resource names the scheme.
+        response = domain_problem(request, exc)
+        response.headers["WWW-Authenticate"] = f'Bearer realm="{bearer_realm}"'
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def handle_validation_error(
