@@ -113,6 +113,24 @@ class SharedAction(BaseModel):
     due: str | None = None
 
 
+class SharedReferral(BaseModel):
+    """An open referral about the subject that the holder is a party to (issue 14).
+
+    It travels under the same policy as actions: only when its need category was
+    released. ``referral_id`` is the random id both ends keep (never a person
+    identifier); it lets the requester show a referral reported by both ends once.
+    """
+
+    referral_id: str = Field(min_length=1, max_length=64)
+    from_org: str = Field(min_length=1, max_length=64)
+    to_org: str = Field(min_length=1, max_length=64)
+    category: str
+    state: str = Field(min_length=1, max_length=32)
+    urgency: str = Field(default="routine", max_length=16)
+    sent_at: str = Field(description="When the referral was made (ISO 8601, UTC)")
+    updated_at: str | None = Field(default=None, description="Its last change at the holder")
+
+
 class SharedContact(BaseModel):
     worker_name: str
     role: str
@@ -133,6 +151,7 @@ class SharedSection(BaseModel):
     actions: list[SharedAction] = Field(default_factory=list)
     contacts: list[SharedContact] = Field(default_factory=list)
     coordinator: dict[str, str] | None = None
+    referrals: list[SharedReferral] = Field(default_factory=list)
 
 
 class ShareResponse(BaseModel):

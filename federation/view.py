@@ -58,6 +58,7 @@ __all__ = [
     "ViewAction",
     "ViewContact",
     "ViewNeed",
+    "ViewReferral",
     "WithheldSection",
     "assemble_view",
     "load_interactions",
@@ -121,6 +122,25 @@ class ViewAction(_PartnerItem):
     owner: str
     status: str
     due: str | None = None
+    org_id: str
+    org_name: str
+
+
+class ViewReferral(_PartnerItem):
+    """An open referral about the person, as the organisation ``org_id`` reported it.
+
+    ``org_id`` is one end of it (``from_org`` or ``to_org``); a referral both ends
+    reported is shown once, as the end that changed it last tells it.
+    """
+
+    referral_id: str
+    from_org: str
+    to_org: str
+    category: str
+    state: str
+    urgency: str = "routine"
+    sent_at: str
+    updated_at: str | None = None
     org_id: str
     org_name: str
 
@@ -207,6 +227,9 @@ class JoinedUpView(BaseModel):
     complete: bool = Field(description="every source answered ok")
     needs: list[NeedGroup]
     actions: list[ViewAction]
+    referrals: list[ViewReferral] = Field(
+        default_factory=list, description="Open referrals about the person, once each."
+    )
     contacts: list[ViewContact]
     coordinator: ViewContact | None
     interacting_needs: list[InteractingNeeds]
@@ -225,6 +248,7 @@ class _Section(BaseModel):
 
     needs: list[ViewNeed] = []
     actions: list[ViewAction] = []
+    referrals: list[ViewReferral] = []
     contacts: list[ViewContact] = []
     coordinator: ViewContact | None = None
     withheld: list[WithheldSection] = []
@@ -302,6 +326,7 @@ def assemble_view(
             (a for s in sections for a in s.actions),
             key=lambda a: (a.due is None, a.due or "", a.org_id, a.ref),
         ),
+        referrals=_unique_referrals(r for s in sections for r in s.referrals),
         contacts=[c for c in contacts if coordinator is None or _key(c) != _key(coordinator)],
         coordinator=coordinator,
         interacting_needs=_interactions(needs, interactions),
@@ -335,6 +360,12 @@ def _section(result: SourceResult, *, include_records: bool) -> _Section:
     actions = [
         ViewAction(**a.model_dump(), **org) for a in shared.actions if a.category in released
     ]
+    # A holder reports only referrals it is a party to, of released categories.
+    referrals = [
+        ViewReferral(**r.model_dump(), **org)
+        for r in shared.referrals
+        if r.category in released and result.org_id in (r.from_org, r.to_org)
+    ]
     if len(needs) != len(shared.needs) or len(actions) != len(shared.actions):
         log.warning("partner sent unreleased categories", extra={"org": result.org_id})
     contacts = [ViewContact(**c.model_dump(), org_id=result.org_id) for c in shared.contacts]
@@ -346,6 +377,7 @@ def _section(result: SourceResult, *, include_records: bool) -> _Section:
     return _Section(
         needs=needs,
         actions=[a for a in actions if a.status in ACTIVE_ACTION_STATUSES],
+        referrals=referrals,
         contacts=contacts,
         coordinator=coordinator,
         withheld=withheld,
@@ -418,6 +450,16 @@ def _interactions(
             )
         )
     return found
+
+
+def _unique_referrals(items: Iterable[ViewReferral]) -> list[ViewReferral]:
+    """Each referral once (both ends may report it): the end that changed it last wins."""
+    latest: dict[str, ViewReferral] = {}
+    for item in items:
+        seen = latest.get(item.referral_id)
+        if seen is None or (item.updated_at or "") > (seen.updated_at or ""):
+            latest[item.referral_id] = item
+    return sorted(latest.values(), key=lambda r: (r.sent_at, r.referral_id))
 
 
 def _unique_obligations(items: Iterable[RaisedObligation]) -> list[RaisedObligation]:

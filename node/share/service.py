@@ -12,8 +12,9 @@ The holder of the records decides, locally and for every request:
    categories this node holds records in, so it says "held but not released" only
    where that is true;
 4. only the released categories are read — needs of those categories, actions tied
-   to those needs, contacts only when ``contact_details`` is released — and withheld
-   fields are redacted;
+   to those needs, open referrals about the person of those categories (issue 14:
+   "subject to the same share policy as actions"), contacts only when
+   ``contact_details`` is released — and withheld fields are redacted;
 5. the decision, with the categories actually released (at least one item each),
    is appended to the audit log in the same transaction (no release without its
    audit entry, allow or deny);
@@ -37,6 +38,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 import sqlalchemy as sa
@@ -59,6 +61,7 @@ from federation.share_schema import (
     SharedContact,
     ShareDecisionSummary,
     SharedNeed,
+    SharedReferral,
     SharedSection,
     ShareRequestBody,
     WithheldNotice,
@@ -67,6 +70,8 @@ from node.audit.service import record_audit
 from node.links.models import SubjectLink
 from node.policy import PolicyDecision, PolicyEngine
 from node.records.models import Action, Contact, Need
+from node.referrals.models import Referral
+from node.referrals.states import OPEN as OPEN_REFERRAL_STATES
 
 CONTACT_CATEGORY = "contact_details"
 DEADLINE_PASSED_REASON = "deadline passed: the requester had stopped waiting, nothing released"
@@ -165,6 +170,7 @@ _need = Need.__table__  # type: ignore[attr-defined]
 _action = Action.__table__  # type: ignore[attr-defined]
 _contact = Contact.__table__  # type: ignore[attr-defined]
 _link = SubjectLink.__table__  # type: ignore[attr-defined]
+_referral = Referral.__table__  # type: ignore[attr-defined]
 _LINKED_PERSON = sa.select(_link.c.person_id).where(_link.c.subject_id == sa.bindparam("sid"))
 _NEEDS = (
     sa.select(
@@ -210,6 +216,26 @@ _CONTACTS = (
     )
     .where(_contact.c.person_id == sa.bindparam("pid"))
     .order_by(_contact.c.id)
+)
+
+
+_OPEN_REFERRALS = (
+    sa.select(
+        _referral.c.id,
+        _referral.c.direction,
+        _referral.c.partner_org,
+        _referral.c.category,
+        _referral.c.state,
+        _referral.c.urgency,
+        _referral.c.created_at,
+        _referral.c.updated_at,
+    )
+    .where(
+        _referral.c.subject_id == sa.bindparam("sid"),
+        _referral.c.state.in_(sorted(OPEN_REFERRAL_STATES)),
+        _referral.c.category.in_(sa.bindparam("cats", expanding=True)),
+    )
+    .order_by(_referral.c.created_at)
 )
 
 
@@ -291,6 +317,38 @@ def read_released_records(
     return needs, actions, contacts
 
 
+def read_open_referrals(
+    *, session: Session, subject_id: str, holder: Holder, decision: PolicyDecision
+) -> list[SharedReferral]:
+    """Open referrals about ``subject_id`` this node is a party to, of released categories."""
+    released = set(decision.categories) if decision.allow else set()
+    if not released:
+        return []
+    rows = session.connection().execute(
+        _OPEN_REFERRALS, {"sid": subject_id, "cats": sorted(released)}
+    )
+    return [
+        SharedReferral(
+            referral_id=row.id,
+            from_org=holder.org_id if row.direction == "outgoing" else row.partner_org,
+            to_org=row.partner_org if row.direction == "outgoing" else holder.org_id,
+            category=row.category,
+            state=row.state,
+            urgency=row.urgency,
+            sent_at=_iso_utc(row.created_at),
+            updated_at=_iso_utc(row.updated_at),
+        )
+        for row in rows
+    ]
+
+
+def _iso_utc(value: Any) -> str:
+    # SQLite hands back naive datetimes; both ends must write the same form, as the
+    # requester compares them to show the latest report of a referral.
+    moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return str(moment.astimezone(UTC).isoformat())
+
+
 def answer_share_request(
     *,
     session: Session,
@@ -343,6 +401,9 @@ def answer_share_request(
         needs, actions, contacts = read_released_records(
             session=session, person_id=person_id, holder=holder, decision=decision
         )
+    referrals = read_open_referrals(
+        session=session, subject_id=body.subject_id, holder=holder, decision=decision
+    )
     section = SharedSection(
         org_id=holder.org_id,
         org_name=holder.org_name,
@@ -353,10 +414,15 @@ def answer_share_request(
         needs=needs,
         actions=actions,
         contacts=contacts,
+        referrals=referrals,
     )
     # What was actually sent, not what the policy allowed: the customer's access
     # report ("who saw my records") is built from this entry.
-    released = sorted({n.category for n in needs} | ({CONTACT_CATEGORY} if contacts else set()))
+    released = sorted(
+        {n.category for n in needs}
+        | {r.category for r in referrals}
+        | ({CONTACT_CATEGORY} if contacts else set())
+    )
     if request.past_deadline(clock()):  # frozen or slow while deciding: still nothing out
         _audit_late_refusal(session=session, request=request, body=body, holder=holder)
         return None

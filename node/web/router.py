@@ -36,6 +36,8 @@ from node.web.guide import router as guide_router
 from node.web.outbox import router as outbox_router
 from node.web.pages import KIT, UI_PREFIX, HtmlRoute, render, safe_next
 from node.web.persons import router as persons_router
+from node.web.referral_form import router as referral_form_router
+from node.web.referrals import router as referrals_router
 from node.web.views import router as views_router
 
 router = APIRouter(prefix=UI_PREFIX, route_class=HtmlRoute, include_in_schema=False)
@@ -143,3 +145,5 @@ router.include_router(audit_router)
 router.include_router(outbox_router)
 router.include_router(guide_router)
 router.include_router(evidence_router)
+router.include_router(referral_form_router)
+router.include_router(referrals_router)

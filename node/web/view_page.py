@@ -12,10 +12,12 @@ under their policy, and what became of consent — never a raw status code.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from appkit.labels import Labels
-from federation.view import JoinedUpView, SourceSummary, ViewNeed
+from federation.view import JoinedUpView, SourceSummary, ViewNeed, ViewReferral
+from node.referrals.states import LABELS as REFERRAL_STATES
 from node.web.circle import ORG_COLOURS, Circle, GapPoint, NeedPoint, layout
 
 EMERGENCY_OBLIGATION = "flag_emergency"
@@ -32,6 +34,18 @@ class OrgKey:
     need_count: int
 
 
+@dataclass(frozen=True)
+class ReferralLine:
+    """An open referral about the person, in words (the view's "Actions in progress")."""
+
+    referral_id: str
+    from_name: str
+    to_name: str
+    category: str
+    state: str
+    age: str
+
+
 @dataclass
 class ViewPage:
     view: JoinedUpView
@@ -42,6 +56,7 @@ class ViewPage:
     emergency_flagged: bool
     description: str
     obligations: list[str] = field(default_factory=list)
+    referrals: list[ReferralLine] = field(default_factory=list)
     answer_note: str | None = None
     consent_note: str | None = None
 
@@ -101,8 +116,28 @@ def build_view_page(view: JoinedUpView, *, labels: Labels, person_name: str) -> 
         emergency_flagged=flagged,
         description=_describe(view, labels=labels, person_name=person_name, org_names=org_names),
         obligations=obligations,
+        referrals=[_referral_line(r, view, labels, org_names) for r in view.referrals],
         answer_note=_answer_note(view.sources),
         consent_note=_consent_note(view, labels=labels),
+    )
+
+
+def _referral_line(
+    referral: ViewReferral, view: JoinedUpView, labels: Labels, org_names: dict[str, str]
+) -> ReferralLine:
+    try:
+        sent = dt.datetime.fromisoformat(referral.sent_at)
+        days = max(0, (view.generated_at - sent).days)
+        age = "today" if days == 0 else f"{days} day{'' if days == 1 else 's'}"
+    except (TypeError, ValueError):
+        age = ""
+    return ReferralLine(
+        referral_id=referral.referral_id,
+        from_name=org_names.get(referral.from_org, referral.from_org),
+        to_name=org_names.get(referral.to_org, referral.to_org),
+        category=labels.word("categories", referral.category),
+        state=REFERRAL_STATES.get(referral.state, referral.state.replace("_", " ")),
+        age=age,
     )
 
 

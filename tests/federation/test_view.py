@@ -427,3 +427,65 @@ def test_fields_the_holder_withheld_are_named_on_the_need():
     shown = result.needs[0].needs[0]
     assert shown.description == ""
     assert shown.withheld_fields == ["clinical_notes"]
+
+
+def referral(
+    rid, from_org, to_org, category, *, state="accepted", updated="2026-11-02T10:00:00+00:00"
+):
+    return {
+        "referral_id": rid,
+        "from_org": from_org,
+        "to_org": to_org,
+        "category": category,
+        "state": state,
+        "urgency": "urgent",
+        "sent_at": "2026-11-01T09:00:00+00:00",
+        "updated_at": updated,
+    }
+
+
+def with_referrals(result, referrals):
+    assert result.body is not None
+    result.body["referrals"] = referrals
+    return result
+
+
+def test_open_referrals_travel_only_in_released_categories():
+    result = view(
+        with_referrals(
+            source("council", released=["housing"]),
+            [
+                referral("r1", "council", "refuge", "housing"),
+                referral("r2", "council", "refuge", "mental_health"),  # not released
+            ],
+        ),
+        with_referrals(source("gp", "denied"), [referral("r3", "gp", "council", "housing")]),
+    )
+    assert [r.referral_id for r in result.referrals] == ["r1"]
+    assert result.referrals[0].org_name == "Council"
+
+
+def test_a_holder_reports_only_referrals_it_is_a_party_to():
+    result = view(
+        with_referrals(
+            source("council", released=["housing"]),
+            [referral("r1", "police", "refuge", "housing")],
+        )
+    )
+    assert result.referrals == []
+
+
+def test_a_referral_both_ends_report_is_shown_once_as_the_latest_end_tells_it():
+    result = view(
+        with_referrals(
+            source("council", released=["housing"]),
+            [referral("r1", "council", "refuge", "housing", state="received")],
+        ),
+        with_referrals(
+            source("refuge", released=["housing"]),
+            [referral("r1", "council", "refuge", "housing", updated="2026-11-03T08:00:00+00:00")],
+        ),
+    )
+    assert [(r.referral_id, r.state, r.org_id) for r in result.referrals] == [
+        ("r1", "accepted", "refuge")
+    ]

@@ -462,3 +462,37 @@ def test_view_without_a_federation_is_an_error_page_not_500(web_node: WebNode) -
     assert 400 <= response.status_code < 600
     assert response.status_code != 500
     assert response.headers["content-type"].startswith("text/html")
+
+
+def test_open_referrals_are_listed_under_actions_in_progress_with_a_way_to_refer(
+    web_node: WebNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    referral = {
+        "referral_id": "a" * 32,
+        "from_org": "council-a",
+        "to_org": "gp-riverside",
+        "category": "mental_health",
+        "state": "more_info_requested",
+        "sent_at": "2026-11-20T09:00:00+00:00",
+        "org_id": "gp-riverside",
+        "org_name": "Riverside GP",
+    }
+
+    async def fake_obtain_view(**kwargs: Any) -> JoinedUpView:
+        return sample_view(referrals=[referral])
+
+    monkeypatch.setattr(web_views, "obtain_view", fake_obtain_view)
+    web_node.as_role("coordinator")
+    html = post_view(web_node, {"purpose": "care_coordination"}).text
+    row = html.split(f'data-testid="view-referral-{"a" * 32}"')[1].split("</tr>")[0]
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", row)
+    # From, to, need, state and age, in words: names, labels, never ids or codes.
+    assert cells == [
+        "Council A",
+        "Riverside GP",
+        "Mental health",
+        "More information asked for",
+        "3 days ago",
+    ]
+    link = f'href="/ui/persons/{web_node.person_id}/refer?category=mental_health"'
+    assert link in html
