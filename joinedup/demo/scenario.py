@@ -92,6 +92,26 @@ class ConsentSpec(BaseModel):
     provisions: list[Provision]
 
 
+class ReferralSpec(BaseModel):
+    """A referral the seed makes through the staff API and works at the receiver.
+
+    ``outcome`` None leaves it open (accepted, with its worker); an outcome code
+    (``policies/act/data.json`` ``referral.outcomes``) completes it.
+    """
+
+    person: str
+    sender: str
+    receiver: str
+    category: str
+    purpose: str = "care_coordination"
+    urgency: Literal["routine", "urgent", "emergency"] = "routine"
+    reason: str
+    person_told: str
+    worker: str
+    outcome: str | None = None
+    outcome_note: str = ""
+
+
 class TourView(BaseModel):
     org: str
     username: str
@@ -112,6 +132,7 @@ class Scenario(BaseModel):
     enrolments: list[Enrolment]
     customers: list[CustomerSpec]
     consents: list[ConsentSpec]
+    referrals: list[ReferralSpec] = Field(default_factory=list)
     tour: Tour
     # Each organisation's services in the needs guide (node/guide).
     services: dict[str, list[ServiceEntry]] = Field(default_factory=dict)

@@ -6,7 +6,8 @@ persons, needs, actions and contacts are posted to each
 node's records API with a staff bearer token; customers are enrolled through the
 council's ``POST /persons/{id}/enrol`` (which asks the consent service for a
 ``subject_id`` and links the other nodes' records by linkage tokens); consent is
-recorded at the consent service. What was created is written to ``seed.json`` in
+recorded at the consent service; referrals are made and worked through the staff
+referral API (``referral_seed``). What was created is written to ``seed.json`` in
 the data directory, and its presence is what makes a second run reuse the data
 instead of seeding again.
 """
@@ -21,7 +22,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, Field
 
-from joinedup.demo import consent_seed
+from joinedup.demo import consent_seed, referral_seed
 from joinedup.demo.exceptions import SeedError
 from joinedup.demo.exceptions import checked_json as _check
 from joinedup.demo.scenario import Scenario
@@ -45,6 +46,9 @@ class SeedResult(BaseModel):
     consents: dict[str, list[str]] = Field(description="person key -> consent ids")
     links: dict[str, dict[str, str]] = Field(
         default_factory=dict, description="person key -> partner org_id -> link outcome"
+    )
+    referrals: list[str] = Field(
+        default_factory=list, description="ids of the scenario's referrals, in its order"
     )
 
 
@@ -260,6 +264,9 @@ def seed_federation(
         consents = consent_seed.seed_consent_service(
             client, federation, scenario, subjects=subjects
         )
+        referrals = referral_seed.seed_referrals(
+            client, federation, scenario, subjects=subjects, tokens=tokens
+        )
     result = SeedResult(
         seeded_at=dt.datetime.now(dt.UTC),
         subjects=subjects,
@@ -267,6 +274,7 @@ def seed_federation(
         counts=counts,
         consents=consents,
         links=links,
+        referrals=referrals,
     )
     _write_seed_result(federation.root, result)
     return result

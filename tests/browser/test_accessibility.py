@@ -11,6 +11,7 @@ files rather than pages, are listed below with the reason.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,6 +27,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 COUNCIL = "northdale-council"
 POLICE = "northdale-police"
+REFUGE = "safe-harbour"
+DELIVERY_S = 60.0
 DESKTOP, PHONE = 1280, 390
 WIDTHS = (DESKTOP, PHONE)
 
@@ -99,6 +102,53 @@ def _check_sign_in(audit: AxeAudit, page: Any, login_url: str) -> None:
     _check(audit, page, "sign-in with an error")
 
 
+def _check_referral_pages(audit: AxeAudit, page: Any, council: str, person_url: str) -> str:
+    """The refer form (empty, with errors), the referral just sent, both lists; its id."""
+    page.goto(person_url)
+    page.get_by_test_id("refer-link").click()
+    page.wait_for_load_state()
+    _check(audit, page, "refer form")
+    _submit(page, "refer-form")  # nothing filled in
+    expect(page.get_by_test_id("error-summary")).to_be_visible()
+    _check(audit, page, "refer form with errors")
+    page.select_option("#to_org", REFUGE)
+    page.select_option("#category", "mental_health")
+    page.fill("#reason", "Kit would benefit from the refuge's play-therapy group.")
+    page.fill("#person_told", "Morgan knows the refuge will call about Kit.")
+    _submit(page, "refer-form")
+    expect(page.get_by_test_id("referral-done")).to_be_visible()
+    _check(audit, page, "a referral just sent")
+    referral_id = page.url.split("/ui/referrals/")[1].split("?")[0]
+    page.get_by_test_id("nav-referrals-sent").click()
+    page.wait_for_load_state()
+    _check(audit, page, "referrals sent")
+    _assert_fits_a_phone(page, page.get_by_test_id("referral-table"), "referrals sent")
+    page.get_by_test_id("nav-referrals-received").click()
+    page.wait_for_load_state()
+    expect(page.get_by_test_id("referrals-empty")).to_be_visible()
+    _check(audit, page, "referrals received (none)")
+    return referral_id
+
+
+def _check_received_referral(audit: AxeAudit, page: Any, base_url: str, referral_id: str) -> None:
+    """At the receiver: the inbox, the referral, and accepting it without naming a worker."""
+    page.goto(f"{base_url}/ui/referrals")
+    row = page.get_by_test_id(f"referral-row-{referral_id}")
+    deadline = time.monotonic() + DELIVERY_S  # delivered by the sender's outbox worker
+    while row.count() == 0:
+        assert time.monotonic() < deadline, "the referral never reached the refuge"
+        page.wait_for_timeout(200)
+        page.reload()
+    _check(audit, page, "referrals received")
+    _assert_fits_a_phone(page, page.get_by_test_id("referral-table"), "referrals received")
+    row.get_by_test_id("referral-link").click()
+    page.wait_for_load_state()
+    _check(audit, page, "a referral received")
+    _submit(page, "change-accepted")  # no worker named
+    expect(page.get_by_test_id("error-summary")).to_be_visible()
+    _check(audit, page, "accepting a referral without a worker")
+
+
 def test_every_staff_page_meets_wcag_22_aa(
     chromium_browser: Any, demo: DemoFederation, contexts: list[Any]
 ) -> None:
@@ -117,6 +167,7 @@ def test_every_staff_page_meets_wcag_22_aa(
     page.get_by_test_id("person-results").locator("a").first.click()
     page.wait_for_load_state()
     _check(audit, page, "person page")
+    person_url = page.url
     needs = page.locator("section[aria-labelledby='needs-title'] table")
     _assert_fits_a_phone(page, needs, "the person page's needs")
     page.get_by_test_id("request-view-link").click()
@@ -143,6 +194,15 @@ def test_every_staff_page_meets_wcag_22_aa(
     _submit(page, "guide-search")
     expect(page.get_by_test_id("error-summary")).to_be_visible()
     _check(audit, page, "who can help with an error")
+    _assert_fits_a_phone(page, page.get_by_test_id("view-referrals"), "the view's referrals")
+    referral_id = _check_referral_pages(audit, page, council, person_url)
+    refuge = _new_page(chromium_browser, contexts, audit)
+    _sign_in(refuge, f"{demo.url(REFUGE)}/ui/login", "coordinator", password)
+    _check_received_referral(audit, refuge, demo.url(REFUGE), referral_id)
+    assert demo.seed is not None
+    page.goto(f"{council}/ui/referrals/{demo.seed.referrals[0]}")
+    expect(page.get_by_test_id("referral-state")).to_have_attribute("data-state", "completed")
+    _check(audit, page, "a completed referral and its history")
     page.goto(f"{council}/ui/persons/999999999")
     _check(audit, page, "error page (no such person)")
     page.goto(f"{council}/ui/account")

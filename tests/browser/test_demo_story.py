@@ -18,11 +18,15 @@ auditor and the council's read the written justification; Morgan's portal lists
 who looked, when, why and what came from whom, and "who saw my records" names the
 basis, and only kinds of record each holder holds. Last, keyboard and phone:
 staff reach a view, and Morgan reaches "who saw my records", at 390 px wide
-without sideways scrolling. Screenshots of every step go to test-artifacts/browser/.
+without sideways scrolling. Finally a referral across two nodes: the council's
+co-ordinator refers Morgan's son to the refuge, the refuge accepts it naming a
+worker and completes it, and the council sees each change arrive. Screenshots of
+every step go to test-artifacts/browser/.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -500,3 +504,87 @@ def test_the_customer_reaches_who_saw_my_records_by_keyboard_on_a_phone(
         _shot(page, artifacts, "01-who-saw-my-records-on-a-phone")
     finally:
         phone.close()
+
+
+REFUGE = "safe-harbour"
+DELIVERY_S = 60.0
+
+
+def _reload_until_state(page: Any, state: str, timeout_s: float = DELIVERY_S) -> None:
+    """Reload the referral page until it shows ``state`` (delivery runs in the background).
+
+    The change travels through the other node's outbox as a signed message, so
+    this polls the page a person would reload; it fails with the last state seen.
+    """
+    deadline = time.monotonic() + timeout_s
+    shown = page.get_by_test_id("referral-state")
+    while shown.get_attribute("data-state") != state:
+        assert time.monotonic() < deadline, f"still {shown.get_attribute('data-state')!r}"
+        page.wait_for_timeout(200)
+        page.reload()
+
+
+def test_a_referral_is_sent_accepted_and_completed_across_two_nodes(
+    chromium_browser: Any, demo: DemoFederation, artifacts: Path
+) -> None:
+    password = demo.scenario.password
+    council_url, refuge_url = demo.url(COUNCIL), demo.url(REFUGE)
+    council_ctx = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
+    refuge_ctx = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        council = council_ctx.new_page()
+        _staff_sign_in(council, council_url, "coordinator", password)
+        council.goto(f"{council_url}/ui/persons?q=Sample")
+        council.get_by_test_id("person-results").locator("a").first.click()
+        council.get_by_test_id("refer-link").click()
+        council.select_option("#to_org", REFUGE)
+        council.select_option("#category", "mental_health")
+        council.get_by_test_id("urgency-urgent").check()
+        council.fill(
+            "#reason",
+            "Robin is anxious about moving school; please add him to the "
+            "refuge's young people's counselling group.",
+        )
+        council.fill("#person_told", "Morgan knows the refuge will contact her about Robin.")
+        _shot(council, artifacts, "r1-refer-form")
+        council.get_by_test_id("refer-submit").click()
+        council.wait_for_load_state()
+        expect(council.get_by_test_id("referral-done")).to_be_visible()
+        referral_id = council.url.split("/ui/referrals/")[1].split("?")[0]
+        _reload_until_state(council, "received")
+        _shot(council, artifacts, "r2-council-sent")
+
+        refuge = refuge_ctx.new_page()
+        _staff_sign_in(refuge, refuge_url, "coordinator", password)
+        refuge.get_by_test_id("nav-referrals-received").click()
+        row = refuge.get_by_test_id(f"referral-row-{referral_id}")
+        expect(row).to_contain_text("Northdale Council")
+        expect(row).to_contain_text("Urgent")
+        row.get_by_test_id("referral-link").click()
+        expect(refuge.get_by_test_id("referral-reason")).to_contain_text("counselling group")
+        refuge.fill("#accepted-worker", "Jo Key-Worker")
+        refuge.get_by_test_id("change-accepted-submit").click()
+        expect(refuge.get_by_test_id("referral-state")).to_have_attribute("data-state", "accepted")
+        _shot(refuge, artifacts, "r3-refuge-accepted")
+
+        _reload_until_state(council, "accepted")
+        expect(council.get_by_test_id("referral-worker")).to_have_text("Jo Key-Worker")
+
+        refuge.select_option("#completed-reason_code", "need_met")
+        refuge.fill("#completed-note", "Robin joined the group and is settling in.")
+        refuge.get_by_test_id("change-completed-submit").click()
+        expect(refuge.get_by_test_id("referral-state")).to_have_attribute("data-state", "completed")
+
+        _reload_until_state(council, "completed")
+        timeline = council.get_by_test_id("referral-timeline")
+        expect(timeline.get_by_test_id("timeline-item")).to_have_count(4)
+        expect(timeline).to_contain_text("The need was met")
+        expect(timeline).to_contain_text("Robin joined the group")
+        _shot(council, artifacts, "r4-council-completed")
+        council.get_by_test_id("nav-referrals-sent").click()
+        expect(council.get_by_test_id(f"referral-row-{referral_id}")).to_have_attribute(
+            "data-state", "completed"
+        )
+    finally:
+        council_ctx.close()
+        refuge_ctx.close()
