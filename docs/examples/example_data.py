@@ -18,6 +18,7 @@ from federation.share_schema import (
     SharedContact,
     ShareDecisionSummary,
     SharedNeed,
+    SharedReferral,
     SharedSection,
     WithheldNotice,
 )
@@ -105,6 +106,18 @@ def gp_section() -> dict[str, Any]:
                 role="GP",
                 how_to_reach="Surgery, weekdays 8-6",
                 organisation="Riverside GP",
+            )
+        ],
+        referrals=[
+            SharedReferral(
+                referral_id="5f0c9b1e2d3a4c5b8e7f6a1b2c3d4e5f",
+                from_org="council",
+                to_org="gp",
+                category="physical_health",
+                state="accepted",
+                urgency="urgent",
+                sent_at="2026-11-20T09:15:00+00:00",
+                updated_at="2026-11-20T14:02:00+00:00",
             )
         ],
     ).model_dump(mode="json")
