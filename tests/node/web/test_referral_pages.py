@@ -385,3 +385,21 @@ def test_unknown_or_malformed_referrals_and_forged_forms_are_refused(node: Refer
     forged = client.post(f"/ui/referrals/{rid}", data={"to_state": "declined"})
     assert forged.status_code == 403
     assert referral(node.engine, rid).state == "received"
+
+
+def test_the_receiver_sees_the_contact_details_it_opened_and_the_sender_what_is_missing(
+    node: ReferNode,
+) -> None:
+    details = '{"name":"Morgan S","how_to_contact":"07700 900123","preferences":"Texts only"}'
+    opened = incoming(node.engine, subject_id=None, contact="received", contact_details=details)
+    client = node.as_role("coordinator")
+    page = client.get(f"/ui/referrals/{opened}").text
+    contact = page.split('data-testid="referral-contact"')[1].split("</dl>")[0]
+    for words in ("Morgan S", "07700 900123", "Texts only"):
+        assert words in contact
+    assert "Not known here yet" in page  # no person record here to link to
+
+    needed = incoming(node.engine, direction="outgoing", contact="needed")
+    page = client.get(f"/ui/referrals/{needed}").text
+    assert 'data-testid="contact-needed"' in page
+    assert "could not open contact details" in page
