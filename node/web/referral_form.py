@@ -1,11 +1,15 @@
 """The staff page to refer a person to another organisation (issue 14).
 
-Reached from the person's page, or from a need on the joined-up view (the need's
-category is then chosen already). The form asks for what a referral co-ordinator
-expects: the organisation, the need, the purpose, the urgency with its response
-target in words, a plain-language reason, what the person has been told, and,
-optionally, their contact preferences and the minimum contact details (sealed to
-the receiver; it opens them only where its policy and the person's consent allow).
+Reached from the person's page, from a need on the joined-up view (the need's
+category is then chosen already), or from a service in the guide
+(``/ui/referrals/new?org=…&category=…``: the organisation and need are chosen, and
+the staff member first finds the person unless the link names them).
+
+The form asks for what a referral co-ordinator expects: the organisation, the
+need, the purpose, the urgency with its response target in words, a plain-language
+reason, what the person has been told, and, optionally, their contact preferences
+and the minimum contact details (sealed to the receiver; it opens them only where
+its policy and the person's consent allow).
 Emergency referrals without consent need a basis and a written justification, as
 emergency views do (the same checks, ``validate_view_form``).
 
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -30,7 +35,7 @@ from starlette.background import BackgroundTask
 
 from appkit.labels import load_labels
 from federation.errors import NotPermitted, ValidationFailed
-from node.db import RowId, SessionDep
+from node.db import MAX_ROW_ID, RowId, SessionDep
 from node.links.models import SubjectLink
 from node.records import service as records
 from node.records.models import Person
@@ -213,9 +218,34 @@ def show_refer_form(
     request: Request,
     target: ReferTargetDep,
     category: Annotated[str, Query(max_length=64)] = "",
+    to_org: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
     """The form to refer this person to another organisation."""
-    return _form_page(request, target, ReferForm(category=category), {})
+    return _form_page(request, target, ReferForm(category=category, to_org=to_org), {})
+
+
+@router.get("/referrals/new")
+def start_referral(
+    request: Request,
+    staff: RecordWebStaff,
+    org: Annotated[str, Query(max_length=64)] = "",
+    category: Annotated[str, Query(max_length=64)] = "",
+    service: Annotated[str, Query(max_length=128)] = "",
+    person: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
+) -> Response:
+    """From the guide's "Refer to": the person's refer form, or finding the person first."""
+    prefill = urlencode({k: v for k, v in (("to_org", org), ("category", category)) if v})
+    if person is not None:
+        return RedirectResponse(f"{UI_PREFIX}/persons/{person}/refer?{prefill}", status_code=303)
+    labels = load_labels(request.app.state.settings.policy_dir)
+    return render(
+        request,
+        "referral_start.html",
+        {
+            "to_name": dict(partners(request)).get(org, ""),
+            "category_name": labels.word("categories", category) if category else "",
+        },
+    )
 
 
 @router.post("/persons/{person_id}/refer")

@@ -179,6 +179,7 @@ def test_every_staff_page_meets_wcag_22_aa(
     _submit(page, "view-request-form")
     page.get_by_test_id("circle-of-need").wait_for()
     _check(audit, page, "joined-up view")
+    _assert_fits_a_phone(page, page.get_by_test_id("view-referrals"), "the view's referrals")
     # Who can help with Morgan's housing need: the guide, eligibility from our record.
     page.get_by_test_id("who-can-help-housing").click()
     page.wait_for_load_state()
@@ -194,7 +195,9 @@ def test_every_staff_page_meets_wcag_22_aa(
     _submit(page, "guide-search")
     expect(page.get_by_test_id("error-summary")).to_be_visible()
     _check(audit, page, "who can help with an error")
-    _assert_fits_a_phone(page, page.get_by_test_id("view-referrals"), "the view's referrals")
+    page.goto(f"{council}/ui/referrals/new?org=safe-harbour&service=refuge-place&category=housing")
+    expect(page.get_by_test_id("referral-start")).to_contain_text("Safe Harbour Refuge")
+    _check(audit, page, "start a referral from the guide")
     referral_id = _check_referral_pages(audit, page, council, person_url)
     refuge = _new_page(chromium_browser, contexts, audit)
     _sign_in(refuge, f"{demo.url(REFUGE)}/ui/login", "coordinator", password)

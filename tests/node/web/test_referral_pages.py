@@ -403,3 +403,20 @@ def test_the_receiver_sees_the_contact_details_it_opened_and_the_sender_what_is_
     page = client.get(f"/ui/referrals/{needed}").text
     assert 'data-testid="contact-needed"' in page
     assert "could not open contact details" in page
+
+
+def test_a_referral_from_the_guide_starts_at_the_person_or_by_finding_them(
+    node: ReferNode,
+) -> None:
+    client = node.as_role("frontline")
+    start = "/ui/referrals/new?org=refuge&service=refuge-place&category=housing"
+    page = client.get(start)
+    assert page.status_code == 200
+    assert "<strong>Safe Harbour Refuge</strong>" in page.text
+    assert "<strong>Housing</strong>" in page.text
+    answer = client.get(f"{start}&person={node.person_id}", follow_redirects=False)
+    assert answer.status_code == 303
+    form_page = client.get(answer.headers["location"]).text
+    assert '<option value="refuge" selected>' in form_page
+    assert '<option value="housing" selected>' in form_page
+    assert client.get("/ui/referrals/new?person=0").status_code == 422
