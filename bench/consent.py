@@ -32,6 +32,8 @@ from federation.consent_token import RevocationSet, verify_consent_token  # noqa
 from federation.envelope import sign_request  # noqa: E402
 from federation.keys import MemberKeys, b64encode  # noqa: E402
 from federation.registry import Member, new_document, sign_registry  # noqa: E402
+from federation.wire import message_for  # noqa: E402
+from federation.wire.token import ConsentTokenAsk  # noqa: E402
 
 ISSUE_SECONDS = 8.0
 VERIFY_SECONDS = 3.0
@@ -108,11 +110,10 @@ async def _issue_for(base: str, council: MemberKeys, subject_id: str, seconds: f
             nonlocal done
             while time.perf_counter() < deadline:
                 token = sign_request(
+                    ConsentTokenAsk(subject_id=subject_id, purpose="care_coordination"),
                     keys=council,
                     issuer="council",
                     audience="consent",
-                    action="consent_token",
-                    body={"subject_id": subject_id, "purpose": "care_coordination"},
                 )
                 response = await client.post("/federation/consent-token", json={"request": token})
                 if response.status_code != 200:
@@ -143,7 +144,10 @@ def main() -> None:
 
             def call(action: str, path: str, body: dict[str, object]) -> dict[str, object]:
                 token = sign_request(
-                    keys=council, issuer="council", audience="consent", action=action, body=body
+                    message_for(action).from_body(body),
+                    keys=council,
+                    issuer="council",
+                    audience="consent",
                 )
                 response = httpx.post(f"{base}{path}", json={"request": token}, timeout=10)
                 response.raise_for_status()

@@ -50,6 +50,7 @@ from federation.envelope import new_request_id, sign_request  # noqa: E402
 from federation.evidence import EvidenceQuery, cell_layout, load_catalogue  # noqa: E402
 from federation.registry import load_registry  # noqa: E402
 from federation.secure_sum import masked_vector, plain_sum, unmask_sum  # noqa: E402
+from federation.wire.evidence import AggregateJoin  # noqa: E402
 from joinedup.localfed import (  # noqa: E402
     LocalFederation,
     MemberSpec,
@@ -169,11 +170,7 @@ async def join_round(federation: LocalFederation, client: httpx.AsyncClient) -> 
         (
             spec,
             sign_request(
-                keys=keys,
-                issuer=REQUESTER,
-                audience=spec.org_id,
-                action="aggregate_join",
-                body=body,
+                AggregateJoin.from_body(body), keys=keys, issuer=REQUESTER, audience=spec.org_id
             ),
         )
         for spec in partners

@@ -33,8 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from machine import sign_us  # noqa: E402
 
 from federation.envelope import seal_response  # noqa: E402
-from federation.fanout import build_share_calls  # noqa: E402
+from federation.fanout import SHARE_PATH, build_calls  # noqa: E402
 from federation.registry import load_registry  # noqa: E402
+from federation.share_schema import ShareRequestBody  # noqa: E402
 from joinedup.localfed import MemberSpec, prepare_federation  # noqa: E402
 
 REQUESTER = "council"
@@ -64,18 +65,20 @@ def measure(n: int) -> dict[str, float]:
         fed = prepare_federation(Path(tmp), specs)
         registry = load_registry(fed.registry_path, fed.authority_key.verify_key)
         keys = fed.keys[REQUESTER]
-        body: dict[str, object] = {
-            "subject_id": "sub_sim",
-            "purpose": "care_coordination",
-            "categories": [],
-            "staff_role": "coordinator",
-            "staff_pseudonym": "stf_sim",
-            "consent_token": "x" * 900,  # about the size of a real token
-            "emergency": None,
-            "view_id": "view_sim",
-        }
+        message = ShareRequestBody(
+            subject_id="sub_sim",
+            purpose="care_coordination",
+            categories=[],
+            staff_role="coordinator",
+            staff_pseudonym="stf_sim",
+            consent_token="x" * 900,  # about the size of a real token
+            emergency=None,
+            view_id="view_sim",
+        )
         start = time.process_time()
-        calls = build_share_calls(registry=registry, keys=keys, me=REQUESTER, body=body)
+        calls = build_calls(
+            registry=registry, keys=keys, me=REQUESTER, message=message, path=SHARE_PATH
+        )
         sign_ms = (time.process_time() - start) * 1000
         answers = [
             seal_response(

@@ -46,6 +46,7 @@ from federation.envelope import open_response, sign_request  # noqa: E402
 from federation.jose import read_unverified_claims  # noqa: E402
 from federation.linkage import LinkageKey  # noqa: E402
 from federation.registry import load_registry  # noqa: E402
+from federation.share_schema import ShareRequestBody  # noqa: E402
 from joinedup.localfed import (  # noqa: E402
     LINKAGE_KEY_VERSION,
     NODE_FACTORY,
@@ -178,11 +179,10 @@ def _run(root: Path, args: argparse.Namespace) -> None:
                 "emergency": None,
             }
             return sign_request(
+                ShareRequestBody.from_body(body),
                 keys=council_keys,
                 issuer="council",
                 audience="gp",
-                action="share",
-                body=body,
                 request_id=rid,
                 ttl_s=60,
             )
@@ -340,11 +340,10 @@ def postgres_workers_run(
                     "emergency": None,
                 }
                 return sign_request(
+                    ShareRequestBody.from_body(body),
                     keys=fed.keys["council"],
                     issuer="council",
                     audience="gp",
-                    action="share",
-                    body=body,
                     ttl_s=60,
                 )
 

@@ -70,6 +70,7 @@ from stand_ins import running_stand_ins  # noqa: E402  (bench/stand_ins.py)
 from federation.envelope import open_response, sign_request  # noqa: E402
 from federation.linkage import LinkageKey, linkage_tokens  # noqa: E402
 from federation.registry import CONSENT_SERVICE_ID, load_registry  # noqa: E402
+from federation.wire import message_for  # noqa: E402
 from joinedup.localfed import (  # noqa: E402
     LINKAGE_KEY_VERSION,
     LocalFederation,
@@ -195,11 +196,10 @@ class Bench:
     def signed(self, audience: str, action: str, body: dict[str, Any], *, rid: str = "") -> str:
         self._n += 1
         return sign_request(
+            message_for(action).from_body(body),
             keys=self.keys,
             issuer=REQUESTER,
             audience=audience,
-            action=action,
-            body=body,
             ttl_s=60,
             request_id=rid or f"bench-{action}-{self._n}",
         )

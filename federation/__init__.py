@@ -90,7 +90,7 @@ from federation.fanout import (
     ResponseOpener,
     SourceResult,
     SourceStatus,
-    build_share_calls,
+    build_calls,
     fan_out,
 )
 from federation.join_request import (
@@ -222,6 +222,7 @@ from federation.view import (
     assemble_view,
     load_interactions,
 )
+from federation.wire import MalformedMessage, WireMessage, message_for
 
 __all__ = [
     "ACTIONS",
@@ -264,6 +265,7 @@ __all__ = [
     "LinkageKey",
     "MAX_REQUEST_LIFETIME_S",
     "MAX_TOKEN_AGE_S",
+    "MalformedMessage",
     "Member",
     "MemberKeys",
     "MemberKind",
@@ -326,12 +328,13 @@ __all__ = [
     "ViewNeed",
     "ViewReferral",
     "WithheldNotice",
+    "WireMessage",
     "WithheldSection",
     "WrongAudience",
     "assemble_view",
     "b64decode",
     "b64encode",
-    "build_share_calls",
+    "build_calls",
     "canonical_entry_bytes",
     "cell_layout",
     "check_consistency",
@@ -359,6 +362,7 @@ __all__ = [
     "load_retired_keys",
     "make_join_request",
     "masked_vector",
+    "message_for",
     "new_document",
     "new_request_id",
     "node_hash",

@@ -7,10 +7,11 @@ consent service's endpoints, consent tokens and revocation pushes: read it):
   Ed25519, ``typ`` ``joinedup-request+jwt``, carrying ``iss`` (sender org_id),
   ``aud`` (receiver org_id), ``iat``, ``exp`` (at most 60 s after ``iat``), ``jti``
   (unique request id, checked against a replay cache at the receiver), ``act`` (what
-  is asked: ``share``, ``link``, ``token``, ``revoke``…) and ``body`` (the
-  action's parameters), and optionally ``idempotency_key``: a message sent again
-  (each attempt with a new ``jti``) carries the same key, and the receiver acts on
-  a key once. It travels as ``{"request": "<JWT>"}`` in a POST body.
+  is asked: ``share``, ``link``, ``consent_token``, ``revoke``…) and ``body`` (the
+  action's parameters, one ``federation.wire`` model per action), and optionally
+  ``idempotency_key``: a message sent again (each attempt with a new ``jti``)
+  carries the same key, and the receiver acts on a key once. It travels as
+  ``{"request": "<JWT>"}`` in a POST body.
   A request whose sender stops waiting at a known moment (a view's fan-out) also
   carries ``deadline``: that moment as a NumericDate with millisecond precision.
   It is inside the signature, so nobody on the way can stretch it; a receiver
@@ -48,6 +49,7 @@ from federation.errors import (
 from federation.jose import read_unverified_claims, sign_jwt, verify_jwt
 from federation.keys import MemberKeys, b64decode, b64encode
 from federation.registry import Registry
+from federation.wire import WireMessage
 
 REQUEST_TYP = "joinedup-request+jwt"
 RESPONSE_TYP = "joinedup-response+jwt"
@@ -89,19 +91,21 @@ def new_request_id() -> str:
 
 
 def sign_request(
+    message: WireMessage,
     *,
     keys: MemberKeys,
     issuer: str,
     audience: str,
-    action: str,
-    body: dict[str, Any],
     ttl_s: int = 30,
     request_id: str | None = None,
     now: float | None = None,
     deadline: float | None = None,
     idempotency_key: str | None = None,
 ) -> str:
-    """A signed request; ``deadline`` (epoch seconds) is when the sender stops waiting."""
+    """``message`` signed as a request for ``audience``; ``act`` is its model's action.
+
+    ``deadline`` (epoch seconds) is when the sender stops waiting.
+    """
     if not 0 < ttl_s <= MAX_REQUEST_LIFETIME_S:
         raise ValueError(f"request lifetime must be within 1..{MAX_REQUEST_LIFETIME_S} s")
     issued = int(now if now is not None else time.time())
@@ -111,8 +115,8 @@ def sign_request(
         "iat": issued,
         "exp": issued + ttl_s,
         "jti": request_id or new_request_id(),
-        "act": action,
-        "body": body,
+        "act": type(message).action,
+        "body": message.body(),
     }
     if deadline is not None:
         if not math.isfinite(deadline):

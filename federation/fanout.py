@@ -5,8 +5,10 @@ relevant members concurrently; a slow or dead partner yields a source marked
 ``unavailable``, never a failed view, so the view's latency is bounded by the
 deadline rather than by the slowest partner.
 
-``build_share_calls`` signs one ``share`` request per partner (each with its own
-``jti``, so every partner's replay cache sees a fresh id) and ``fan_out`` sends them
+``build_calls`` signs one request per partner (a ``federation.wire`` message, the
+same for every partner or made for each; each with its own ``jti``, so every
+partner's replay cache sees a fresh id) for the path that serves its action, and
+``fan_out`` sends them
 through the app's one ``httpx.AsyncClient`` (passed in; a test passes an in-process
 transport). Each answer is classified without ever raising:
 
@@ -26,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -37,6 +39,7 @@ from federation.envelope import new_request_id, open_response, sign_request
 from federation.errors import JoinedUpError
 from federation.keys import MemberKeys
 from federation.registry import Member, Registry
+from federation.wire import WireMessage
 
 __all__ = [
     "SHARE_PATH",
@@ -44,7 +47,7 @@ __all__ = [
     "ResponseOpener",
     "SourceResult",
     "SourceStatus",
-    "build_share_calls",
+    "build_calls",
     "fan_out",
 ]
 
@@ -80,7 +83,7 @@ class ResponseOpener:
 
 @dataclass(frozen=True)
 class PartnerCall:
-    """One signed ``share`` request, ready to send to one partner."""
+    """One signed request, ready to send to one partner."""
 
     org_id: str
     org_name: str
@@ -105,33 +108,34 @@ class SourceResult(BaseModel):
     body: dict[str, Any] | None = Field(default=None, repr=False)
 
 
-def build_share_calls(
+def build_calls(
     *,
     registry: Registry,
     keys: MemberKeys,
     me: str,
-    body: Mapping[str, Any],
+    message: WireMessage | Callable[[Member], WireMessage],
+    path: str,
     members: Sequence[Member] | None = None,
     retired_keys: Sequence[MemberKeys] = (),
     ttl_s: int = 30,
     deadline: float | None = None,
 ) -> list[PartnerCall]:
-    """Sign one ``share`` request per member (default: every organisation, self included).
+    """Sign ``message`` (or ``message(member)``) for each member, to POST to ``path``.
 
-    ``deadline`` (epoch seconds, signed into each request) is when the requester
-    stops waiting: a partner still busy with the request after it releases nothing.
+    Members default to every organisation, self included. ``deadline`` (epoch
+    seconds, signed into each request) is when the requester stops waiting: a
+    partner still busy with the request after it releases nothing.
     """
-    subject_id = str(body.get("subject_id", ""))
     opener = ResponseOpener(registry=registry, keys=keys, me=me, retired_keys=tuple(retired_keys))
     calls = []
     for member in members if members is not None else registry.organisations():
+        signed = message if isinstance(message, WireMessage) else message(member)
         request_id = new_request_id()
         token = sign_request(
+            signed,
             keys=keys,
             issuer=me,
             audience=member.org_id,
-            action="share",
-            body=dict(body),
             ttl_s=ttl_s,
             request_id=request_id,
             deadline=deadline,
@@ -141,10 +145,11 @@ def build_share_calls(
                 org_id=member.org_id,
                 org_name=member.name,
                 org_kind=member.kind,
-                url=member.base_url.rstrip("/") + SHARE_PATH,
+                url=member.base_url.rstrip("/") + path,
                 request=token,
                 request_id=request_id,
-                subject_id=subject_id,
+                # The answer must be about the subject asked about (``_open``).
+                subject_id=str(signed.body().get("subject_id", "")),
                 opener=opener,
             )
         )

@@ -2,9 +2,10 @@
 
 DESIGN "Federation protocol": a requesting node sends each partner a signed request
 (``federation.envelope.sign_request``, action ``share``) whose ``body`` is a
-``ShareRequestBody``; the partner answers ``{"response": "<JWT>"}`` whose sealed
-body (libsodium sealed box to the requester's X25519 key, then an Ed25519 JWS,
-RFC 7515) is a ``SharedSection``. docs/protocol.md shows a worked example of each.
+``ShareRequestBody`` (a ``federation.wire`` message, as is ``LinkRequestBody``);
+the partner answers ``{"response": "<JWT>"}`` whose sealed body (libsodium sealed
+box to the requester's X25519 key, then an Ed25519 JWS, RFC 7515) is a
+``SharedSection``. docs/protocol.md shows a worked example of each.
 
 Nothing here carries a raw identifier: the subject is the consent service's opaque
 ``subject_id``, staff are named by pseudonym, and record references are
@@ -15,9 +16,11 @@ holder does not know is ``known`` false with empty lists.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from federation.wire import WireMessage
 
 SHARE_ACTION = "share"
 LINK_ACTION = "link"
@@ -48,10 +51,10 @@ class EmergencyBasis(BaseModel):
     justification: str = Field(min_length=1, max_length=MAX_TEXT)
 
 
-class ShareRequestBody(BaseModel):
+class ShareRequestBody(WireMessage):
     """The ``body`` of a signed ``share`` request."""
 
-    model_config = ConfigDict(extra="forbid")
+    action: ClassVar[str] = SHARE_ACTION
 
     subject_id: str = Field(min_length=1, max_length=128)
     purpose: str = Field(min_length=1, max_length=64, pattern=SLUG_PATTERN)
@@ -67,6 +70,10 @@ class ShareRequestBody(BaseModel):
     view_id: str | None = Field(
         default=None, max_length=128, description="Traces one view across every node."
     )
+
+    def body(self) -> dict[str, Any]:
+        """Every field, ``null`` ones included: the share body has always carried them."""
+        return self.model_dump(mode="json")
 
 
 class WithheldNotice(BaseModel):
@@ -160,10 +167,10 @@ class ShareResponse(BaseModel):
     response: str = Field(description="Compact JWS, typ joinedup-response+jwt, sealed body")
 
 
-class LinkRequestBody(BaseModel):
+class LinkRequestBody(WireMessage):
     """The ``body`` of a signed ``link`` request: only opaque linkage tokens travel."""
 
-    model_config = ConfigDict(extra="forbid")
+    action: ClassVar[str] = LINK_ACTION
 
     subject_id: str = Field(min_length=1, max_length=128)
     linkage_tokens: list[LinkageToken] = Field(min_length=1, max_length=16)

@@ -32,6 +32,7 @@ from federation.jose import sign_jwt, verify_jwt
 from federation.keys import MemberKeys
 from federation.merkle import entry_leaf_hash, verify_consistency, verify_inclusion
 from federation.registry import Registry
+from federation.wire.audit import AuditSubjectReport, AuditTrace
 
 __all__ = [
     "STH_TYP",
@@ -53,9 +54,8 @@ __all__ = [
 ]
 
 STH_TYP = "joinedup-sth+jwt"
-AuditAction = Literal["audit_trace", "audit_subject_report"]
-TRACE_ACTION: AuditAction = "audit_trace"  # POST /federation/audit/trace
-SUBJECT_REPORT_ACTION: AuditAction = "audit_subject_report"  # .../audit/subject-report
+TRACE_ACTION = AuditTrace.action  # POST /federation/audit/trace
+SUBJECT_REPORT_ACTION = AuditSubjectReport.action  # .../audit/subject-report
 AUDIT_PATHS = {
     TRACE_ACTION: "/federation/audit/trace",
     SUBJECT_REPORT_ACTION: "/federation/audit/subject-report",
@@ -248,8 +248,7 @@ async def collect_proven_entries(
     registry: Registry,
     keys: MemberKeys,
     me: str,
-    action: AuditAction,
-    body: dict[str, Any],
+    message: AuditTrace | AuditSubjectReport,
     deadline_s: float,
     exclude: frozenset[str] = frozenset(),
 ) -> list[ProvenSection]:
@@ -264,7 +263,7 @@ async def collect_proven_entries(
     return list(
         await asyncio.gather(
             *[
-                _ask(client, registry, keys, me, m.org_id, m.base_url, action, body, deadline_s)
+                _ask(client, registry, keys, me, m.org_id, m.base_url, message, deadline_s)
                 for m in members
             ]
         )
@@ -278,15 +277,12 @@ async def _ask(
     me: str,
     org_id: str,
     base_url: str,
-    action: AuditAction,
-    body: dict[str, Any],
+    message: AuditTrace | AuditSubjectReport,
     deadline_s: float,
 ) -> ProvenSection:
     jti = new_request_id()
-    token = sign_request(
-        keys=keys, issuer=me, audience=org_id, action=action, body=body, request_id=jti
-    )
-    url = base_url.rstrip("/") + AUDIT_PATHS[action]
+    token = sign_request(message, keys=keys, issuer=me, audience=org_id, request_id=jti)
+    url = base_url.rstrip("/") + AUDIT_PATHS[message.action]
     try:
         response = await asyncio.wait_for(
             client.post(url, json={"request": token}, timeout=deadline_s), timeout=deadline_s
@@ -365,8 +361,7 @@ async def subject_access_report(
         registry=registry,
         keys=keys,
         me=me,
-        action=SUBJECT_REPORT_ACTION,
-        body={"subject_id": subject_id},
+        message=AuditSubjectReport(subject_id=subject_id),
         deadline_s=deadline_s,
     )
     report = AccessReport()

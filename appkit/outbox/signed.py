@@ -14,38 +14,35 @@ answer at all, retry later; any other 4xx is a refusal the receiver would repeat
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 
 from appkit.outbox.worker import DeliveryResult, Outcome
 from federation.envelope import sign_request
 from federation.keys import MemberKeys
+from federation.wire import WireMessage
 
 RETRYABLE_4XX = frozenset({408, 425, 429})
 
 
 async def deliver_signed(
+    message: WireMessage,
     *,
     client: httpx.AsyncClient,
     keys: MemberKeys,
     issuer: str,
     audience: str,
     url: str,
-    action: str,
-    body: dict[str, Any],
     idempotency_key: str,
     timeout_s: float,
 ) -> DeliveryResult:
-    """POST one freshly signed request carrying ``idempotency_key``; classify the answer."""
+    """POST ``message`` freshly signed, carrying ``idempotency_key``; classify the answer."""
     result, _ = await post_signed(
+        message,
         client=client,
         keys=keys,
         issuer=issuer,
         audience=audience,
         url=url,
-        action=action,
-        body=body,
         idempotency_key=idempotency_key,
         timeout_s=timeout_s,
     )
@@ -53,25 +50,23 @@ async def deliver_signed(
 
 
 async def post_signed(
+    message: WireMessage,
     *,
     client: httpx.AsyncClient,
     keys: MemberKeys,
     issuer: str,
     audience: str,
     url: str,
-    action: str,
-    body: dict[str, Any],
     idempotency_key: str,
     timeout_s: float,
     request_id: str | None = None,
 ) -> tuple[DeliveryResult, httpx.Response | None]:
     """As ``deliver_signed``, also giving the answer (None if there was none) to read."""
     token = sign_request(
+        message,
         keys=keys,
         issuer=issuer,
         audience=audience,
-        action=action,
-        body=body,
         idempotency_key=idempotency_key,
         request_id=request_id,
     )

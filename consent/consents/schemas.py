@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from consent.subjects.schemas import SubjectId
 from federation.registry import ORG_ID_PATTERN
+from federation.wire.consent import GrantConsent, GrantProvision, RevokeConsent
 
 Purpose = Literal[
     "care_coordination", "safeguarding", "referral", "direct_care", "service_planning"
@@ -77,8 +78,11 @@ def _unique(values: list[Any]) -> list[Any]:
     return list(dict.fromkeys(values))
 
 
-class ProvisionBase(BaseModel):
-    """One permit: these recipients may do these actions on these categories for these purposes."""
+class ProvisionBase(GrantProvision):
+    """One permit: these recipients may do these actions on these categories for these purposes.
+
+    The wire's provision (``federation.wire.consent``) with this service's vocabulary.
+    """
 
     purposes: list[Purpose] = Field(min_length=1, max_length=5)
     recipients: list[OrgId] = Field(min_length=1, max_length=100)
@@ -139,8 +143,12 @@ class ConsentGrant(BaseModel):
         return self
 
 
-class ConsentCreate(ConsentGrant):
-    """A new consent recorded by a member node for ``subject_id``."""
+class ConsentCreate(ConsentGrant, GrantConsent):
+    """A new consent recorded by a member node for ``subject_id``: the ``grant`` message.
+
+    The wire message (``federation.wire.consent.GrantConsent``) with the provisions
+    and checks of ``ConsentGrant``.
+    """
 
     model_config = _examples({**_GRANT, "subject_id": _SUBJECT})
 
@@ -219,9 +227,5 @@ class ConsentHistoryPublic(BaseModel):
     count: int
 
 
-class RevokeRequest(BaseModel):
-    """A member node recording a customer's revocation (signed ``revoke_consent``)."""
-
-    model_config = _examples({"consent_id": _CONSENT})
-
-    consent_id: Annotated[str, StringConstraints(pattern=r"^cns_[A-Za-z0-9_-]{1,60}$")]
+# A member's ``revoke_consent`` request is the wire message its sender builds.
+RevokeRequest = RevokeConsent

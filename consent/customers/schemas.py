@@ -6,27 +6,26 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints
 
-from consent.subjects.schemas import SubjectId
+# The member requests are the wire messages their senders build (federation.wire.customer).
+from federation.wire.customer import CustomerCreate, CustomerRecover
+from federation.wire.fields import Username
 
-Username = Annotated[
-    str,
-    StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{2,63}$", to_lower=True, strip_whitespace=True),
+__all__ = [
+    "ActivationPublic",
+    "CustomerActivate",
+    "CustomerCreate",
+    "CustomerLogin",
+    "CustomerPublic",
+    "CustomerRecover",
+    "CustomerTokenPublic",
+    "RecoveryCodePublic",
+    "Username",
 ]
+
 # Long passphrases are welcome; the cap only bounds the hashing work per request.
 Password = Annotated[SecretStr, Field(min_length=10, max_length=256)]
 # Examples use a synthetic subject id and username.
 _SUBJECT = "sub_Q2xZ9kR4tV7mN1pA"
-
-
-class CustomerCreate(BaseModel):
-    """A member node asks for an account for an enrolled customer (action ``create_customer``)."""
-
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"subject_id": _SUBJECT, "username": "alex.example"}]}
-    )
-
-    subject_id: SubjectId
-    username: Username
 
 
 class ActivationPublic(BaseModel):
@@ -45,14 +44,6 @@ class ActivationPublic(BaseModel):
     username: str
     activation_code: str
     expires_at: int
-
-
-class CustomerRecover(BaseModel):
-    """A member node that enrolled the customer asks for a recovery code (``recover_customer``)."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [{"subject_id": _SUBJECT}]})
-
-    subject_id: SubjectId
 
 
 class RecoveryCodePublic(BaseModel):

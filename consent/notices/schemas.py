@@ -3,47 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
-from consent.consents.schemas import OrgId
-from consent.subjects.schemas import SubjectId
-from federation.share_schema import Slug
+# The request is the wire message its sender builds (federation.wire.notice).
+from federation.wire.notice import NOTICE_EXAMPLE as _EXAMPLE
+from federation.wire.notice import NoticeCreate, NoticeKind
 
-NoticeKind = Literal["emergency_access"]
-
-_EXAMPLE: dict[str, Any] = {
-    "subject_id": "sub_Q2xZ9kR4tV7mN1pA",
-    "kind": "emergency_access",
-    "view_id": "view_9oE-m37IalgkMMwSF1TbBw",
-    "basis": "safeguarding",
-    "purpose": "safeguarding",
-    "holders": ["elmwood-gp", "safe-harbour"],
-    "categories": ["contact_details", "safety"],
-    "released": {"elmwood-gp": ["contact_details"], "safe-harbour": ["contact_details", "safety"]},
-    "occurred_at": "2026-11-23T19:52:00Z",
-}
-
-
-class NoticeCreate(BaseModel):
-    """What a node that used the emergency path tells the consent service."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_EXAMPLE]})
-
-    subject_id: SubjectId
-    kind: NoticeKind = "emergency_access"
-    view_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
-    basis: Slug
-    purpose: Slug
-    holders: list[OrgId] = Field(min_length=1, max_length=64)
-    categories: list[Slug] = Field(max_length=64)
-    released: dict[OrgId, list[Slug]] = Field(
-        default_factory=dict,
-        max_length=64,
-        description="Per holder, the categories it released (senders before it omit it).",
-    )
-    occurred_at: dt.datetime
+__all__ = ["NoticeCreate", "NoticeKind", "NoticePublic", "NoticesPublic"]
 
 
 class NoticePublic(BaseModel):

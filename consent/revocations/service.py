@@ -28,23 +28,24 @@ from consent.consents.models import Consent
 from consent.outbox.models import ConsentOutboxMessage
 from federation.keys import MemberKeys
 from federation.registry import CONSENT_SERVICE_ID, Registry
+from federation.wire import MalformedMessage, WireMessage
 from federation.wire.consent_change import ConsentGranted
+from federation.wire.revocation import RevocationPush
 
 REVOCATION_PATH = "/federation/revocations"
 REVOCATION_PUSH = "revocation_push"  # the outbox message kind
-REVOKE_ACTION = "revoke"  # the signed request's action (docs/protocol.md)
 GRANT_PATH = "/federation/consent-grants"
 GRANT_PUSH = "grant_push"  # the outbox message kind of a ``consent_granted`` notice
 
 
 def queue_revocation_push(*, session: Session, registry: Registry, consent: Consent) -> int:
     """Queue the push to every organisation in the caller's transaction; returns how many."""
-    body: dict[str, object] = {
-        "consent_id": consent.id,
-        "subject_id": consent.subject_id,
-        "revoked_at": int(consent.updated_at.timestamp()),
-    }
-    return _queue_to_all(session, registry, REVOCATION_PUSH, body)
+    push = RevocationPush(
+        consent_id=consent.id,
+        subject_id=consent.subject_id,
+        revoked_at=int(consent.updated_at.timestamp()),
+    )
+    return _queue_to_all(session, registry, REVOCATION_PUSH, push)
 
 
 def queue_grant_push(*, session: Session, registry: Registry, consent: Consent) -> int:
@@ -54,10 +55,10 @@ def queue_grant_push(*, session: Session, registry: Registry, consent: Consent) 
         subject_id=consent.subject_id,
         granted_at=int(consent.created_at.timestamp()),
     )
-    return _queue_to_all(session, registry, GRANT_PUSH, notice.body())
+    return _queue_to_all(session, registry, GRANT_PUSH, notice)
 
 
-def _queue_to_all(session: Session, registry: Registry, kind: str, body: dict[str, object]) -> int:
+def _queue_to_all(session: Session, registry: Registry, kind: str, message: WireMessage) -> int:
     members = registry.organisations()
     for member in members:
         enqueue(
@@ -65,7 +66,7 @@ def _queue_to_all(session: Session, registry: Registry, kind: str, body: dict[st
             model=ConsentOutboxMessage,
             kind=kind,
             destination=member.org_id,
-            payload=body,
+            payload=message.body(),
         )
     return len(members)
 
@@ -79,18 +80,13 @@ async def send_revocation_push(
     timeout_s: float,
 ) -> DeliveryResult:
     """One attempt at one queued push (the outbox worker's sender for ``revocation_push``)."""
-    if not registry.has(message.destination):
-        return DeliveryResult(Outcome.REFUSED, "the organisation has left the federation")
-    member = registry.member(message.destination)
-    return await deliver_signed(
+    return await _send_to_member(
+        message,
+        RevocationPush,
+        REVOCATION_PATH,
         client=client,
+        registry=registry,
         keys=keys,
-        issuer=CONSENT_SERVICE_ID,
-        audience=member.org_id,
-        url=member.base_url.rstrip("/") + REVOCATION_PATH,
-        action=REVOKE_ACTION,
-        body=message.payload,
-        idempotency_key=message.idempotency_key,
         timeout_s=timeout_s,
     )
 
@@ -104,17 +100,41 @@ async def send_grant_push(
     timeout_s: float,
 ) -> DeliveryResult:
     """One attempt at one queued grant notice (the outbox worker's sender for ``grant_push``)."""
+    return await _send_to_member(
+        message,
+        ConsentGranted,
+        GRANT_PATH,
+        client=client,
+        registry=registry,
+        keys=keys,
+        timeout_s=timeout_s,
+    )
+
+
+async def _send_to_member(
+    message: ClaimedMessage,
+    model: type[WireMessage],
+    path: str,
+    *,
+    client: httpx.AsyncClient,
+    registry: Registry,
+    keys: MemberKeys,
+    timeout_s: float,
+) -> DeliveryResult:
     if not registry.has(message.destination):
         return DeliveryResult(Outcome.REFUSED, "the organisation has left the federation")
     member = registry.member(message.destination)
+    try:
+        signed = model.from_body(message.payload)
+    except MalformedMessage:
+        return DeliveryResult(Outcome.REFUSED, "the queued message is malformed")
     return await deliver_signed(
+        signed,
         client=client,
         keys=keys,
         issuer=CONSENT_SERVICE_ID,
         audience=member.org_id,
-        url=member.base_url.rstrip("/") + GRANT_PATH,
-        action=ConsentGranted.action,
-        body=message.payload,
+        url=member.base_url.rstrip("/") + path,
         idempotency_key=message.idempotency_key,
         timeout_s=timeout_s,
     )

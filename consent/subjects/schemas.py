@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pydantic import BaseModel, ConfigDict, Field
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+# The request is the wire message every sender builds (federation.wire.enrol).
+from federation.wire.enrol import EnrolRequest
+from federation.wire.fields import LinkageTokenStr, SubjectId
 
-# v{key version}.{kind}.{64 hex}: exactly what federation.linkage produces.
-LinkageTokenStr = Annotated[
-    str, StringConstraints(pattern=r"^v[0-9]{1,6}\.[a-z]{1,16}\.[0-9a-f]{64}$", max_length=100)
-]
-SubjectId = Annotated[str, StringConstraints(pattern=r"^sub_[A-Za-z0-9_-]{1,60}$")]
-
-
-class EnrolRequest(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"linkage_tokens": ["v1.nn." + "9" * 64, "v1.ndp." + "0a" * 32]}]
-        }
-    )
-
-    linkage_tokens: list[LinkageTokenStr] = Field(min_length=1, max_length=20)
+__all__ = ["EnrolRequest", "EnrolmentPublic", "LinkageTokenStr", "SubjectId"]
 
 
 class EnrolmentPublic(BaseModel):

@@ -5,17 +5,12 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from consent.consents.schemas import Purpose
-from consent.subjects.schemas import SubjectId
+from federation.wire.token import ConsentTokenAsk
 
 
-class ConsentTokenRequest(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"subject_id": "sub_Q2xZ9kR4tV7mN1pA", "purpose": "care_coordination"}]
-        }
-    )
+class ConsentTokenRequest(ConsentTokenAsk):
+    """The wire message (``federation.wire.token``), its purpose one this service knows."""
 
-    subject_id: SubjectId
     purpose: Purpose
 
 

@@ -4,7 +4,9 @@ Real keys from fixed seeds (so the examples are stable and a test can open the s
 answers the page prints); every request is signed with ``federation.envelope`` and
 verified at once as its receiver would (signature, audience, window, replay, action,
 and the receiving endpoint's own body schema); every sealed answer is opened again by
-its requester. Imports only project code, so tests can load it by path.
+its requester. Each request's body is a ``federation.wire`` model, and the
+receiver's parse of the verified body must give that message back. Imports only
+project code, so tests can load it by path.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from typing import Any
 
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey
-from pydantic import BaseModel
 
 from consent.consents.schemas import ConsentCreate, RevokeRequest
 from consent.customers.schemas import CustomerCreate, CustomerRecover
@@ -42,9 +43,11 @@ from federation.registry import (
 )
 from federation.share_schema import LinkRequestBody, ShareRequestBody
 from federation.tree_head import sign_tree_head
-from federation.wire.consent_change import ConsentGranted  # noqa: E402
+from federation.wire import WireMessage
+from federation.wire.audit import AuditSubjectReport, AuditTrace
+from federation.wire.consent_change import ConsentGranted
 from federation.wire.evidence import AggregateContribute, AggregateJoin
-from federation.wire.guide import GuideAnnounce  # noqa: E402
+from federation.wire.guide import GuideAnnounce
 from federation.wire.referral import ReferralOffer, ReferralStatus
 from node.audit.models import canonical_fields
 from node.audit.schemas import ProvenEntries, ProvenEntry, TreeHeadPublic
@@ -77,9 +80,9 @@ ENDPOINTS = {
     "refer": "/federation/referrals",
     "referral_status": "/federation/referral-status",
 }
-# What each action's receiver validates its ``body`` with (None: the receiver reads
-# single fields and lets the audit policy decide, node/audit/flows.py).
-BODY_SCHEMAS: dict[str, type[BaseModel] | None] = {
+# What each action's receiver validates its ``body`` with: the wire model, or the
+# receiver's extension of it (its own vocabulary).
+BODY_SCHEMAS: dict[str, type[WireMessage]] = {
     "enrol": EnrolRequest,
     "create_customer": CustomerCreate,
     "recover_customer": CustomerRecover,
@@ -91,8 +94,8 @@ BODY_SCHEMAS: dict[str, type[BaseModel] | None] = {
     "revoke": RevocationPush,
     "consent_granted": ConsentGranted,
     "guide_announce": GuideAnnounce,
-    "audit_trace": None,
-    "audit_subject_report": None,
+    "audit_trace": AuditTrace,
+    "audit_subject_report": AuditSubjectReport,
     "notify_customer": NoticeCreate,
     "aggregate_join": AggregateJoin,
     "aggregate_contribute": AggregateContribute,
@@ -159,20 +162,19 @@ class Federation:
         *,
         sender: str,
         receiver: str,
-        action: str,
-        body: dict[str, Any],
+        message: WireMessage,
         jti: str,
         at: int,
         deadline: float | None = None,
         idempotency_key: str | None = None,
     ) -> str:
-        """Sign a request as ``sender``, then verify it as ``receiver`` would."""
+        """Sign ``message`` as ``sender``, then verify and parse it as ``receiver`` would."""
+        action = type(message).action
         token = sign_request(
+            message,
             keys=self.keys[sender],
             issuer=sender,
             audience=receiver,
-            action=action,
-            body=body,
             ttl_s=30,
             request_id=jti,
             now=at,
@@ -187,9 +189,12 @@ class Federation:
             expected_action=action,
             now=at + 1,
         )
-        schema = BODY_SCHEMAS[action]
-        if schema is not None:
-            schema.model_validate(verified.body)
+        parsed = BODY_SCHEMAS[action].from_body(verified.body)
+        if (
+            not isinstance(parsed, type(message))
+            or type(message).from_body(verified.body) != message
+        ):
+            raise AssertionError(f"{action}: the receiver does not read back the message sent")
         return token
 
     def sealed(

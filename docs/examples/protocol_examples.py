@@ -1,8 +1,9 @@
 """Regenerate the worked examples in docs/protocol.md from real keys and real code.
 
 Every message is produced by the functions the members use (``sign_registry``,
-``sign_request``, ``seal_response``, ``issue_consent_token``, ``sign_tree_head``,
-the RFC 9162 Merkle tree of ``federation.merkle``) and checked at once by the
+``sign_request`` over each action's ``federation.wire`` model, ``seal_response``,
+``issue_consent_token``, ``sign_tree_head``, the RFC 9162 Merkle tree of
+``federation.merkle``) and checked at once by the
 functions the receivers use (``verify_registry``, ``verify_request`` plus the
 receiving endpoint's body schema, ``open_response``, ``verify_consent_token``,
 ``check_proven_entries``); answers are built with the answering service's response
@@ -51,9 +52,8 @@ from example_federation import (  # noqa: E402
 )
 from nacl.public import PrivateKey  # noqa: E402
 
-from consent.consents.schemas import ConsentCreate  # noqa: E402
 from consent.customers.schemas import ActivationPublic, RecoveryCodePublic  # noqa: E402
-from consent.notices.schemas import NoticeCreate, NoticePublic  # noqa: E402
+from consent.notices.schemas import NoticePublic  # noqa: E402
 from consent.subjects.schemas import EnrolmentPublic  # noqa: E402
 from consent.tokens.schemas import ConsentTokenPublic  # noqa: E402
 from federation.consent_token import (  # noqa: E402
@@ -70,9 +70,14 @@ from federation.evidence import EvidenceQuery  # noqa: E402
 from federation.jose import read_unverified_claims, read_unverified_header  # noqa: E402
 from federation.keys import MemberKeys  # noqa: E402
 from federation.secure_sum import masked_vector  # noqa: E402
-from federation.share_schema import LinkResponse, ShareRequestBody  # noqa: E402
+from federation.share_schema import LinkResponse  # noqa: E402
 from federation.tree_head import check_proven_entries  # noqa: E402
+from federation.wire import WireMessage  # noqa: E402
+from federation.wire.audit import AuditSubjectReport, AuditTrace  # noqa: E402
+from federation.wire.consent import GrantConsent, GrantProvision, RevokeConsent  # noqa: E402
 from federation.wire.consent_change import ConsentGranted  # noqa: E402
+from federation.wire.customer import CustomerCreate, CustomerRecover  # noqa: E402
+from federation.wire.enrol import EnrolRequest  # noqa: E402
 from federation.wire.evidence import (  # noqa: E402
     AggregateContribute,
     AggregateContribution,
@@ -80,12 +85,16 @@ from federation.wire.evidence import (  # noqa: E402
     AggregateJoined,
 )
 from federation.wire.guide import GuideAnnounce  # noqa: E402
+from federation.wire.notice import NoticeCreate  # noqa: E402
 from federation.wire.referral import (  # noqa: E402
     ReferralAcknowledgement,
     ReferralOffer,
     ReferralRequester,
     ReferralStatus,
 )
+from federation.wire.revocation import RevocationPush  # noqa: E402
+from federation.wire.share import LinkRequest, ShareRequest  # noqa: E402
+from federation.wire.token import ConsentTokenAsk  # noqa: E402
 from node.guide.schemas import AnnounceReceived  # noqa: E402
 from node.referrals.schemas import StatusReceived  # noqa: E402
 from node.revocations.schemas import RevocationRecorded  # noqa: E402
@@ -124,8 +133,8 @@ class Story:
         title: str,
         intro: str,
         *,
-        route: tuple[str, str, str],
-        body: dict[str, Any],
+        route: tuple[str, str],
+        message: WireMessage,
         jti: str,
         at: int,
         answer: str,
@@ -133,12 +142,12 @@ class Story:
         idempotency_key: str | None = None,
     ) -> str:
         """Sign and verify one request; add its section (decoded JWT and the answer)."""
-        sender, receiver, action = route
+        sender, receiver = route
+        action = type(message).action
         token = self.fed.request(
             sender=sender,
             receiver=receiver,
-            action=action,
-            body=body,
+            message=message,
             jti=jti,
             at=at,
             deadline=deadline,
@@ -209,8 +218,8 @@ class Story:
             "council's node asks the consent service for her `subject_id`. Only linkage "
             "tokens travel (`v1.nn` from her national number, `v1.dem` from name, date of "
             "birth and postcode).",
-            route=("council", "consent", "enrol"),
-            body={"linkage_tokens": tokens},
+            route=("council", "consent"),
+            message=EnrolRequest(linkage_tokens=tokens),
             jti="req_Enr0l1",
             at=NOW,
             answer=answer_json(
@@ -230,8 +239,8 @@ class Story:
             "subject to its own record of the same person, attaching the consent "
             "service's enrolment statement; a partner refuses a link request without a "
             "valid one (403 `enrolment-invalid`).",
-            route=("council", "gp", "link"),
-            body={"subject_id": SUBJECT, "linkage_tokens": tokens, "enrolment": statement},
+            route=("council", "gp"),
+            message=LinkRequest(subject_id=SUBJECT, linkage_tokens=tokens, enrolment=statement),
             jti="req_L1nk9x",
             at=NOW + 1,
             answer=answer_json(
@@ -250,8 +259,8 @@ class Story:
         self.request(
             "Customer account",
             "The council's node opens a consent-portal account for Grace.",
-            route=("council", "consent", "create_customer"),
-            body={"subject_id": SUBJECT, "username": "grace.okafor"},
+            route=("council", "consent"),
+            message=CustomerCreate(subject_id=SUBJECT, username="grace.okafor"),
             jti="req_Cust7w",
             at=NOW + 2,
             answer=answer_json(
@@ -271,8 +280,8 @@ class Story:
             "Should Grace later forget her password, or be locked out after failed "
             "sign-ins, the council, which enrolled her, asks for a one-time recovery code "
             "(a member that did not enrol her gets 403).",
-            route=("council", "consent", "recover_customer"),
-            body={"subject_id": SUBJECT},
+            route=("council", "consent"),
+            message=CustomerRecover(subject_id=SUBJECT),
             jti="req_Rcvr5m",
             at=NOW + 2,
             answer=answer_json(
@@ -282,18 +291,18 @@ class Story:
                 "password with it at `/portal/recover` or `POST /customer/activate`):",
             ),
         )
-        grant = {
-            "subject_id": SUBJECT,
-            "grantor_kind": "customer",
-            "provisions": [GRANTED_PROVISION],
-        }
+        grant = GrantConsent(
+            subject_id=SUBJECT,
+            grantor_kind="customer",
+            provisions=[GrantProvision.model_validate(GRANTED_PROVISION)],
+        )
         self.request(
             "Grant recorded at a member",
             "Grace, present at the council, consents; the council records it on her behalf "
-            "(the body is a `ConsentCreate`). Customers also grant for themselves in the "
+            "(the body is a `GrantConsent`). Customers also grant for themselves in the "
             "portal (`POST /me/consents`, which is not a member-to-member message).",
-            route=("council", "consent", "grant"),
-            body=ConsentCreate.model_validate(grant).model_dump(mode="json", exclude_none=True),
+            route=("council", "consent"),
+            message=grant,
             jti="req_Grnt2k",
             at=NOW + 3,
             answer=answer_json(
@@ -308,8 +317,8 @@ class Story:
             "Before it answers the council, the consent service tells every organisation "
             "that Grace's consents changed (through its outbox, retried), so a requester "
             "that kept a consent token for her asks for a fresh one at its next view.",
-            route=("consent", "council", ConsentGranted.action),
-            body=notice.body(),
+            route=("consent", "council"),
+            message=notice,
             jti="req_Grnt0t",
             at=NOW + 3,
             answer=answer_json(200, RevocationRecorded().model_dump(), ":"),
@@ -338,8 +347,8 @@ class Story:
             "Consent-token request",
             "A coordinator at the council asks for a joined-up view of Grace; the council's "
             "node first asks the consent service for a consent token for that purpose.",
-            route=("council", "consent", "consent_token"),
-            body={"subject_id": SUBJECT, "purpose": "care_coordination"},
+            route=("council", "consent"),
+            message=ConsentTokenAsk(subject_id=SUBJECT, purpose="care_coordination"),
             jti="req_T0ken5",
             at=NOW + 20,
             answer=answer_json(
@@ -354,7 +363,7 @@ class Story:
             "every partner (`verify_consent_token`), decoded:\n",
             block("json", pretty(decoded(consent_token))),
         ]
-        body = ShareRequestBody(
+        message = ShareRequest(
             subject_id=SUBJECT,
             purpose="care_coordination",
             categories=["physical_health", "mental_health", "contact_details"],
@@ -363,15 +372,15 @@ class Story:
             consent_token=consent_token,
             emergency=None,
             view_id=VIEW_ID,
-        ).model_dump(mode="json")
+        )
         share = self.request(
             "Share request",
             "The council's node asks the GP's node (and every other partner, concurrently) "
             "for its section of the view; the `body` is a `ShareRequestBody` carrying the "
             "consent token, and `deadline` is when the council stops waiting (the view's "
             "2 s share deadline): a GP still busy with it after that releases nothing.",
-            route=("council", "gp", "share"),
-            body=body,
+            route=("council", "gp"),
+            message=message,
             jti="req_Pq7aZ3mB",
             at=NOW + 21,
             deadline=NOW + 22.75,
@@ -420,8 +429,8 @@ class Story:
             "delivery attempt fetches a fresh consent token (for the `refer` action) and "
             "is a new signed request with the same `idempotency_key`, the referral id, so "
             "a retry is never a second referral. The GP decides with `joinedup.act`.",
-            route=("council", "gp", "refer"),
-            body=offer.body(),
+            route=("council", "gp"),
+            message=offer,
             jti="req_R3f3r1",
             at=NOW + 41,
             idempotency_key=referral_id,
@@ -448,8 +457,8 @@ class Story:
             "tells the council (`idempotency_key` is the referral id and the change's "
             "number at the GP). Later changes (completed, with an outcome) travel the "
             "same way, and so does a withdrawal from the council to the GP.",
-            route=("gp", "council", "referral_status"),
-            body=status.body(),
+            route=("gp", "council"),
+            message=status,
             jti="req_St4tus",
             at=NOW + 51,
             idempotency_key=f"{referral_id}:2",
@@ -461,8 +470,8 @@ class Story:
             "Audit trace",
             "An auditor at the council traces the view: the council's node asks every "
             "member for its entries under that request id that concern the council.",
-            route=("council", "gp", "audit_trace"),
-            body={"request_id": VIEW_ID, "staff_role": "auditor"},
+            route=("council", "gp"),
+            message=AuditTrace(request_id=VIEW_ID, staff_role="auditor"),
             jti="req_Trc8q1",
             at=NOW + 60,
             answer="Answer: sealed and signed (entries name a subject and a purpose).\n",
@@ -480,8 +489,8 @@ class Story:
         self.request(
             "Revocation recorded at a member",
             "Grace withdraws her consent at the council; the council records it.",
-            route=("council", "consent", "revoke_consent"),
-            body={"consent_id": CONSENT_ID},
+            route=("council", "consent"),
+            message=RevokeConsent(consent_id=CONSENT_ID),
             jti="req_Rvk4c0",
             at=NOW + 90,
             answer=answer_json(
@@ -494,8 +503,8 @@ class Story:
             "Revocation push",
             "The consent service tells every organisation at once (best effort, retried; "
             "a lost push is covered by the tokens' maximum age).",
-            route=("consent", "gp", "revoke"),
-            body={"consent_id": CONSENT_ID, "subject_id": SUBJECT, "revoked_at": NOW + 90},
+            route=("consent", "gp"),
+            message=RevocationPush(consent_id=CONSENT_ID, subject_id=SUBJECT, revoked_at=NOW + 90),
             jti="req_R3v0k3",
             at=NOW + 91,
             answer=answer_json(200, RevocationRecorded().model_dump(), ":"),
@@ -503,23 +512,23 @@ class Story:
         self.gp_log.append(at=NOW + 91, **REVOCATION_ENTRY)
 
     def emergency_notice(self) -> None:
-        body = {
-            "subject_id": SUBJECT,
-            "kind": "emergency_access",
-            "view_id": "view_Em3rgencyV1ew0000000x",
-            "basis": "vital_interests",
-            "purpose": "care_coordination",
-            "holders": ["gp"],
-            "categories": ["physical_health"],
-            "released": {"gp": ["physical_health"]},
-            "occurred_at": "2026-11-24T06:01:40Z",
-        }
+        sent = NoticeCreate(
+            subject_id=SUBJECT,
+            kind="emergency_access",
+            view_id="view_Em3rgencyV1ew0000000x",
+            basis="vital_interests",
+            purpose="care_coordination",
+            holders=["gp"],
+            categories=["physical_health"],
+            released={"gp": ["physical_health"]},
+            occurred_at=datetime(2026, 11, 24, 6, 1, 40, tzinfo=UTC),
+        )
         notice = NoticePublic(
             id="ntc_Qm4xV8rT2kLp",
             from_org="council",
             created_at=NOW + 101,
             read=False,
-            **NoticeCreate.model_validate(body).model_dump(),
+            **sent.model_dump(),
         ).model_dump(mode="json")
         self.request(
             "Emergency-access notice",
@@ -528,8 +537,8 @@ class Story:
             "physical health with the `notify_customer` obligation, so after the view "
             "the council tells the consent service, which shows Grace the notice in the "
             "portal until she marks it read.",
-            route=("council", "consent", "notify_customer"),
-            body=body,
+            route=("council", "consent"),
+            message=sent,
             jti="req_N0t1fy",
             at=NOW + 100,
             answer=answer_json(
@@ -545,8 +554,8 @@ class Story:
             "Customer access report",
             "Grace signs in to the consent portal and asks who accessed her data; the "
             "consent service asks every organisation for its entries about her.",
-            route=("consent", "gp", "audit_subject_report"),
-            body={"subject_id": SUBJECT},
+            route=("consent", "gp"),
+            message=AuditSubjectReport(subject_id=SUBJECT),
             jti="req_Rep6s2",
             at=NOW + 120,
             answer="Answer: sealed and signed, to the consent service.\n",
@@ -579,8 +588,8 @@ class Story:
             "(`query_id`, fresh for each attempt); each decides with `joinedup.aggregate` "
             "and audits its decision under the analyst's `evidence_id`. A refusal is "
             "`joined: false` with the policy's reasons.",
-            route=("council", "gp", join.action),
-            body=join.body(),
+            route=("council", "gp"),
+            message=join,
             jti="req_Ag6j01n",
             at=NOW + 200,
             answer=answer_json(
@@ -604,8 +613,8 @@ class Story:
             "its own records (housing and income, September and October: four cells), "
             "adds its pairwise masks with the other two participants "
             "(`federation.secure_sum`), and seals the masked vector to the council.",
-            route=("council", "gp", contribute.action),
-            body=contribute.body(),
+            route=("council", "gp"),
+            message=contribute,
             jti="req_Ag6c0ntr",
             at=NOW + 201,
             answer="Answer: sealed and signed.\n",
@@ -633,8 +642,8 @@ class Story:
             "and tells each partner through its outbox; the GP fetches the signed "
             "catalogue at once with a conditional GET and verifies it, never trusting "
             "the version number.",
-            route=("council", "gp", GuideAnnounce.action),
-            body=GuideAnnounce(version=7).body(),
+            route=("council", "gp"),
+            message=GuideAnnounce(version=7),
             jti="req_Gd4nn0",
             at=NOW + 400,
             answer=answer_json(202, AnnounceReceived().model_dump(), ":"),

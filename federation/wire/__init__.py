@@ -4,23 +4,37 @@ One pydantic model per signed action, used by sender and receiver alike: the
 sender builds the model and signs it (``WireMessage.body()`` is what goes into the
 request's ``body`` claim under ``act`` = ``Model.action``); the receiver parses the
 verified body with ``Model.from_body`` and gets a 4xx-worthy
-``MalformedMessage`` on anything else. docs/protocol.md's examples are generated
-from these models, so a change to the wire shows up there.
+``MalformedMessage`` (a 422 ``ValidationFailed``) on anything else.
+docs/protocol.md's examples are generated from these models, so a change to the
+wire shows up there.
+
+One module per action group: ``share`` (``share``, ``link``: the bodies of
+``federation.share_schema``), ``token`` (``consent_token``), ``enrol``,
+``customer`` (``create_customer``, ``recover_customer``), ``consent`` (``grant``,
+``revoke_consent``), ``notice`` (``notify_customer``), ``revocation`` (``revoke``)
+and ``audit`` (``audit_trace``, ``audit_subject_report``); ``fields`` holds the
+identifier types they share. A receiver that checks vocabulary words (purposes,
+categories) against its own lists extends the model and narrows those fields
+(``consent.tokens.schemas.ConsentTokenRequest``); the action stays the model's.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from federation.errors import ValidationFailed
 
 M = TypeVar("M", bound="WireMessage")
 
 _BY_ACTION: dict[str, type[WireMessage]] = {}
 
 
-class MalformedMessage(ValueError):
-    """A verified request whose body does not match its action's model."""
+class MalformedMessage(ValidationFailed, ValueError):
+    """A verified request whose body does not match its action's model (a 422 problem)."""
 
 
 class WireMessage(BaseModel):
@@ -54,8 +68,17 @@ class WireMessage(BaseModel):
 
 def message_for(action: str) -> type[WireMessage]:
     """The model of a signed action (``KeyError`` for an unknown one)."""
+    load_all()
     return _BY_ACTION[action]
 
 
 def actions() -> dict[str, type[WireMessage]]:
+    """Every signed action and its model (each module of this package loaded)."""
+    load_all()
     return dict(_BY_ACTION)
+
+
+def load_all() -> None:
+    """Import every module of this package, so each model has registered its action."""
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")

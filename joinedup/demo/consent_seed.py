@@ -15,6 +15,7 @@ import httpx
 
 from federation.envelope import sign_request
 from federation.registry import CONSENT_SERVICE_ID
+from federation.wire.customer import CustomerCreate
 from joinedup.demo.exceptions import checked_json as _check
 from joinedup.demo.scenario import Scenario
 from joinedup.localfed import LocalFederation
@@ -30,11 +31,10 @@ def request_activation_code(
 ) -> str:
     """Ask the consent service, as node ``via``, to open an account; the one-time code."""
     signed = sign_request(
+        CustomerCreate(subject_id=subject_id, username=username),
         keys=federation.keys[via],
         issuer=via,
         audience=CONSENT_SERVICE_ID,
-        action="create_customer",
-        body={"subject_id": subject_id, "username": username},
     )
     body = _check(
         client.post(

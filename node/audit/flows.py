@@ -15,15 +15,13 @@ The consent service assembles a customer's access report the same way with
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 from fastapi import Request
 from pydantic import BaseModel
 from sqlmodel import Session
 
 from federation.envelope import VerifiedRequest
-from federation.errors import NotPermitted, ValidationFailed
+from federation.errors import NotPermitted
 from federation.keys import MemberKeys
 from federation.registry import Registry
 from federation.tree_head import (
@@ -32,6 +30,7 @@ from federation.tree_head import (
     ProvenSection,
     collect_proven_entries,
 )
+from federation.wire.audit import AuditSubjectReport, AuditTrace
 from node.audit.dependencies import decide_audit_scope
 from node.audit.queries import AuditScope, entries_with_proofs
 from node.audit.schemas import AuditFilter, ProvenEntries
@@ -48,23 +47,14 @@ __all__ = [
 MAX_ENTRIES = 1000
 
 
-def _text(body: dict[str, Any], key: str, max_length: int = 128) -> str | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value or len(value) > max_length:
-        raise ValidationFailed(f"{key} must be a non-empty string of at most {max_length}")
-    return value
-
-
 def answer_trace(*, request: Request, session: Session, verified: VerifiedRequest) -> ProvenEntries:
     """A partner's auditor asks which of our entries for one request id concern them."""
-    traced = _text(verified.body, "request_id")
-    role = _text(verified.body, "staff_role", 32)
+    trace = AuditTrace.from_body(verified.body)
+    role = trace.staff_role
     scope = decide_audit_scope(
         request,
         reader={"kind": "partner", "org_id": verified.issuer, "role": role, "subject_id": None},
-        request_id=traced,
+        request_id=trace.request_id,
     )
     if "request_id" not in scope.forced:
         raise NotPermitted("a partner may only trace a single request id")
@@ -81,7 +71,7 @@ def answer_subject_report(
     """The consent service asks, for a signed-in customer, every entry about them."""
     if verified.issuer != registry.consent_service.org_id:
         raise NotPermitted("only the consent service may ask for a customer's access report")
-    subject = _text(verified.body, "subject_id")
+    subject = AuditSubjectReport.from_body(verified.body).subject_id
     scope = decide_audit_scope(
         request,
         reader={"kind": "customer", "org_id": None, "role": None, "subject_id": subject},
@@ -145,8 +135,7 @@ async def trace_request(
         registry=registry,
         keys=keys,
         me=me,
-        action=TRACE_ACTION,
-        body={"request_id": traced_id, "staff_role": staff_role},
+        message=AuditTrace(request_id=traced_id, staff_role=staff_role),
         deadline_s=deadline_s,
         exclude=frozenset({me}),
     )

@@ -109,13 +109,7 @@ async def _join(
     http: httpx.AsyncClient, member: Member, asking: Asking, message: AggregateJoin
 ) -> tuple[str, str | None]:
     """``(org_id, None)`` if it joined, else ``(org_id, why it is left out)``."""
-    signed = sign_request(
-        keys=asking.keys,
-        issuer=asking.org_id,
-        audience=member.org_id,
-        action=message.action,
-        body=message.body(),
-    )
+    signed = sign_request(message, keys=asking.keys, issuer=asking.org_id, audience=member.org_id)
     try:
         with anyio.fail_after(asking.join_deadline_s):
             response = await http.post(
@@ -143,11 +137,10 @@ async def _contribution(
     """The member's masked vector, or None if it did not give a valid one in time."""
     request_id = new_request_id()
     signed = sign_request(
+        message,
         keys=asking.keys,
         issuer=asking.org_id,
         audience=member.org_id,
-        action=message.action,
-        body=message.body(),
         request_id=request_id,
     )
     try:

@@ -13,6 +13,7 @@ import httpx
 from appkit.outbox import ClaimedMessage, DeliveryResult, Outcome, deliver_signed
 from federation.keys import MemberKeys
 from federation.registry import Registry
+from federation.wire import MalformedMessage
 from federation.wire.guide import GuideAnnounce
 
 ANNOUNCE_PATH = "/federation/guide/announce"
@@ -30,14 +31,17 @@ async def send_announce(
     """One attempt to tell ``message.destination`` of the version in the payload."""
     if not registry.has(message.destination):
         return DeliveryResult(Outcome.REFUSED, "the partner is no longer in the registry")
+    try:
+        announcement = GuideAnnounce.from_body(message.payload)
+    except MalformedMessage:
+        return DeliveryResult(Outcome.REFUSED, "the queued announcement is malformed")
     return await deliver_signed(
+        announcement,
         client=client,
         keys=keys,
         issuer=me,
         audience=message.destination,
         url=registry.member(message.destination).base_url.rstrip("/") + ANNOUNCE_PATH,
-        action=GuideAnnounce.action,
-        body=GuideAnnounce.from_body(message.payload).body(),
         idempotency_key=message.idempotency_key,
         timeout_s=timeout_s,
     )

@@ -78,9 +78,7 @@ async def _fetch(
     etag: str | None,
     timeout_s: float,
 ) -> httpx.Response:
-    token = sign_request(
-        keys=keys, issuer=me, audience=partner, action=GuideFetch.action, body=GuideFetch().body()
-    )
+    token = sign_request(GuideFetch(), keys=keys, issuer=me, audience=partner)
     headers = {"Authorization": f"Bearer {token}"}
     if etag:
         headers["If-None-Match"] = etag
@@ -91,7 +89,7 @@ async def _fetch(
         # A kept-alive connection the partner closed as we reused it: a GET is safe
         # to send once more (with a fresh signed request: the first may have arrived).
         headers["Authorization"] = "Bearer " + sign_request(
-            keys=keys, issuer=me, audience=partner, action=GuideFetch.action, body={}
+            GuideFetch(), keys=keys, issuer=me, audience=partner
         )
         return await client.get(url, headers=headers, timeout=timeout_s)
 

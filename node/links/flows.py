@@ -36,7 +36,8 @@ from federation.errors import EnrolmentInvalid, PeerUnavailable, SealedResponseI
 from federation.keys import MemberKeys
 from federation.linkage import LinkageKey, linkage_tokens
 from federation.registry import CONSENT_SERVICE_ID, Member, Registry
-from federation.share_schema import LINK_ACTION
+from federation.share_schema import LinkRequestBody
+from federation.wire.enrol import EnrolRequest
 from node.audit.service import record_audit
 from node.db import release_connection
 from node.links.exceptions import LinkageUnavailable, LinkConflict, TooFewIdentifiers
@@ -47,7 +48,7 @@ from node.records.service import get_person
 
 log = logging.getLogger("joinedup.node.links")
 
-ENROL_ACTION = "enrol"
+ENROL_ACTION = EnrolRequest.action
 LINK_STATUSES = frozenset({"received"})
 
 
@@ -99,11 +100,10 @@ async def request_subject_id(
     """Ask the consent service for the subject id of the person these tokens describe."""
     consent = registry.consent_service
     signed = sign_request(
+        EnrolRequest(linkage_tokens=tokens),
         keys=who.keys,
         issuer=who.org_id,
         audience=CONSENT_SERVICE_ID,
-        action=ENROL_ACTION,
-        body={"linkage_tokens": tokens},
     )
     try:
         response = await http.post(
@@ -169,15 +169,14 @@ async def _ask_partner(
     tokens: list[str],
 ) -> PartnerLinkOutcome:
     signed = sign_request(
+        LinkRequestBody(
+            subject_id=enrolment.subject_id,
+            linkage_tokens=tokens,
+            enrolment=enrolment.statement,
+        ),
         keys=who.keys,
         issuer=who.org_id,
         audience=member.org_id,
-        action=LINK_ACTION,
-        body={
-            "subject_id": enrolment.subject_id,
-            "linkage_tokens": tokens,
-            "enrolment": enrolment.statement,
-        },
     )
     try:
         with anyio.fail_after(who.deadline_s):

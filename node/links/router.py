@@ -11,6 +11,7 @@ from federation.enrolment import verify_enrolment_statement
 from federation.envelope import VerifiedRequest
 from federation.errors import BadRequest
 from federation.share_schema import LINK_ACTION, LinkRequestBody, LinkResponse
+from federation.wire import MalformedMessage
 from node.db import RowId, SessionDep
 from node.federation.dependencies import SIGNED_REQUEST_OPENAPI, RegistryDep, verified_request
 from node.links import flows, service
@@ -76,8 +77,8 @@ def receive_link(
 ) -> LinkResponse:
     """Match a consent-service-vouched link request here; the answer never says how."""
     try:
-        body = LinkRequestBody.model_validate(verified.body)
-    except ValueError:
+        body = LinkRequestBody.from_body(verified.body)
+    except MalformedMessage:
         raise BadRequest("link request body is malformed") from None
     verify_enrolment_statement(
         body.enrolment,

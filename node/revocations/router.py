@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import ValidationError
 from sqlmodel import Session
 
 from appkit.outbox import first_delivery
@@ -35,7 +34,7 @@ from node.revocations.service import note_consent_change, record_revocation
 
 router = APIRouter(tags=["federation"], responses=PROBLEM_RESPONSES)
 
-RevokeRequest = Annotated[VerifiedRequest, Depends(verified_request("revoke"))]
+RevokeRequest = Annotated[VerifiedRequest, Depends(verified_request(RevocationPush.action))]
 GrantRequest = Annotated[VerifiedRequest, Depends(verified_request(ConsentGranted.action))]
 
 
@@ -64,8 +63,8 @@ def receive_revocation(
     """Record a revocation pushed by the consent service."""
     _from_consent_service(verified, registry)
     try:
-        push = RevocationPush.model_validate(verified.body)
-    except ValidationError as exc:
+        push = RevocationPush.from_body(verified.body)
+    except MalformedMessage as exc:
         raise ValidationFailed("revocation body invalid") from exc
     if not _first_delivery(session, verified):
         return RevocationRecorded()  # acted on when it first arrived

@@ -1,18 +1,17 @@
-"""Body of a revocation push (docs/protocol.md, action ``revoke``) and the node's answer."""
+"""Body of a revocation push (docs/protocol.md, action ``revoke``) and the node's answer.
+
+The push itself is the wire message ``federation.wire.revocation.RevocationPush``.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel
 
-Id = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.-]+$")]
+from federation.wire.revocation import RevocationPush
 
-
-class RevocationPush(BaseModel):
-    consent_id: Id
-    subject_id: Id
-    revoked_at: int = Field(ge=0, le=2**40)
+__all__ = ["RevocationPush", "RevocationRecorded"]
 
 
 class RevocationRecorded(BaseModel):

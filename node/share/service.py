@@ -42,7 +42,6 @@ from datetime import UTC
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import ValidationError
 from sqlmodel import Session
 
 from federation.consent_token import (
@@ -66,6 +65,7 @@ from federation.share_schema import (
     ShareRequestBody,
     WithheldNotice,
 )
+from federation.wire import MalformedMessage
 from node.audit.service import record_audit
 from node.links.models import SubjectLink
 from node.policy import PolicyDecision, PolicyEngine
@@ -91,9 +91,9 @@ class Holder:
 def parse_share_body(body: dict[str, Any]) -> ShareRequestBody:
     """The share parameters of a verified request; ``BadRequest`` if malformed."""
     try:
-        return ShareRequestBody.model_validate(body)
-    except ValidationError as exc:
-        raise BadRequest(f"share request body is malformed ({exc.error_count()} errors)") from None
+        return ShareRequestBody.from_body(body)
+    except MalformedMessage as exc:
+        raise BadRequest(f"share request body is malformed ({exc.message})") from None
 
 
 def check_consent(

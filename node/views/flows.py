@@ -26,7 +26,8 @@ from functools import partial
 
 import anyio
 
-from federation.fanout import build_share_calls, fan_out
+from federation.fanout import SHARE_PATH, build_calls, fan_out
+from federation.share_schema import EmergencyBasis, ShareRequestBody
 from federation.view import ConsentState, JoinedUpView, assemble_view, load_interactions
 from node.auth.dependencies import StaffPrincipal
 from node.revocations.service import consent_version
@@ -107,22 +108,27 @@ async def request_joined_up_view(
     consent = await consent_for_view(context, request, deadline_s)
     lap("consent")
     categories = sorted(set(request.categories))
-    body = {
-        "subject_id": request.subject_id,
-        "purpose": request.purpose,
-        "categories": categories,
-        "staff_role": staff.role,
-        "staff_pseudonym": staff.pseudonym,
-        "consent_token": consent.token,
-        "emergency": request.emergency.model_dump() if request.emergency else None,
-        "view_id": view_id,
-    }
+    message = ShareRequestBody(
+        subject_id=request.subject_id,
+        purpose=request.purpose,
+        categories=categories,
+        staff_role=staff.role,
+        staff_pseudonym=staff.pseudonym,
+        consent_token=consent.token,
+        emergency=(
+            EmergencyBasis.model_validate(request.emergency.model_dump())
+            if request.emergency
+            else None
+        ),
+        view_id=view_id,
+    )
     remaining = max(deadline_s - (time.monotonic() - started), MIN_FAN_OUT_S)
-    calls = build_share_calls(
+    calls = build_calls(
         registry=context.registry,
         keys=context.keys,
         me=settings.org_id,
-        body=body,
+        message=message,
+        path=SHARE_PATH,
         retired_keys=context.retired_keys,
         # Partners refuse (and audit the refusal) once this view has given up on them.
         deadline=time.time() + remaining,

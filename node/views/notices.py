@@ -19,16 +19,15 @@ an obligation that was not discharged.
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 from sqlmodel import Session
 
 from appkit.outbox import ClaimedMessage, DeliveryResult, Outcome, deliver_signed, enqueue
 from federation.keys import MemberKeys
 from federation.registry import CONSENT_SERVICE_ID, Registry
-from federation.share_schema import NOTIFY_ACTION
 from federation.view import JoinedUpView
+from federation.wire import MalformedMessage
+from federation.wire.notice import NoticeCreate
 from node.audit.service import record_audit
 from node.outbox.models import OutboxMessage
 from node.share.service import CONTACT_CATEGORY
@@ -38,7 +37,7 @@ NOTICES_PATH = "/federation/notices"
 CUSTOMER_NOTICE = "customer_notice"  # the outbox message kind and the audit entry kind
 
 
-def emergency_notice(view: JoinedUpView, basis: str) -> dict[str, Any] | None:
+def emergency_notice(view: JoinedUpView, basis: str) -> NoticeCreate | None:
     """The notice body for ``view``, or None when no partner asked for the customer to be told."""
     holders = sorted({o.org_id for o in view.obligations if o.obligation == NOTIFY_OBLIGATION})
     if not holders:
@@ -56,21 +55,21 @@ def emergency_notice(view: JoinedUpView, basis: str) -> dict[str, Any] | None:
     for contact in view.contacts:
         if contact.org_id in released:
             released[contact.org_id].add(CONTACT_CATEGORY)
-    return {
-        "subject_id": view.subject_id,
-        "kind": "emergency_access",
-        "view_id": view.view_id,
-        "basis": basis,
-        "purpose": view.purpose,
-        "holders": holders,
-        "categories": sorted(set().union(*released.values())),
-        "released": {org: sorted(cats) for org, cats in released.items()},
-        "occurred_at": view.generated_at.isoformat(),
-    }
+    return NoticeCreate(
+        subject_id=view.subject_id,
+        kind="emergency_access",
+        view_id=view.view_id,
+        basis=basis,
+        purpose=view.purpose,
+        holders=holders,
+        categories=sorted(set().union(*released.values())),
+        released={org: sorted(cats) for org, cats in released.items()},
+        occurred_at=view.generated_at,
+    )
 
 
 def queue_notice(
-    *, session: Session, notice: dict[str, Any], staff_pseudonym: str, staff_role: str
+    *, session: Session, notice: NoticeCreate, staff_pseudonym: str, staff_role: str
 ) -> None:
     """Queue the notice in the caller's transaction (the one that records the view)."""
     enqueue(
@@ -79,7 +78,11 @@ def queue_notice(
         kind=CUSTOMER_NOTICE,
         destination=CONSENT_SERVICE_ID,
         # Who asked stays here, for this node's own audit entry; only "notice" is sent.
-        payload={"notice": notice, "staff_pseudonym": staff_pseudonym, "staff_role": staff_role},
+        payload={
+            "notice": notice.body(),
+            "staff_pseudonym": staff_pseudonym,
+            "staff_role": staff_role,
+        },
     )
 
 
@@ -95,14 +98,17 @@ async def send_notice(
     """One attempt to deliver a queued notice to the consent service."""
     if not registry.has(CONSENT_SERVICE_ID):
         return DeliveryResult(Outcome.RETRY, "the registry lists no consent service")
+    try:
+        notice = NoticeCreate.from_body(message.payload["notice"])
+    except MalformedMessage:
+        return DeliveryResult(Outcome.REFUSED, "the queued notice is malformed")
     return await deliver_signed(
+        notice,
         client=client,
         keys=keys,
         issuer=me,
         audience=CONSENT_SERVICE_ID,
         url=registry.consent_service.base_url.rstrip("/") + NOTICES_PATH,
-        action=NOTIFY_ACTION,
-        body=message.payload["notice"],
         idempotency_key=message.idempotency_key,
         timeout_s=timeout_s,
     )

@@ -31,6 +31,8 @@ from federation.errors import FederationError
 from federation.keys import MemberKeys
 from federation.registry import Registry
 from federation.view import JoinedUpView
+from federation.wire.notice import NoticeCreate
+from federation.wire.token import ConsentTokenAsk
 from node.audit.service import record_audit
 from node.auth.dependencies import StaffPrincipal
 from node.views.exceptions import AuditUnavailable
@@ -40,7 +42,7 @@ from node.views.schemas import ViewEmergency
 log = logging.getLogger("joinedup.node.views")
 
 CONSENT_TOKEN_PATH = "/federation/consent-token"
-CONSENT_TOKEN_ACTION = "consent_token"
+CONSENT_TOKEN_ACTION = ConsentTokenAsk.action
 
 
 @dataclass(frozen=True)
@@ -69,11 +71,10 @@ async def obtain_consent_token(
     except FederationError:
         return ConsentOutcome("", "unavailable", "no consent service in the member registry")
     signed = sign_request(
+        ConsentTokenAsk(subject_id=subject_id, purpose=purpose),
         keys=keys,
         issuer=me,
         audience=service.org_id,
-        action=CONSENT_TOKEN_ACTION,
-        body={"subject_id": subject_id, "purpose": purpose},
     )
     url = service.base_url.rstrip("/") + CONSENT_TOKEN_PATH
     try:
@@ -118,7 +119,7 @@ def record_view_audit(
     view: JoinedUpView,
     requested_categories: Sequence[str],
     emergency: ViewEmergency | None = None,
-    notice: dict[str, Any] | None = None,
+    notice: NoticeCreate | None = None,
 ) -> None:
     """Append the ``view_requested`` entry in its own transaction (blocking: use a thread).
 

@@ -18,6 +18,7 @@ import pytest
 from appkit.throttle import PER_USERNAME
 from federation.envelope import sign_request
 from federation.registry import CONSENT_SERVICE_ID
+from federation.wire.customer import CustomerRecover
 from joinedup.demo.launcher import DemoFederation
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
@@ -37,11 +38,10 @@ def _recovery_code(demo: DemoFederation, person: str) -> str:
     """The code the enrolling organisation would hand over, asked for as that node."""
     via = next(e.via for e in demo.scenario.enrolments if e.person == person)
     signed = sign_request(
+        CustomerRecover(subject_id=demo.seed.subjects[person]),
         keys=demo.federation.keys[via],
         issuer=via,
         audience=CONSENT_SERVICE_ID,
-        action="recover_customer",
-        body={"subject_id": demo.seed.subjects[person]},
     )
     response = httpx.post(
         f"{demo.url('consent')}/federation/customers/recovery",

@@ -27,6 +27,8 @@ from federation.envelope import sign_request
 from federation.keys import MemberKeys, b64encode
 from federation.linkage import LinkageKey, linkage_tokens
 from federation.registry import Member, new_document, sign_registry
+from federation.wire import WireMessage
+from tests.fixtures.wire import as_message
 
 ORGS = {"council": "council", "gp": "gp", "police": "police"}
 LINKAGE_KEY = LinkageKey(1, b"test-linkage-key-0123456789")
@@ -85,10 +87,11 @@ class ConsentWorld:
     grants: list[dict[str, Any]] = field(default_factory=list)  # "consent granted" notices
 
     def signed(
-        self, path: str, action: str, body: dict[str, Any], issuer: str = "council"
+        self, path: str, message: WireMessage | str, body: Any = None, issuer: str = "council"
     ) -> httpx.Response:
+        """POST a request signed as ``issuer``: a wire message, or an action and its body."""
         token = sign_request(
-            keys=self.keys[issuer], issuer=issuer, audience="consent", action=action, body=body
+            as_message(message, body), keys=self.keys[issuer], issuer=issuer, audience="consent"
         )
         return self.client.post(path, json={"request": token})
 

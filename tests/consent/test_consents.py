@@ -286,9 +286,10 @@ def test_customer_routes_need_a_valid_token(world, headers):
 
 def test_a_member_request_token_is_not_a_customer_token(world, ann):
     from federation.envelope import sign_request
+    from tests.fixtures.wire import unchecked
 
     forged = sign_request(
-        keys=world.keys["consent"], issuer="consent", audience="consent", action="login", body={}
+        unchecked("login", {}), keys=world.keys["consent"], issuer="consent", audience="consent"
     )
     assert world.client.get("/me", headers=bearer(forged)).status_code == 401
 

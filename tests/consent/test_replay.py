@@ -6,6 +6,7 @@ import datetime as dt
 
 from federation.envelope import ReplayCache, sign_request
 from federation.linkage import linkage_tokens
+from federation.wire.enrol import EnrolRequest
 from tests.consent.conftest import LINKAGE_KEY
 
 
@@ -18,11 +19,10 @@ def test_a_request_replayed_to_another_process_is_refused(world) -> None:
         postcode="AB1 2CD",
     )
     token = sign_request(
+        EnrolRequest(linkage_tokens=tokens),
         keys=world.keys["council"],
         issuer="council",
         audience="consent",
-        action="enrol",
-        body={"linkage_tokens": tokens},
     )
     first = world.client.post("/federation/enrol", json={"request": token})
     assert first.status_code == 200, first.text

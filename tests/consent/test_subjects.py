@@ -4,6 +4,7 @@ from federation.enrolment import ENROLMENT_TYP
 from federation.envelope import sign_request
 from federation.jose import read_unverified_header, verify_jwt
 from federation.keys import MemberKeys
+from federation.wire.enrol import EnrolRequest
 
 
 def test_same_person_enrolled_twice_gets_one_subject(world):
@@ -62,11 +63,10 @@ def test_malformed_linkage_tokens_are_422(world):
 def test_enrolment_from_a_stranger_is_refused(world):
     stranger = MemberKeys.generate()
     token = sign_request(
+        EnrolRequest(linkage_tokens=["v1.nn." + "c1" * 32]),
         keys=stranger,
         issuer="mallory",
         audience="consent",
-        action="enrol",
-        body={"linkage_tokens": ["v1.nn." + "c1" * 32]},
     )
     response = world.client.post("/federation/enrol", json={"request": token})
     assert response.status_code == 403
@@ -74,11 +74,10 @@ def test_enrolment_from_a_stranger_is_refused(world):
 
 def test_enrolment_signed_with_the_wrong_key_is_refused(world):
     token = sign_request(
+        EnrolRequest(linkage_tokens=["v1.nn." + "c1" * 32]),
         keys=MemberKeys.generate(),
         issuer="council",
         audience="consent",
-        action="enrol",
-        body={"linkage_tokens": ["v1.nn." + "c1" * 32]},
     )
     assert world.client.post("/federation/enrol", json={"request": token}).status_code == 401
 
@@ -90,11 +89,10 @@ def test_a_request_for_another_action_is_refused(world):
 
 def test_a_replayed_enrolment_is_refused(world):
     token = sign_request(
+        EnrolRequest(linkage_tokens=["v1.nn." + "d1" * 32]),
         keys=world.keys["council"],
         issuer="council",
         audience="consent",
-        action="enrol",
-        body={"linkage_tokens": ["v1.nn." + "d1" * 32]},
     )
     assert world.client.post("/federation/enrol", json={"request": token}).status_code == 200
     assert world.client.post("/federation/enrol", json={"request": token}).status_code == 409

@@ -30,6 +30,7 @@ from sqlmodel import Session, func, select
 from consent.outbox.models import ConsentOutboxMessage
 from federation.envelope import sign_request
 from federation.linkage import linkage_tokens
+from federation.wire.revocation import RevocationPush
 from joinedup.localfed import CONSENT_FACTORY, NODE_FACTORY
 from node.audit.models import AuditEntry
 from node.outbox.models import DeliveryReceipt
@@ -240,11 +241,10 @@ def test_a_node_acts_on_an_idempotency_key_once_however_the_body_differs(fed):
     # where acting again would change something (here: a later revocation time).
     def push(revoked_at: int, key: str) -> httpx.Response:
         token = sign_request(
+            RevocationPush(consent_id="cns_idem", subject_id="sub_idem", revoked_at=revoked_at),
             keys=fed.prepared.keys["consent"],
             issuer="consent",
             audience="gp",
-            action="revoke",
-            body={"consent_id": "cns_idem", "subject_id": "sub_idem", "revoked_at": revoked_at},
             idempotency_key=key,
         )
         url = f"{fed.url('gp')}/federation/revocations"

@@ -22,7 +22,7 @@ from sqlmodel import select
 from federation.consent_token import ConsentProvisionClaim
 from federation.envelope import sign_request
 from federation.keys import MemberKeys
-from federation.share_schema import SharedSection
+from federation.share_schema import SharedSection, ShareRequestBody
 from node.audit.models import AuditEntry
 from node.share.service import DEADLINE_PASSED_REASON
 from tests.fixtures.federation import RunningFederation, start_federation
@@ -570,11 +570,10 @@ def test_an_answer_whose_audit_entry_cannot_be_written_is_not_released(seeded: S
 def _with_deadline(fed: RunningFederation, request_id: str, deadline: float) -> str:
     """A consented share request from the council that stops waiting at ``deadline``."""
     return sign_request(
+        ShareRequestBody.model_validate(_consented_body(fed)),
         keys=fed.keys["council"],
         issuer="council",
         audience="gp",
-        action="share",
-        body=_consented_body(fed),
         request_id=request_id,
         deadline=deadline,
     )

@@ -20,18 +20,15 @@ from federation.errors import (
     WrongAudience,
 )
 from federation.keys import MemberKeys
+from tests.fixtures.wire import unchecked
 
 
 def _request(federation, **overrides):
-    args = {
-        "keys": federation.keys["council"],
-        "issuer": "council",
-        "audience": "gp",
-        "action": "share",
-        "body": {"subject_id": "sub_1", "purpose": "care_coordination"},
-    }
+    args = {"keys": federation.keys["council"], "issuer": "council", "audience": "gp"}
     args.update(overrides)
-    return sign_request(**args)
+    return sign_request(
+        unchecked("share", {"subject_id": "sub_1", "purpose": "care_coordination"}), **args
+    )
 
 
 def test_valid_request_verifies(federation):
@@ -214,10 +211,9 @@ def test_malformed_deadline_claim_is_refused(federation, deadline):
 def test_a_deadline_must_be_a_finite_time():
     with pytest.raises(ValueError, match="finite"):
         sign_request(
+            unchecked("share", {}),
             keys=MemberKeys.generate(),
             issuer="council",
             audience="gp",
-            action="share",
-            body={},
             deadline=float("inf"),
         )

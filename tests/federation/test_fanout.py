@@ -11,7 +11,10 @@ import httpx
 import pytest
 
 from federation.envelope import ReplayCache, seal_response, verify_request
-from federation.fanout import SHARE_PATH, build_share_calls, fan_out
+from federation.fanout import SHARE_PATH, build_calls, fan_out
+from federation.jose import read_unverified_claims
+from federation.wire.audit import AuditTrace
+from tests.fixtures.wire import unchecked
 
 ME = "council"
 SUBJECT = "sub_abc"
@@ -91,8 +94,12 @@ async def client(partners):
 def calls_for(federation, **body_overrides):
     body = {"subject_id": SUBJECT, "purpose": "care_coordination", "categories": []}
     body.update(body_overrides)
-    return build_share_calls(
-        registry=federation.registry, keys=federation.keys[ME], me=ME, body=body
+    return build_calls(
+        registry=federation.registry,
+        keys=federation.keys[ME],
+        me=ME,
+        message=unchecked("share", body),
+        path=SHARE_PATH,
     )
 
 
@@ -259,3 +266,21 @@ async def test_an_answer_to_an_earlier_request_is_rejected(federation, partners,
 async def test_a_non_positive_deadline_is_refused(federation, client):
     with pytest.raises(ValueError, match="deadline"):
         await fan_out(client=client, calls=calls_for(federation), deadline_s=0)
+
+
+def test_each_partner_can_be_sent_its_own_message_at_the_path_of_its_action(federation):
+    """The fan-out signs whatever message it is given, for the path given: nothing is share-only."""
+    calls = build_calls(
+        registry=federation.registry,
+        keys=federation.keys[ME],
+        me=ME,
+        message=lambda member: AuditTrace(request_id=f"view_{member.org_id}"),
+        path="/federation/audit/trace",
+    )
+    assert [c.org_id for c in calls] == ["council", "gp", "police"]
+    for call in calls:
+        claims = read_unverified_claims(call.request)
+        assert claims["act"] == "audit_trace"
+        assert claims["aud"] == call.org_id
+        assert claims["body"] == {"request_id": f"view_{call.org_id}"}
+        assert call.url.endswith("/federation/audit/trace")

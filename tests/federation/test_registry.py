@@ -6,6 +6,7 @@ from federation.errors import RegistryInvalid, UnknownMember
 from federation.keys import MemberKeys
 from federation.registry import RegistryHolder, new_document, sign_registry, verify_registry
 from tests.federation.conftest import member_for
+from tests.fixtures.wire import unchecked
 
 
 def test_signed_registry_round_trips(federation):
@@ -65,5 +66,5 @@ def test_rotation_overlap_accepts_both_keys(federation):
     registry = verify_registry(signed, federation.authority.verify_key)
     cache = ReplayCache()
     for keys in (old, new):
-        token = sign_request(keys=keys, issuer="gp", audience="council", action="share", body={})
+        token = sign_request(unchecked("share", {}), keys=keys, issuer="gp", audience="council")
         assert verify_request(token, registry=registry, audience="council", replay_cache=cache)

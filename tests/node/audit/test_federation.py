@@ -22,6 +22,7 @@ from federation.tree_head import (
     collect_proven_entries,
     subject_access_report,
 )
+from federation.wire.audit import AuditSubjectReport
 from node.audit.flows import SUBJECT_REPORT_ACTION, TRACE_ACTION
 from node.audit.service import record_audit
 from tests.fixtures.federation import RunningFederation, start_federation
@@ -184,8 +185,7 @@ async def test_a_report_from_forged_keys_keeps_nothing(fed: RunningFederation) -
             registry=fed.registry,
             keys=MemberKeys.generate(),
             me=CONSENT_SERVICE_ID,
-            action=SUBJECT_REPORT_ACTION,
-            body={"subject_id": GRACE},
+            message=AuditSubjectReport(subject_id=GRACE),
             deadline_s=10,
         )
     assert {(s.org_id, s.status) for s in sections} == {

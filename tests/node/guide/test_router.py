@@ -20,9 +20,11 @@ from federation.catalogue import verify_catalogue
 from federation.envelope import sign_request
 from federation.keys import MemberKeys
 from federation.registry import Registry, new_document, sign_registry, verify_registry
+from federation.wire.guide import GuideFetch
 from node.config import NodeSettings
 from tests.federation.conftest import member_for
 from tests.fixtures.auth import TEST_PASSWORD, make_staff
+from tests.fixtures.wire import unchecked
 from tests.node.web import conftest as web
 from tests.node.web.conftest import in_process, web_app
 
@@ -50,9 +52,7 @@ class GuideNode:
         return {"Authorization": f"Bearer {self.tokens[role]}"}
 
     def fetch_token(self, *, issuer: str = PARTNER, keys: MemberKeys | None = None) -> str:
-        return sign_request(
-            keys=keys or self.partner, issuer=issuer, audience=ME, action="guide_fetch", body={}
-        )
+        return sign_request(GuideFetch(), keys=keys or self.partner, issuer=issuer, audience=ME)
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +205,7 @@ def test_the_catalogue_is_served_to_members_only(node: GuideNode, who: str) -> N
         "stranger": node.fetch_token(issuer="stranger", keys=stranger),
         "forged": node.fetch_token(keys=stranger),  # claims to be the GP
         "other-action": sign_request(
-            keys=node.partner, issuer=PARTNER, audience=ME, action="share", body={}
+            unchecked("share", {}), keys=node.partner, issuer=PARTNER, audience=ME
         ),
     }
     headers = {} if tokens[who] is None else {"Authorization": f"Bearer {tokens[who]}"}
@@ -218,7 +218,7 @@ def test_the_catalogue_is_served_to_members_only(node: GuideNode, who: str) -> N
 def test_a_members_announcement_is_accepted_and_a_malformed_one_refused(node: GuideNode) -> None:
     def announce(body: dict[str, object]) -> httpx.Response:
         token = sign_request(
-            keys=node.partner, issuer=PARTNER, audience=ME, action="guide_announce", body=body
+            unchecked("guide_announce", body), keys=node.partner, issuer=PARTNER, audience=ME
         )
         return node.client.post("/federation/guide/announce", json={"request": token})
 

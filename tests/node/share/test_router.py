@@ -11,6 +11,7 @@ import pytest
 from federation.envelope import sign_request
 from federation.keys import MemberKeys
 from tests.fixtures.servers import RunningServer, ServerSpec, uvicorn_process
+from tests.fixtures.wire import unchecked
 
 pytestmark = pytest.mark.e2e
 
@@ -38,11 +39,7 @@ def test_partner_endpoints_answer_not_in_a_federation(
     lone_node: RunningServer, path: str, action: str
 ) -> None:
     token = sign_request(
-        keys=MemberKeys.generate(),
-        issuer="council",
-        audience="lone-node",
-        action=action,
-        body={},
+        unchecked(action, {}), keys=MemberKeys.generate(), issuer="council", audience="lone-node"
     )
     response = httpx.post(f"{lone_node.base_url}{path}", json={"request": token}, timeout=10)
     assert response.status_code == 503

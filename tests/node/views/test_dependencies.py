@@ -9,13 +9,14 @@ from pathlib import Path
 from starlette.requests import Request
 
 from federation.envelope import seal_response
-from federation.fanout import build_share_calls
+from federation.fanout import SHARE_PATH, build_calls
 from federation.keys import MemberKeys, rotate_keys
 from federation.registry import new_document, sign_registry, verify_registry
 from node.config import NodeSettings
 from node.main import create_app
 from node.views.dependencies import view_context
 from tests.federation.conftest import member_for
+from tests.fixtures.wire import unchecked
 
 
 async def test_a_view_opens_an_answer_sealed_to_the_key_retired_by_rotation(tmp_path: Path):
@@ -32,11 +33,12 @@ async def test_a_view_opens_an_answer_sealed_to_the_key_retired_by_rotation(tmp_
         context = view_context(Request({"type": "http", "app": app}), registry)
         assert context.keys.kid == new.kid
         assert [k.kid for k in context.retired_keys] == [old.kid]
-        (call,) = build_share_calls(
+        (call,) = build_calls(
             registry=registry,
             keys=context.keys,
             me="council-a",
-            body={"subject_id": "sub_x"},
+            message=unchecked("share", {"subject_id": "sub_x"}),
+            path=SHARE_PATH,
             members=[registry.member("gp")],
             retired_keys=context.retired_keys,
         )
