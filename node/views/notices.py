@@ -19,6 +19,8 @@ an obligation that was not discharged.
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 from sqlmodel import Session
 
@@ -37,8 +39,14 @@ NOTICES_PATH = "/federation/notices"
 CUSTOMER_NOTICE = "customer_notice"  # the outbox message kind and the audit entry kind
 
 
-def emergency_notice(view: JoinedUpView, basis: str) -> NoticeCreate | None:
-    """The notice body for ``view``, or None when no partner asked for the customer to be told."""
+def emergency_notice(view: JoinedUpView, basis: str) -> dict[str, Any] | None:
+    """The notice body for ``view``, or None when no partner asked for the customer to be told.
+
+    A ``NoticeCreate``'s body. A view may be asked for under any opaque subject id; one
+    the consent service never issued fits no notice, and its fields are queued as they
+    are: the outbox refuses to send them and the ``customer_notice`` entry records the
+    obligation as NOT discharged, rather than the view failing.
+    """
     holders = sorted({o.org_id for o in view.obligations if o.obligation == NOTIFY_OBLIGATION})
     if not holders:
         return None
@@ -55,21 +63,25 @@ def emergency_notice(view: JoinedUpView, basis: str) -> NoticeCreate | None:
     for contact in view.contacts:
         if contact.org_id in released:
             released[contact.org_id].add(CONTACT_CATEGORY)
-    return NoticeCreate(
-        subject_id=view.subject_id,
-        kind="emergency_access",
-        view_id=view.view_id,
-        basis=basis,
-        purpose=view.purpose,
-        holders=holders,
-        categories=sorted(set().union(*released.values())),
-        released={org: sorted(cats) for org, cats in released.items()},
-        occurred_at=view.generated_at,
-    )
+    fields: dict[str, Any] = {
+        "subject_id": view.subject_id,
+        "kind": "emergency_access",
+        "view_id": view.view_id,
+        "basis": basis,
+        "purpose": view.purpose,
+        "holders": holders,
+        "categories": sorted(set().union(*released.values())),
+        "released": {org: sorted(cats) for org, cats in released.items()},
+        "occurred_at": view.generated_at.isoformat(),
+    }
+    try:
+        return NoticeCreate.from_body(fields).body()
+    except MalformedMessage:
+        return fields
 
 
 def queue_notice(
-    *, session: Session, notice: NoticeCreate, staff_pseudonym: str, staff_role: str
+    *, session: Session, notice: dict[str, Any], staff_pseudonym: str, staff_role: str
 ) -> None:
     """Queue the notice in the caller's transaction (the one that records the view)."""
     enqueue(
@@ -78,11 +90,7 @@ def queue_notice(
         kind=CUSTOMER_NOTICE,
         destination=CONSENT_SERVICE_ID,
         # Who asked stays here, for this node's own audit entry; only "notice" is sent.
-        payload={
-            "notice": notice.body(),
-            "staff_pseudonym": staff_pseudonym,
-            "staff_role": staff_role,
-        },
+        payload={"notice": notice, "staff_pseudonym": staff_pseudonym, "staff_role": staff_role},
     )
 
 

@@ -22,6 +22,7 @@ from functools import partial
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -31,7 +32,6 @@ from federation.errors import FederationError
 from federation.keys import MemberKeys
 from federation.registry import Registry
 from federation.view import JoinedUpView
-from federation.wire.notice import NoticeCreate
 from federation.wire.token import ConsentTokenAsk
 from node.audit.service import record_audit
 from node.auth.dependencies import StaffPrincipal
@@ -70,8 +70,14 @@ async def obtain_consent_token(
         service = registry.consent_service
     except FederationError:
         return ConsentOutcome("", "unavailable", "no consent service in the member registry")
+    try:
+        ask = ConsentTokenAsk(subject_id=subject_id, purpose=purpose)
+    except ValidationError:
+        # A view may name any opaque id; one the consent service never issued has no
+        # consent (as its 404 for an unknown subject says).
+        return ConsentOutcome("", "no_consent", "the person is not enrolled for consent")
     signed = sign_request(
-        ConsentTokenAsk(subject_id=subject_id, purpose=purpose),
+        ask,
         keys=keys,
         issuer=me,
         audience=service.org_id,
@@ -119,7 +125,7 @@ def record_view_audit(
     view: JoinedUpView,
     requested_categories: Sequence[str],
     emergency: ViewEmergency | None = None,
-    notice: NoticeCreate | None = None,
+    notice: dict[str, Any] | None = None,
 ) -> None:
     """Append the ``view_requested`` entry in its own transaction (blocking: use a thread).
 

@@ -40,13 +40,16 @@ def _documented_bodies() -> dict[str, dict[str, Any]]:
 DOCUMENTED = _documented_bodies()
 
 
-def test_every_action_has_a_model_and_a_worked_example() -> None:
-    assert set(actions()) == set(DOCUMENTED)
+def test_every_documented_action_has_a_model() -> None:
+    assert set(DOCUMENTED) <= set(actions())
 
 
-@pytest.mark.parametrize("action", sorted(DOCUMENTED))
+@pytest.mark.parametrize("action", sorted(actions()))
 def test_each_model_round_trips_through_sign_verify_and_from_body(federation, action) -> None:
-    documented = DOCUMENTED[action]
+    documented = DOCUMENTED.get(action)
+    assert documented is not None, (
+        f"{action}: no worked example in docs/protocol.md (docs/examples/protocol_examples.py)"
+    )
     model = message_for(action)
     message = model.from_body(documented)
     assert message.body() == documented  # the model rebuilds today's body exactly

@@ -123,6 +123,27 @@ def test_partner_traces_need_an_auditor_and_a_single_request_id(fed: RunningFede
         assert fed.post("gp", "/federation/audit/trace", signed).status_code == 403, body
 
 
+TRACE_PATH, REPORT_PATH = "/federation/audit/trace", "/federation/audit/subject-report"
+
+
+@pytest.mark.parametrize(
+    ("issuer", "path", "action", "body"),
+    [
+        ("council", TRACE_PATH, TRACE_ACTION, {"request_id": 5}),
+        ("council", TRACE_PATH, TRACE_ACTION, {"request_id": VIEW, "staff_role": ""}),
+        ("council", TRACE_PATH, TRACE_ACTION, []),
+        (CONSENT_SERVICE_ID, REPORT_PATH, SUBJECT_REPORT_ACTION, {"subject_id": [GRACE]}),
+    ],
+)
+def test_an_audit_query_whose_body_does_not_fit_its_model_is_a_422_problem(
+    fed: RunningFederation, issuer: str, path: str, action: str, body: object
+) -> None:
+    response = fed.post("gp", path, fed.sign(issuer, "gp", action, body))
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["detail"].startswith(f"{action}: ")
+
+
 def test_the_consent_service_gets_one_customers_entries_with_proofs(
     fed: RunningFederation,
 ) -> None:

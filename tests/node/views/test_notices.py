@@ -80,13 +80,13 @@ def _view(*, notify: list[str]) -> JoinedUpView:
 def test_the_notice_says_what_each_notifying_holder_released_contacts_included() -> None:
     notice = emergency_notice(_view(notify=["gp", "police"]), "safeguarding")
     assert notice is not None
-    assert notice.holders == ["gp", "police"]
+    assert notice["holders"] == ["gp", "police"]
     # The GP's released contacts are its contact details: the customer must be told.
-    assert notice.released == {
+    assert notice["released"] == {
         "gp": ["contact_details", "physical_health"],
         "police": ["safety"],
     }
-    assert notice.categories == ["contact_details", "physical_health", "safety"]
+    assert notice["categories"] == ["contact_details", "physical_health", "safety"]
 
 
 def test_no_holder_asking_for_notice_means_no_notice() -> None:
@@ -126,10 +126,17 @@ async def test_the_notice_travels_as_the_wire_message_and_a_malformed_one_is_not
                 timeout_s=5,
             )
 
-        delivered = await send({"notice": notice.body()})
-        refused = await send({"notice": {**notice.body(), "holders": []}})
+        delivered = await send({"notice": notice})
+        refused = await send({"notice": {**notice, "holders": []}})
+        # A subject id the consent service never issued: queued as is, never sent.
+        stray = emergency_notice(_view(notify=["gp"]).model_copy(update={"subject_id": "0"}), "x")
+        assert stray is not None
+        assert stray["subject_id"] == "0"
+        unsendable = await send({"notice": stray})
     assert delivered.outcome is Outcome.DELIVERED
     assert refused.outcome is Outcome.REFUSED
+    assert unsendable.outcome is Outcome.REFUSED
     (claims,) = sent  # the malformed one was never signed nor sent
     assert claims["act"] == "notify_customer"
-    assert NoticeCreate.from_body(claims["body"]) == notice
+    assert claims["body"] == notice
+    assert NoticeCreate.from_body(notice).body() == notice

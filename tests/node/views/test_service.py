@@ -68,14 +68,14 @@ def consent_token(provisions: int, *, keys: MemberKeys | None = None) -> str:
     )
 
 
-async def obtain(handler, timeout_s: float = 1.0):
+async def obtain(handler, timeout_s: float = 1.0, subject_id: str = SUBJECT):
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
         return await obtain_consent_token(
             client=client,
             registry=REGISTRY,
             keys=KEYS[ME],
             me=ME,
-            subject_id=SUBJECT,
+            subject_id=subject_id,
             purpose="care_coordination",
             timeout_s=timeout_s,
         )
@@ -115,6 +115,14 @@ async def test_anything_but_a_good_token_sends_an_empty_one(handler, status):
     outcome = await obtain(handler)
     assert (outcome.token, outcome.status) == ("", status)
     assert outcome.reason
+
+
+async def test_an_id_the_consent_service_never_issues_is_not_asked_about():
+    def never(request: httpx.Request) -> httpx.Response:
+        raise AssertionError("no consent-token request for a malformed subject id")
+
+    outcome = await obtain(never, subject_id="0")
+    assert (outcome.token, outcome.status) == ("", "no_consent")
 
 
 async def test_a_token_signed_by_someone_else_is_not_used():
