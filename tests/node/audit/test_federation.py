@@ -131,7 +131,7 @@ TRACE_PATH, REPORT_PATH = "/federation/audit/trace", "/federation/audit/subject-
     [
         ("council", TRACE_PATH, TRACE_ACTION, {"request_id": 5}),
         ("council", TRACE_PATH, TRACE_ACTION, {"request_id": VIEW, "staff_role": ""}),
-        ("council", TRACE_PATH, TRACE_ACTION, []),
+        ("council", TRACE_PATH, TRACE_ACTION, {"request_id": VIEW, "staff_role": 7}),
         (CONSENT_SERVICE_ID, REPORT_PATH, SUBJECT_REPORT_ACTION, {"subject_id": [GRACE]}),
     ],
 )
