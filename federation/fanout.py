@@ -5,12 +5,11 @@ relevant members concurrently; a slow or dead partner yields a source marked
 ``unavailable``, never a failed view, so the view's latency is bounded by the
 deadline rather than by the slowest partner.
 
-``build_calls`` signs one request per partner (a ``federation.wire`` message, the
-same for every partner or made for each; each with its own ``jti``, so every
-partner's replay cache sees a fresh id) for the path that serves its action, and
-``fan_out`` sends them
-through the app's one ``httpx.AsyncClient`` (passed in; a test passes an in-process
-transport). Each answer is classified without ever raising:
+``build_calls`` signs one request per partner for the path that serves its action:
+a ``federation.wire`` message, the same for every partner or made for each, and each
+with its own ``jti``, so every partner's replay cache sees a fresh id. ``fan_out``
+sends them through the app's one ``httpx.AsyncClient`` (passed in; a test passes an
+in-process transport). Each answer is classified without ever raising:
 
     ok           200, signature and seal check out, ``decision.allow`` true
                  (``known`` false is still ok: "not known here")
