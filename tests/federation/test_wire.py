@@ -46,11 +46,13 @@ def test_every_documented_action_has_a_model() -> None:
 
 @pytest.mark.parametrize("action", sorted(actions()))
 def test_each_model_round_trips_through_sign_verify_and_from_body(federation, action) -> None:
-    documented = DOCUMENTED.get(action)
-    assert documented is not None, (
-        f"{action}: no worked example in docs/protocol.md (docs/examples/protocol_examples.py)"
-    )
     model = message_for(action)
+    documented = DOCUMENTED.get(action)
+    if documented is None:  # only a message with nothing to say needs no worked example
+        assert not any(f.is_required() for f in model.model_fields.values()), (
+            f"{action}: no worked example in docs/protocol.md (docs/examples/protocol_examples.py)"
+        )
+        documented = model().body()
     message = model.from_body(documented)
     assert message.body() == documented  # the model rebuilds today's body exactly
     token = sign_request(message, keys=federation.keys["council"], issuer="council", audience="gp")
