@@ -59,6 +59,7 @@ from federation.envelope import open_response, sign_request  # noqa: E402
 from federation.jose import read_unverified_claims  # noqa: E402
 from federation.linkage import LinkageKey, linkage_tokens  # noqa: E402
 from federation.registry import load_registry  # noqa: E402
+from federation.wire import message_for  # noqa: E402
 from federation.wire.referral import (  # noqa: E402
     ReferralAcknowledgement,
     ReferralOffer,
@@ -120,11 +121,10 @@ def signed_offers(fed: LocalFederation, count: int, subjects: int) -> list[str]:
         )
         tokens.append(
             sign_request(
+                offer,
                 keys=fed.keys["council"],
                 issuer="council",
                 audience="refuge",
-                action="refer",
-                body=offer.body(),
                 ttl_s=60,
                 idempotency_key=referral_id,
             )
@@ -171,7 +171,10 @@ def enrol_with_consent(fed: LocalFederation, linkage: LinkageKey) -> str:
 
     def signed(action: str, body: dict[str, Any]) -> dict[str, str]:
         token = sign_request(
-            keys=fed.keys["council"], issuer="council", audience="consent", action=action, body=body
+            message_for(action).from_body(body),
+            keys=fed.keys["council"],
+            issuer="council",
+            audience="consent",
         )
         return {"request": token}
 

@@ -29,11 +29,8 @@ from federation.envelope import new_request_id, open_response
 from federation.errors import FederationError
 from federation.keys import MemberKeys
 from federation.registry import Registry
-from federation.wire.referral import (
-    REFER_ACTION,
-    REFERRAL_STATUS_ACTION,
-    ReferralAcknowledgement,
-)
+from federation.wire import MalformedMessage
+from federation.wire.referral import ReferralAcknowledgement, ReferralOffer, ReferralStatus
 from node.db import utcnow
 from node.referrals.models import Referral
 from node.referrals.receive import apply_acknowledgement
@@ -117,15 +114,18 @@ async def send_offer(
             return DeliveryResult(Outcome.RETRY, "the consent service did not answer")
         if consent.token:
             body["consent_token"] = consent.token
+    try:
+        offer = ReferralOffer.from_body(body)
+    except MalformedMessage:
+        return DeliveryResult(Outcome.REFUSED, "the queued offer is malformed")
     request_id = new_request_id()
     result, response = await post_signed(
+        offer,
         client=client,
         keys=keys,
         issuer=me,
         audience=partner,
         url=url,
-        action=REFER_ACTION,
-        body=body,
         idempotency_key=message.idempotency_key,
         timeout_s=timeout_s,
         request_id=request_id,
@@ -183,14 +183,17 @@ async def send_status(
     url = _partner_url(registry, partner, STATUS_PATH)
     if url is None:
         return _unlisted(partner)
+    try:
+        status = ReferralStatus.from_body(message.payload["status"])
+    except MalformedMessage:
+        return DeliveryResult(Outcome.REFUSED, "the queued status message is malformed")
     return await deliver_signed(
+        status,
         client=client,
         keys=keys,
         issuer=me,
         audience=partner,
         url=url,
-        action=REFERRAL_STATUS_ACTION,
-        body=message.payload["status"],
         idempotency_key=message.idempotency_key,
         timeout_s=timeout_s,
     )

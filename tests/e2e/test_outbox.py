@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, func, select
 
 from consent.outbox.models import ConsentOutboxMessage
+from consent.revocations.service import REVOCATION_PUSH
 from federation.envelope import sign_request
 from federation.linkage import linkage_tokens
 from federation.wire.revocation import RevocationPush
@@ -156,7 +157,9 @@ def test_a_revocation_pushed_while_a_node_is_down_reaches_it_when_it_returns(fed
     (waiting,) = [
         m
         for m in consent_outbox(fed)
-        if m.destination == "gp" and m.payload["consent_id"] == consent_id
+        if m.destination == "gp"
+        and m.kind == REVOCATION_PUSH
+        and m.payload["consent_id"] == consent_id
     ]
     assert (waiting.status, waiting.attempts > 1) == ("pending", True)  # it kept trying
     back = restart(fed, "gp")
@@ -197,7 +200,9 @@ def test_a_worker_killed_mid_delivery_leaves_every_revocation_acted_on_once(fed)
             pushes = [
                 m
                 for m in consent_outbox(fed)
-                if m.destination == "gp" and m.payload["consent_id"] in ids
+                if m.destination == "gp"
+                and m.kind == REVOCATION_PUSH
+                and m.payload["consent_id"] in ids
             ]
             leased = [m for m in pushes if m.lease_until is not None and m.status == "pending"]
             return len(pushes) == len(ids) and bool(leased)
@@ -213,7 +218,9 @@ def test_a_worker_killed_mid_delivery_leaves_every_revocation_acted_on_once(fed)
         lambda: all(
             m.status == "delivered"
             for m in consent_outbox(fed)
-            if m.destination == "gp" and m.payload["consent_id"] in ids
+            if m.destination == "gp"
+            and m.kind == REVOCATION_PUSH
+            and m.payload["consent_id"] in ids
         ),
         timeout_s=60,
     )
@@ -228,7 +235,9 @@ def test_a_worker_killed_mid_delivery_leaves_every_revocation_acted_on_once(fed)
     assert per_consent == dict.fromkeys(ids, 1)  # each revocation acted on exactly once
     assert receipts >= len(ids)
     pushes = [
-        m for m in consent_outbox(fed) if m.destination == "gp" and m.payload["consent_id"] in ids
+        m
+        for m in consent_outbox(fed)
+        if m.destination == "gp" and m.kind == REVOCATION_PUSH and m.payload["consent_id"] in ids
     ]
     assert any(m.attempts >= 2 for m in pushes)  # what was in flight was sent again
     # gp answered the pushes that reached it before the kill too: more deliveries

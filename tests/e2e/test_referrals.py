@@ -359,11 +359,10 @@ def test_a_replayed_offer_is_refused_and_a_resend_adds_nothing(
 
     def signed(request_id: str) -> str:
         return sign_request(
+            ReferralOffer.from_body(body),
             keys=fed.prepared.keys["council"],
             issuer="council",
             audience="refuge",
-            action="refer",
-            body=body,
             request_id=request_id,
             idempotency_key=referral_id,
         )
