@@ -32,6 +32,7 @@ pytestmark = pytest.mark.e2e
 
 GRACE = Person("Okafor", "Grace", date(1984, 3, 17), "LS6 2AB", "943 476 5919")
 THOMAS = Person("Rivers", "Thomas", date(1979, 8, 2), "LS7 1QT", "401 023 2137")
+SAM = Person("Lowe", "Sam", date(1995, 2, 11), "LS9 6JP", "450 557 7104")
 
 GRACE_NEEDS = {
     "council": ["housing", "income", "social_care"],
@@ -372,15 +373,24 @@ def test_a_hung_node_is_cut_off_at_the_deadline(e2e, story):
 
 
 def test_without_the_consent_service_the_view_says_so_and_releases_nothing_by_consent(e2e, story):
+    """No kept token: nothing by consent, and the view says why. A kept one serves its life."""
+    ids, _needs = seed(e2e, SAM, {"council": ["housing"], "gp": ["physical_health"]})
+    sam = e2e.enrol("council", ids["council"])["subject_id"]
+    e2e.grant(e2e.customer("council", sam, "sam"), recipients=[REQUESTER], categories=["housing"])
+    assert released(e2e.view(story.grace).json()) == GRACE_EXPECTED  # keeps Grace's token
     e2e.pause("consent")
     try:
-        response = e2e.view(story.grace)
+        never_viewed = e2e.view(sam).json()
+        kept = e2e.view(story.grace).json()
     finally:
         e2e.resume("consent")
-    view = response.json()
-    assert view["consent"]["status"] == "unavailable"
-    assert released(view) == set()
-    assert set(statuses(view).values()) <= {"denied", "ok"}
+    assert never_viewed["consent"]["status"] == "unavailable"
+    assert released(never_viewed) == set()
+    assert set(statuses(never_viewed).values()) <= {"denied", "ok"}
+    # The token kept from the view a moment ago is still within its maximum age, and no
+    # consent change has been pushed since: partners verify it offline as before.
+    assert kept["consent"]["status"] == "obtained"
+    assert released(kept) == GRACE_EXPECTED
 
 
 def test_a_tampered_sealed_answer_is_rejected_and_nothing_of_it_is_shown(e2e, story, tmp_path):
