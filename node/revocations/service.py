@@ -75,18 +75,19 @@ def note_consent_change(*, session: Session, subject_id: str) -> None:
     An UPDATE first (the common case, and atomic under concurrent pushes); the first
     change for a subject inserts, and a concurrent first insert falls back to UPDATE.
     """
+    table = ConsentChange.__table__  # type: ignore[attr-defined]
     bump = (
-        sa.update(ConsentChange)
-        .where(ConsentChange.subject_id == subject_id)
-        .values(version=ConsentChange.version + 1, changed_at=utcnow())
+        sa.update(table)
+        .where(table.c.subject_id == subject_id)
+        .values(version=table.c.version + 1, changed_at=utcnow())
     )
-    if session.execute(bump).rowcount:
+    if session.connection().execute(bump).rowcount:
         return
     try:
         with session.begin_nested():
             session.add(ConsentChange(subject_id=subject_id, version=1))
     except IntegrityError:
-        session.execute(bump)
+        session.connection().execute(bump)
 
 
 def consent_version(engine: Engine, subject_id: str) -> int:
