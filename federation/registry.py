@@ -33,7 +33,8 @@ from pydantic import AfterValidator, BaseModel, Field, ValidationError, field_va
 from federation.errors import PeerSignatureInvalid, RegistryInvalid, UnknownMember
 from federation.jose import sign_jwt, verify_jwt
 from federation.keys import b64decode
-from federation.vocabulary import CONSENT_SERVICE_KIND, ORG_ID_PATTERN, current_vocabulary
+from federation.vocabulary import CONSENT_SERVICE_KIND, current_vocabulary
+from federation.vocabulary import ORG_ID_PATTERN as ORG_ID_PATTERN  # its old home
 
 REGISTRY_TYP = "joinedup-registry+jwt"
 CONSENT_SERVICE_ID = "consent"
