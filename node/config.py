@@ -151,10 +151,13 @@ class NodeSettings(OutboxSettings):
 
     @model_validator(mode="after")
     def _check_production_safety(self) -> NodeSettings:
+        # The kind is checked against the taxonomy of this node's own policy bundle.
         try:
             load_vocabulary(self.policy_dir).check("org_kinds", self.org_kind)
         except VocabularyInvalid as exc:
             raise ValueError(f"policy_dir: {exc}") from exc
+        except ValueError as exc:
+            raise ValueError(f"org_kind: {exc}") from exc
         if self.policy_engine == "opa" and not self.opa_url:
             raise ValueError("policy_engine 'opa' needs opa_url")
         if self.oidc_issuer is not None:
