@@ -222,6 +222,7 @@ from federation.view import (
 from federation.vocabulary import (
     CONSENT_SERVICE_KIND,
     ORG_ID_PATTERN,
+    VOCABULARY_FAMILIES,
     ActionId,
     CategoryId,
     CategoryTerm,
@@ -243,6 +244,7 @@ from federation.wire import MalformedMessage, WireMessage, message_for
 __all__ = [
     "CONSENT_SERVICE_KIND",
     "ORG_ID_PATTERN",
+    "VOCABULARY_FAMILIES",
     "ActionId",
     "CategoryId",
     "CategoryTerm",

@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
@@ -39,6 +39,7 @@ from federation.policy_bundle import policy_dir as packaged_policy_dir
 __all__ = [
     "CONSENT_SERVICE_KIND",
     "ORG_ID_PATTERN",
+    "VOCABULARY_FAMILIES",
     "ActionId",
     "CategoryId",
     "CategoryTerm",
@@ -59,6 +60,7 @@ __all__ = [
 # An id in the vocabulary: what the policies, the wire and the database store.
 _TERM_ID = r"^[a-z][a-z0-9_]{0,63}$"
 Family = Literal["categories", "purposes", "actions", "roles", "org_kinds"]
+VOCABULARY_FAMILIES: tuple[Family, ...] = get_args(Family)
 
 
 # An organisation id: a lowercase slug (a-z, 0-9 and '-'), 2-63 characters. The one
@@ -156,6 +158,10 @@ class Vocabulary:
     def member_kinds(self) -> tuple[str, ...]:
         """What a registry member may be: an organisation kind, or the consent service."""
         return (*self.org_kinds, CONSENT_SERVICE_KIND)
+
+    def labels(self, family: Family) -> dict[str, str]:
+        """``{id: label}`` of one family, in the file's order (what the pages list)."""
+        return {term_id: term.label for term_id, term in getattr(self, family).items()}
 
     def label(self, family: Family, term_id: str) -> str:
         term = getattr(self, family).get(term_id)
