@@ -25,12 +25,13 @@ join requests, node settings and consent recipients all use this one.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from types import MappingProxyType
+from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
@@ -131,20 +132,17 @@ class Vocabulary:
 
     def __init__(self, document: _Document, source: str) -> None:
         self.source = source
-        self.categories: dict[str, CategoryTerm] = dict(document.categories)
-        self.purposes: dict[str, PurposeTerm] = dict(document.purposes)
-        self.actions: dict[str, Term] = dict(document.actions)
-        self.roles: dict[str, RoleTerm] = dict(document.roles)
-        self.org_kinds: dict[str, Term] = dict(document.org_kinds)
+        # Read-only views: one cached Vocabulary is shared by every request.
+        self.categories: Mapping[str, CategoryTerm] = MappingProxyType(document.categories)
+        self.purposes: Mapping[str, PurposeTerm] = MappingProxyType(document.purposes)
+        self.actions: Mapping[str, Term] = MappingProxyType(document.actions)
+        self.roles: Mapping[str, RoleTerm] = MappingProxyType(document.roles)
+        self.org_kinds: Mapping[str, Term] = MappingProxyType(document.org_kinds)
         if CONSENT_SERVICE_KIND in self.org_kinds:
             raise VocabularyInvalid(f"{source}: {CONSENT_SERVICE_KIND!r} is not an org kind")
 
     def __repr__(self) -> str:
         return f"Vocabulary({self.source!r})"
-
-    def terms(self, family: Family) -> dict[str, Any]:
-        """The terms of one family (``"categories"``, ``"purposes"``, ...) by id."""
-        return dict(getattr(self, family))
 
     def ids(self, family: Family) -> tuple[str, ...]:
         return tuple(getattr(self, family))
