@@ -35,7 +35,9 @@ from appkit.health import NOT_READY_DOC, NotReady, check_database_writable, heal
 from appkit.logs import configure_logging
 from appkit.problems import install_problem_handlers
 from appkit.throttle import install_throttle_answers
+from appkit.vocabulary import install_vocabulary
 from federation.keys import load_retired_keys
+from federation.vocabulary import load_vocabulary
 from node.admission import install_admission
 from node.api import api_router
 from node.audit.guard import alarm_message
