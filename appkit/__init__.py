@@ -30,4 +30,6 @@ framework lives here once, so a fix reaches both:
 - ``appkit.migration``: those tables as Alembic operations; ``appkit.migrate``: the
   advisory lock that serialises migrations of one database.
 - ``appkit.serve``: running an app in one process or N uvicorn workers.
+- ``appkit.vocabulary``: the app's federation vocabulary, in force for its requests
+  and lifespan, so request models validate against the app's taxonomy data.
 """

@@ -1,7 +1,8 @@
 """Plain-language labels for both apps' pages, read from the policy bundle's data.
 
 Category, purpose, action, role and organisation-kind labels live with the
-taxonomy the policies use (``policies/taxonomy/data.json``); the words only people
+taxonomy the policies use (``policies/taxonomy/data.json``, read through
+``federation.vocabulary``, its one reader); the words only people
 read (source statuses, need statuses, decisions, the customer's own phrasing such
 as "your mental health records") live beside it in ``policies/taxonomy/labels.json``;
 the emergency bases come from the share policy's data. Keeping them as data means a
@@ -21,13 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from federation.policy_bundle import policy_dir as packaged_policy_dir
+from federation.vocabulary import VOCABULARY_FAMILIES, load_vocabulary
 
 __all__ = ["Labels", "load_labels"]
 
 log = logging.getLogger("joinedup.labels")
-
-# The taxonomy's sections that carry a label per id.
-TAXONOMY_FAMILIES = ("categories", "purposes", "actions", "roles", "org_kinds")
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -75,24 +74,19 @@ class Labels:
 def load_labels(policy_dir: Path | None = None) -> Labels:
     """The labels under ``policy_dir`` (default: the packaged ``policies/``)."""
     base = policy_dir or packaged_policy_dir()
-    taxonomy = _read(base / "taxonomy" / "data.json")
+    vocabulary = load_vocabulary(policy_dir)
     extra = _read(base / "taxonomy" / "labels.json")
     share = _read(base / "share" / "data.json")
-    families = {name: _labels_of(taxonomy.get(name)) for name in TAXONOMY_FAMILIES}
+    families: dict[str, dict[str, str]] = {
+        name: vocabulary.labels(name) for name in VOCABULARY_FAMILIES
+    }
     families["emergency_bases"] = _labels_of(_section(share, "emergency").get("bases"))
     for name, section in extra.items():
         if isinstance(section, dict):
             families[name] = _labels_of(section)
-    categories = _section(taxonomy, "categories")
     return Labels(
         families=families,
-        descriptions={
-            str(k): str(v.get("description", ""))
-            for k, v in categories.items()
-            if isinstance(v, dict)
-        },
-        special_categories=frozenset(
-            k for k, v in categories.items() if isinstance(v, dict) and v.get("special")
-        ),
+        descriptions={c: term.description for c, term in vocabulary.categories.items()},
+        special_categories=vocabulary.special_categories,
         texts={k: v for k, v in extra.items() if isinstance(v, str) and not k.startswith("_")},
     )

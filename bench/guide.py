@@ -54,6 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from federation.catalogue import ServiceEntry  # noqa: E402
 from federation.keys import MemberKeys  # noqa: E402
 from federation.registry import Registry, load_registry  # noqa: E402
+from federation.vocabulary import load_vocabulary  # noqa: E402
 from joinedup.localfed import (  # noqa: E402
     LocalFederation,
     MemberSpec,
@@ -72,7 +73,6 @@ from node.guide.models import (  # noqa: E402
 )
 from node.guide.refresh import refresh_partners  # noqa: E402
 from node.guide.service import publish_catalogue  # noqa: E402
-from node.records.taxonomy import load_taxonomy  # noqa: E402
 
 SEARCHER = "council"
 ADMIN_PASSWORD = "bench-admin-password"
@@ -84,7 +84,7 @@ PARTNERS = [
     ("charity", "charity", "Riverside Advice"),
 ]
 # Every need category of the packaged taxonomy but contact details (not a need).
-CATEGORIES = sorted(load_taxonomy().categories - {"contact_details"})
+CATEGORIES = sorted(set(load_vocabulary().categories) - {"contact_details"})
 WORDS = (
     "advice support help housing rent arrears debt benefits counselling anxiety "
     "depression family children carers older people young tenancy repairs food "

@@ -46,6 +46,11 @@ class ConsentSettings(OutboxSettings):
     )
     registry_poll_s: float = Field(default=30.0, gt=0, le=86_400)
     authority_verify_key: str | None = None
+    policy_dir: Path | None = Field(
+        default=None,
+        description="The policy bundle whose taxonomy (purposes, categories, actions) consents "
+        "are checked against; default the packaged one. Give the nodes' POLICY_DIR.",
+    )
     customer_token_ttl_s: int = Field(default=900, ge=30, le=3600)
     revocation_push_timeout_s: float = Field(default=2.0, gt=0, le=30)
     access_report_deadline_s: float = Field(

@@ -37,6 +37,7 @@ from appkit.logs import configure_logging
 from appkit.problems import install_problem_handlers
 from appkit.replay import replay_purger
 from appkit.throttle import install_throttle_answers
+from appkit.vocabulary import install_vocabulary
 from consent.api import api_router
 from consent.config import ConsentSettings
 from consent.db import make_engine, upgrade_database
@@ -48,6 +49,7 @@ from federation.envelope import ReplayCache
 from federation.keys import MemberKeys
 from federation.registry import CONSENT_SERVICE_ID, RegistryHolder
 from federation.registry_feed import RegistryFeed, fetch_into_cache, following_registry
+from federation.vocabulary import load_vocabulary
 
 log = logging.getLogger("joinedup.consent")
 
@@ -126,6 +128,7 @@ def create_app(settings: ConsentSettings) -> FastAPI:
     )
     configure_logging(json_lines=settings.log_json)
     app.state.settings = settings
+    install_vocabulary(app, load_vocabulary(settings.policy_dir))
     install_problem_handlers(app, bearer_realm="joinedup-consent")
 
     # Declared or streamed without a length: either way no unbounded body is read.

@@ -11,7 +11,7 @@ service once per request. The binding wire contract is docs/protocol.md
     iss        "consent"              the consent service's org_id in the registry
     sub        subject_id             the customer, as enrolled
     aud        requester org_id       the node that asked for the token
-    purpose    one of PURPOSES        the purpose the token was asked for
+    purpose    a vocabulary purpose   the purpose the token was asked for
     iat, exp   epoch seconds          exp = iat + max_age
     max_age    seconds                default 30, never above MAX_TOKEN_AGE_S
     jti        random id
@@ -48,12 +48,9 @@ from federation.keys import MemberKeys, b64decode, key_id
 from federation.registry import CONSENT_SERVICE_ID
 
 __all__ = [
-    "ACTIONS",
-    "CATEGORIES",
     "CONSENT_TOKEN_TYP",
     "DEFAULT_TOKEN_AGE_S",
     "MAX_TOKEN_AGE_S",
-    "PURPOSES",
     "ConsentProvisionClaim",
     "ConsentTokenClaims",
     "RevocationSet",
@@ -68,29 +65,6 @@ MAX_TOKEN_AGE_S = 300
 CLOCK_SKEW_S = 5
 MAX_TOKEN_CHARS = 100_000
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
-
-# The federation's shared vocabulary (docs/protocol.md). Policies and the consent
-# service both refuse anything outside it.
-PURPOSES: tuple[str, ...] = (
-    "care_coordination",
-    "safeguarding",
-    "referral",
-    "direct_care",
-    "service_planning",
-)
-CATEGORIES: tuple[str, ...] = (
-    "contact_details",
-    "housing",
-    "income",
-    "social_care",
-    "physical_health",
-    "mental_health",
-    "education",
-    "safety",
-    "victim_support",
-    "criminal_justice",
-)
-ACTIONS: tuple[str, ...] = ("read", "refer", "update_plan")
 
 
 class ConsentProvisionClaim(BaseModel):

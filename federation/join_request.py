@@ -29,7 +29,8 @@ from pydantic import BaseModel, Field, ValidationError
 from federation.errors import PeerSignatureInvalid, RegistryInvalid
 from federation.jose import sign_jwt, verify_jwt
 from federation.keys import MemberKeys, b64decode
-from federation.registry import ORG_ID_PATTERN, MemberKind
+from federation.registry import MemberKind
+from federation.vocabulary import ORG_ID_PATTERN
 
 __all__ = ["JOIN_REQUEST_TYP", "JoinRequest", "make_join_request", "verify_join_request"]
 

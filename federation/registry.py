@@ -24,27 +24,32 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any
 
 from nacl.public import PublicKey
 from nacl.signing import SigningKey, VerifyKey
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, field_validator
 
 from federation.errors import PeerSignatureInvalid, RegistryInvalid, UnknownMember
 from federation.jose import sign_jwt, verify_jwt
 from federation.keys import b64decode
+from federation.vocabulary import CONSENT_SERVICE_KIND, current_vocabulary
+from federation.vocabulary import ORG_ID_PATTERN as ORG_ID_PATTERN  # its old home
 
 REGISTRY_TYP = "joinedup-registry+jwt"
 CONSENT_SERVICE_ID = "consent"
-# An organisation id: a lowercase slug (a-z, 0-9 and '-'), 2-63 characters. The one
-# definition the registry, join requests, the node's settings and consent recipients use.
-# No '_': node settings never accepted it, and the staff audit pages read org ids back
-# out of audit reasons with a pattern that has none (node/web/audit_rows.py).
-ORG_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
 
-MemberKind = Literal[
-    "council", "gp", "police", "school", "charity", "housing_association", "consent_service"
-]
+
+def _member_kind(kind: str) -> str:
+    if kind not in current_vocabulary().member_kinds:
+        known = ", ".join(current_vocabulary().member_kinds)
+        raise ValueError(f"unknown member kind {kind!r}; expected one of: {known}")
+    return kind
+
+
+# An organisation kind of the vocabulary (policies/taxonomy/data.json), or the
+# consent service; ORG_ID_PATTERN is defined with the vocabulary too.
+MemberKind = Annotated[str, AfterValidator(_member_kind)]
 
 
 def _decode_key(text: str) -> bytes:
@@ -122,7 +127,7 @@ class Registry:
 
     def organisations(self) -> list[Member]:
         """Members that hold records (everyone but the consent service)."""
-        return [m for m in self.document.members if m.kind != "consent_service"]
+        return [m for m in self.document.members if m.kind != CONSENT_SERVICE_KIND]
 
     def has(self, org_id: str) -> bool:
         return org_id in self._members

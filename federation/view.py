@@ -45,6 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from federation.fanout import INVALID_RESPONSE, SourceResult, SourceStatus
 from federation.share_schema import SharedSection
+from federation.vocabulary import current_vocabulary
 
 __all__ = [
     "ConsentState",
@@ -69,19 +70,6 @@ log = logging.getLogger("joinedup.federation.view")
 ACTIVE_ACTION_STATUSES = frozenset({"proposed", "active"})
 CURRENT_NEED_STATUSES = frozenset({"open", "in_progress"})
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
-# The federation's category order (docs/protocol.md), used to order need groups.
-CATEGORY_ORDER = (
-    "contact_details",
-    "housing",
-    "income",
-    "social_care",
-    "physical_health",
-    "mental_health",
-    "education",
-    "safety",
-    "victim_support",
-    "criminal_justice",
-)
 _COORDINATOR_ROLE = re.compile(r"co[-\s\u2010\u2011]?ordinator", re.IGNORECASE)
 
 
@@ -386,13 +374,6 @@ def _section(result: SourceResult, *, include_records: bool) -> _Section:
     )
 
 
-def _category_rank(category: str) -> tuple[int, str]:
-    try:
-        return CATEGORY_ORDER.index(category), category
-    except ValueError:
-        return len(CATEGORY_ORDER), category
-
-
 def _group_needs(needs: list[ViewNeed]) -> list[NeedGroup]:
     groups: dict[str, list[ViewNeed]] = {}
     for need in needs:
@@ -405,7 +386,7 @@ def _group_needs(needs: list[ViewNeed]) -> list[NeedGroup]:
                 key=lambda n: (SEVERITY_ORDER.get(n.severity, 9), n.org_id, n.ref),
             ),
         )
-        for category in sorted(groups, key=_category_rank)
+        for category in sorted(groups, key=current_vocabulary().category_rank)
     ]
 
 

@@ -57,7 +57,7 @@ def add_staff(
     username: Annotated[str, typer.Option(help="Login name.")],
     role: Annotated[
         str,
-        typer.Option(help="frontline, coordinator, safeguarding_lead, auditor, admin or analyst."),
+        typer.Option(help="A staff role of the node's taxonomy, e.g. frontline or coordinator."),
     ],
     display_name: Annotated[str, typer.Option(help="Name shown to colleagues.")] = "",
     password_stdin: Annotated[
@@ -72,6 +72,7 @@ def add_staff(
     from sqlmodel import Session
 
     from federation.errors import JoinedUpError
+    from federation.vocabulary import load_vocabulary, vocabulary_in_force
     from node.auth.flows import add_staff as add_staff_audited
     from node.auth.flows import cli_request_id
     from node.db import make_engine, upgrade_database
@@ -85,7 +86,8 @@ def add_staff(
     engine = make_engine(settings.effective_database_url)
     try:
         upgrade_database(engine)
-        with Session(engine) as session:
+        # The role is checked against the node's own taxonomy, as the API does.
+        with vocabulary_in_force(load_vocabulary(settings.policy_dir)), Session(engine) as session:
             # Audited as an admin_change by the command line (no staff actor).
             staff = add_staff_audited(
                 session=session,

@@ -162,11 +162,13 @@ def recovery_code(
 def grant(
     subject_id: SubjectId,
     recipient: Annotated[list[str], typer.Option(help="Recipient org_id (repeatable).")],
-    category: Annotated[list[str], typer.Option(help="Data category (repeatable).")],
-    purpose: Annotated[list[str], typer.Option(help="Purpose (repeatable).")] = [  # noqa: B006
+    category: Annotated[
+        list[str], typer.Option(help="A category of the taxonomy, e.g. housing (repeatable).")
+    ],
+    purpose: Annotated[list[str], typer.Option(help="A purpose of the taxonomy (repeatable).")] = [  # noqa: B006
         "care_coordination"
     ],
-    action: Annotated[list[str], typer.Option(help="read, refer, update_plan.")] = [  # noqa: B006
+    action: Annotated[list[str], typer.Option(help="A consent action, e.g. read (repeatable).")] = [  # noqa: B006
         "read"
     ],
     period_end: Annotated[
@@ -183,26 +185,29 @@ def grant(
 
     from consent.consents.schemas import ConsentGrant
     from consent.consents.service import grant_consent
+    from federation.vocabulary import load_vocabulary, vocabulary_in_force
 
     settings = _settings(data_dir, database_url)
     if period_end is not None and period_end.tzinfo is None:
         period_end = period_end.replace(tzinfo=UTC)
     try:
-        body = ConsentGrant.model_validate(
-            {
-                "grantor_kind": "advocate" if advocate else "customer",
-                "grantor_name": advocate,
-                "period_end": period_end,
-                "provisions": [
-                    {
-                        "purposes": purpose,
-                        "recipients": recipient,
-                        "categories": category,
-                        "actions": action,
-                    }
-                ],
-            }
-        )
+        # Checked against the service's own taxonomy (its policy_dir), as the API does.
+        with vocabulary_in_force(load_vocabulary(settings.policy_dir)):
+            body = ConsentGrant.model_validate(
+                {
+                    "grantor_kind": "advocate" if advocate else "customer",
+                    "grantor_name": advocate,
+                    "period_end": period_end,
+                    "provisions": [
+                        {
+                            "purposes": purpose,
+                            "recipients": recipient,
+                            "categories": category,
+                            "actions": action,
+                        }
+                    ],
+                }
+            )
     except ValidationError as exc:
         for error in exc.errors():
             typer.echo(f"invalid {'.'.join(map(str, error['loc']))}: {error['msg']}", err=True)

@@ -12,8 +12,9 @@ import typer
 from pydantic import ValidationError
 
 from federation.errors import JoinedUpError
+from federation.vocabulary import load_vocabulary
 from joinedup.node_setup import init_node, write_join_request
-from node.config import ORG_KINDS, NodeSettings
+from node.config import NodeSettings
 
 
 def _fail(message: str) -> typer.Exit:
@@ -35,7 +36,10 @@ def init(
     ],
     org_name: Annotated[str, typer.Option(prompt="Your organisation's name")],
     org_kind: Annotated[
-        str, typer.Option(prompt=f"What kind of organisation ({', '.join(ORG_KINDS)})")
+        str,
+        typer.Option(
+            prompt=f"What kind of organisation ({', '.join(load_vocabulary().org_kinds)})"
+        ),
     ],
     public_url: Annotated[
         str, typer.Option(prompt="The address other organisations reach your node at")

@@ -12,18 +12,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from appkit.outbox.settings import OutboxSettings
 from federation.linkage import LinkageKey
-from federation.registry import ORG_ID_PATTERN
-
-OrgKind = Literal["council", "gp", "police", "school", "charity", "housing_association"]
-# The same kinds as a tuple (for prompts), read from the type rather than listed twice.
-ORG_KINDS: tuple[str, ...] = get_args(OrgKind)
+from federation.vocabulary import ORG_ID_PATTERN, VocabularyInvalid, load_vocabulary
 
 _ORG_ID = re.compile(ORG_ID_PATTERN)
 # Values copied from a README or a sample file: never acceptable outside the demo.
@@ -52,7 +48,10 @@ class NodeSettings(OutboxSettings):
 
     org_id: str = Field(description="The organisation's slug in the federation, e.g. 'council-a'.")
     org_name: str = ""
-    org_kind: OrgKind = "council"
+    org_kind: str = Field(
+        default="council",
+        description="An organisation kind of the taxonomy (policy_dir/taxonomy/data.json).",
+    )
     data_dir: Path = Field(description="Directory for keys and the default SQLite database.")
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default sqlite:///{data_dir}/node.db."
@@ -152,6 +151,13 @@ class NodeSettings(OutboxSettings):
 
     @model_validator(mode="after")
     def _check_production_safety(self) -> NodeSettings:
+        # The kind is checked against the taxonomy of this node's own policy bundle.
+        try:
+            load_vocabulary(self.policy_dir).check("org_kinds", self.org_kind)
+        except VocabularyInvalid as exc:
+            raise ValueError(f"policy_dir: {exc}") from exc
+        except ValueError as exc:
+            raise ValueError(f"org_kind: {exc}") from exc
         if self.policy_engine == "opa" and not self.opa_url:
             raise ValueError("policy_engine 'opa' needs opa_url")
         if self.oidc_issuer is not None:
@@ -186,15 +192,14 @@ class NodeSettings(OutboxSettings):
 
 
 def _check_oidc(settings: NodeSettings) -> None:
-    from node.auth.models import ROLES  # the staff model owns the role list
-
     if not settings.oidc_client_id or settings.oidc_client_secret is None:
         raise ValueError("oidc_issuer needs oidc_client_id and oidc_client_secret")
     if not settings.oidc_roles:
         raise ValueError("oidc_issuer needs oidc_roles: provider group -> joinedup role")
-    unknown = sorted(set(settings.oidc_roles.values()) - set(ROLES))
+    roles = load_vocabulary(settings.policy_dir).roles
+    unknown = sorted(set(settings.oidc_roles.values()) - set(roles))
     if unknown:
-        raise ValueError(f"oidc_roles names unknown roles {unknown}; expected {', '.join(ROLES)}")
+        raise ValueError(f"oidc_roles names unknown roles {unknown}; expected {', '.join(roles)}")
     issuer = settings.oidc_issuer or ""
     loopback = issuer.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]"))
     if not issuer.startswith("https://") and not (loopback and settings.demo):

@@ -6,7 +6,7 @@ own revision on top of ``0001_records``), loads or creates the node's keys (thes
 three as the consent service does, ``appkit.database.database_and_keys``), opens
 the one shared ``httpx.AsyncClient``, then enters each hook in ``LIFESPAN_HOOKS``;
 it unwinds in reverse. What it makes lives on ``app.state``:
-``settings``, ``engine``, ``keys``, ``http``, ``taxonomy``.
+``settings``, ``engine``, ``keys``, ``http``, ``vocabulary``.
 
 To run something at startup/shutdown (a policy engine, a tree-head signer), write
 an async context manager factory ``hook(app: FastAPI) -> AsyncContextManager[None]``
@@ -35,7 +35,9 @@ from appkit.health import NOT_READY_DOC, NotReady, check_database_writable, heal
 from appkit.logs import configure_logging
 from appkit.problems import install_problem_handlers
 from appkit.throttle import install_throttle_answers
+from appkit.vocabulary import install_vocabulary
 from federation.keys import load_retired_keys
+from federation.vocabulary import load_vocabulary
 from node.admission import install_admission
 from node.api import api_router
 from node.audit.guard import alarm_message
@@ -47,7 +49,6 @@ from node.federation.state import federation_state
 from node.guide.refresh import guide_state
 from node.middleware import AccessLogMiddleware
 from node.outbox.worker import outbox_state
-from node.records.taxonomy import load_taxonomy
 from node.revocations.service import revocation_state
 from node.views.token_cache import ConsentTokenCache
 from node.web.pages import error_page
@@ -109,7 +110,7 @@ def create_app(settings: NodeSettings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.taxonomy = load_taxonomy(settings.policy_dir)
+    install_vocabulary(app, load_vocabulary(settings.policy_dir))
     app.state.consent_tokens = ConsentTokenCache(settings.consent_token_cache_size)
     install_problem_handlers(app, bearer_realm="joinedup")
 

@@ -34,18 +34,18 @@ import json, sys
 import node, policies
 from federation.policy_bundle import policy_dir
 from node.policy.engine import build_policy_engine
-from node.records.taxonomy import load_taxonomy
+from federation.vocabulary import load_vocabulary
 
 decision = build_policy_engine(engine="embedded").decide("share", json.loads(sys.argv[1]))
-taxonomy = load_taxonomy()
+vocabulary = load_vocabulary()
 print(json.dumps({
     "node": node.__file__,
     "policy_dir": str(policy_dir()),
     "allow": decision.allow,
     "categories": decision.categories,
     "reasons": decision.reasons,
-    "taxonomy": taxonomy.source,
-    "category_count": len(taxonomy.categories),
+    "taxonomy": vocabulary.source,
+    "category_count": len(vocabulary.categories),
 }))
 """
 

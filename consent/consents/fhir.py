@@ -13,10 +13,11 @@ Mapping (R4 element ← joinedup field):
   the base provision denies and nested provisions permit.
 - ``provision`` ← type ``deny`` with ``period``, and one nested ``permit`` per
   provision: ``actor`` (recipient organisations, role v3-ParticipationType ``IRCP``
-  information recipient), ``action`` (consentaction: read→access,
-  refer→disclose, update_plan→correct, plus the joinedup code), ``purpose``
-  (v3-ActReason where a code fits, else the joinedup purpose system) and ``class``
-  (joinedup data-category codes).
+  information recipient), ``action`` (the consentaction code the taxonomy gives the
+  action, e.g. read→access, plus the joinedup code), ``purpose`` (the v3-ActReason
+  code the taxonomy gives the purpose where one fits, else the joinedup purpose
+  system) and ``class`` (joinedup data-category codes). The codings are data
+  (``fhir`` in ``policies/taxonomy/data.json``), so a new term needs no code.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from consent.consents.models import Consent, ConsentProvision
+from federation.vocabulary import Vocabulary, current_vocabulary
 
 CODE_BASE = "https://joinedup.example/fhir/CodeSystem"
 ORG_SYSTEM = "https://joinedup.example/fhir/org-id"
@@ -36,12 +38,6 @@ ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 PARTICIPATION = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
 LOINC = "http://loinc.org"
 
-_ACTIONS = {"read": "access", "refer": "disclose", "update_plan": "correct"}
-_PURPOSES = {
-    "care_coordination": (ACT_REASON, "CAREMGT", "care management"),
-    "direct_care": (ACT_REASON, "TREAT", "treatment"),
-}
-
 
 def fhir_id(joinedup_id: str) -> str:
     return joinedup_id.replace("_", "-")
@@ -51,14 +47,26 @@ def _instant(value: datetime) -> str:
     return value.isoformat(timespec="seconds")
 
 
-def _purpose(code: str) -> dict[str, str]:
-    if code in _PURPOSES:
-        system, mapped, display = _PURPOSES[code]
-        return {"system": system, "code": mapped, "display": display}
+def _purpose(code: str, vocabulary: Vocabulary) -> dict[str, str]:
+    term = vocabulary.purposes.get(code)
+    if term is not None and term.fhir is not None:
+        return {"system": term.fhir.system, "code": term.fhir.code, "display": term.fhir.display}
     return {"system": f"{CODE_BASE}/purpose", "code": code}
 
 
-def _permit(provision: ConsentProvision, org_names: dict[str, str]) -> dict[str, Any]:
+def _action(code: str, vocabulary: Vocabulary) -> dict[str, Any]:
+    term = vocabulary.actions.get(code)
+    standard = (
+        [{"system": term.fhir.system, "code": term.fhir.code}]
+        if term is not None and term.fhir is not None
+        else []
+    )
+    return {"coding": [*standard, {"system": f"{CODE_BASE}/action", "code": code}]}
+
+
+def _permit(
+    provision: ConsentProvision, org_names: dict[str, str], vocabulary: Vocabulary
+) -> dict[str, Any]:
     return {
         "type": "permit",
         "actor": [
@@ -79,16 +87,8 @@ def _permit(provision: ConsentProvision, org_names: dict[str, str]) -> dict[str,
             }
             for org in provision.recipients
         ],
-        "action": [
-            {
-                "coding": [
-                    {"system": CONSENT_ACTION, "code": _ACTIONS[action]},
-                    {"system": f"{CODE_BASE}/action", "code": action},
-                ]
-            }
-            for action in provision.actions
-        ],
-        "purpose": [_purpose(purpose) for purpose in provision.purposes],
+        "action": [_action(action, vocabulary) for action in provision.actions],
+        "purpose": [_purpose(purpose, vocabulary) for purpose in provision.purposes],
         "class": [
             {"system": f"{CODE_BASE}/data-category", "code": category}
             for category in provision.categories
@@ -97,9 +97,13 @@ def _permit(provision: ConsentProvision, org_names: dict[str, str]) -> dict[str,
 
 
 def consent_to_fhir(
-    consent: Consent, provisions: list[ConsentProvision], org_names: dict[str, str]
+    consent: Consent,
+    provisions: list[ConsentProvision],
+    org_names: dict[str, str],
+    vocabulary: Vocabulary | None = None,
 ) -> dict[str, Any]:
     """The FHIR R4 Consent JSON for ``consent`` in its current version."""
+    vocabulary = vocabulary or current_vocabulary()
     # FHIR ids allow [A-Za-z0-9-.] only; joinedup ids are "<prefix>_<hex>", so swapping
     # the one underscore for a hyphen is reversible.
     reference = f"Patient/{fhir_id(consent.subject_id)}"
@@ -135,7 +139,7 @@ def consent_to_fhir(
         "provision": {
             "type": "deny",
             "period": period,
-            "provision": [_permit(p, org_names) for p in provisions],
+            "provision": [_permit(p, org_names, vocabulary) for p in provisions],
         },
     }
     if consent.recorded_by != "customer":

@@ -3,8 +3,8 @@
 ``ConsentGrant`` is what a customer sends for their own consent; ``ConsentCreate``
 adds the ``subject_id`` for a member node recording consent on a present customer's
 behalf (docs/protocol.md action ``grant``). ``ConsentUpdate`` amends (all optional).
-Purposes, categories and actions are closed vocabularies (``federation.consent_token``):
-anything else is a 422.
+Purposes, categories and actions are closed vocabularies, read from the taxonomy data
+(``federation.vocabulary``): anything else is a 422.
 """
 
 from __future__ import annotations
@@ -15,25 +15,16 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from consent.subjects.schemas import SubjectId
-from federation.registry import ORG_ID_PATTERN
+from federation.vocabulary import ORG_ID_PATTERN, ActionId, CategoryId, PurposeId
 from federation.wire.consent import GrantConsent, GrantProvision, RevokeConsent
 
-Purpose = Literal[
-    "care_coordination", "safeguarding", "referral", "direct_care", "service_planning"
-]
-Category = Literal[
-    "contact_details",
-    "housing",
-    "income",
-    "social_care",
-    "physical_health",
-    "mental_health",
-    "education",
-    "safety",
-    "victim_support",
-    "criminal_justice",
-]
-Action = Literal["read", "refer", "update_plan"]
+# The vocabulary in force (federation.vocabulary): validated, never listed here.
+Purpose = PurposeId
+Category = CategoryId
+Action = ActionId
+# A bound on a provision's lists before each entry is checked; duplicates are dropped,
+# so the vocabulary's size is the real limit and it may grow without a change here.
+MAX_TERMS = 64
 OrgId = Annotated[str, StringConstraints(pattern=ORG_ID_PATTERN)]
 GrantorName = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 
@@ -84,10 +75,10 @@ class ProvisionBase(GrantProvision):
     The wire's provision (``federation.wire.consent``) with this service's vocabulary.
     """
 
-    purposes: list[Purpose] = Field(min_length=1, max_length=5)
+    purposes: list[Purpose] = Field(min_length=1, max_length=MAX_TERMS)
     recipients: list[OrgId] = Field(min_length=1, max_length=100)
-    categories: list[Category] = Field(min_length=1, max_length=10)
-    actions: list[Action] = Field(min_length=1, max_length=3)
+    categories: list[Category] = Field(min_length=1, max_length=MAX_TERMS)
+    actions: list[Action] = Field(min_length=1, max_length=MAX_TERMS)
 
     @model_validator(mode="after")
     def _dedupe(self) -> ProvisionBase:
@@ -102,8 +93,14 @@ class ProvisionCreate(ProvisionBase):
     pass
 
 
-class ProvisionPublic(ProvisionBase):
-    pass
+class ProvisionPublic(BaseModel):
+    """A stored provision as given back: plain ids, so a term later dropped from the
+    vocabulary still reads back (the policies simply no longer match it)."""
+
+    purposes: list[str]
+    recipients: list[str]
+    categories: list[str]
+    actions: list[str]
 
 
 def _check_grantor(kind: str | None, name: str | None) -> None:

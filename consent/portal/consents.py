@@ -10,6 +10,7 @@ Bad input re-renders the form with a message per field (422), never a 500.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Container
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,8 +40,8 @@ from consent.portal.pages import (
 )
 from consent.portal.wording import consent_sentences, has_ended
 from consent.revocations.dependencies import schedule_grant_push, schedule_revocation_push
-from federation.consent_token import ACTIONS, CATEGORIES, PURPOSES
 from federation.errors import JoinedUpError
+from federation.vocabulary import Vocabulary, current_vocabulary
 
 router = APIRouter(route_class=PortalRoute)
 MAX_NAME = 200
@@ -93,15 +94,20 @@ def read_grant_form(form: FormData) -> GrantForm:
 
 
 def check_grant_form(
-    entered: GrantForm, orgs: frozenset[str], today: dt.date
+    entered: GrantForm, orgs: frozenset[str], today: dt.date, vocabulary: Vocabulary
 ) -> tuple[dict[str, str], dt.datetime | None]:
     """Field → message for each problem, and the period end (end of that day in London)."""
     errors: dict[str, str] = {}
-    choices = (
+    choices: tuple[tuple[str, list[str], Container[str], str], ...] = (
         ("recipients", entered.recipients, orgs, "Choose at least one organisation from the list."),
-        ("categories", entered.categories, CATEGORIES, "Choose at least one kind of record."),
-        ("purposes", entered.purposes, PURPOSES, "Choose at least one reason."),
-        ("actions", entered.actions, ACTIONS, "Choose at least one thing they may do."),
+        (
+            "categories",
+            entered.categories,
+            vocabulary.categories,
+            "Choose at least one kind of record.",
+        ),
+        ("purposes", entered.purposes, vocabulary.purposes, "Choose at least one reason."),
+        ("actions", entered.actions, vocabulary.actions, "Choose at least one thing they may do."),
     )
     for name, values, allowed, message in choices:
         if not values or any(v not in allowed for v in values):
@@ -133,7 +139,7 @@ def check_grant_form(
 def _grant_page(
     request: Request, entered: GrantForm, errors: dict[str, str], status_code: int = 200
 ) -> Response:
-    labels = load_labels()
+    vocabulary = current_vocabulary()  # the service's taxonomy: a new term needs no code
     names = org_names(request)
     return render(
         request,
@@ -142,9 +148,9 @@ def _grant_page(
             "form": entered,
             "errors": errors,
             "orgs": sorted(names.items(), key=lambda item: item[1].lower()),
-            "categories": [(c, labels.word("categories", c)) for c in CATEGORIES],
-            "purposes": [(p, labels.word("purposes", p)) for p in PURPOSES],
-            "actions": [(a, labels.word("actions", a)) for a in ACTIONS],
+            "categories": [(c, vocabulary.label("categories", c)) for c in vocabulary.categories],
+            "purposes": [(p, vocabulary.label("purposes", p)) for p in vocabulary.purposes],
+            "actions": [(a, vocabulary.label("actions", a)) for a in vocabulary.actions],
             "today": today_in_london().isoformat(),
             "max_name": MAX_NAME,
         },
@@ -169,7 +175,7 @@ def grant_my_consent(
     """Check the form and record the consent; back to "my consents" with a message."""
     entered = read_grant_form(form)
     orgs = known_orgs(request)
-    errors, end = check_grant_form(entered, orgs, today_in_london())
+    errors, end = check_grant_form(entered, orgs, today_in_london(), current_vocabulary())
     if errors:
         return _grant_page(request, entered, errors, 422)
     try:

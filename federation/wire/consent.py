@@ -27,10 +27,12 @@ ConsentId = Annotated[str, StringConstraints(pattern=r"^cns_[A-Za-z0-9_-]{1,60}$
 class GrantProvision(BaseModel):
     """One permit: these recipients may do these actions on these categories for these purposes."""
 
-    purposes: Sequence[Slug] = Field(min_length=1, max_length=5)
+    # Bounds, not the vocabulary's sizes: the terms are the taxonomy's, which may grow
+    # (federation.vocabulary); the consent service checks each against its own.
+    purposes: Sequence[Slug] = Field(min_length=1, max_length=64)
     recipients: Sequence[OrgId] = Field(min_length=1, max_length=100)
-    categories: Sequence[Slug] = Field(min_length=1, max_length=10)
-    actions: Sequence[Slug] = Field(min_length=1, max_length=3)
+    categories: Sequence[Slug] = Field(min_length=1, max_length=64)
+    actions: Sequence[Slug] = Field(min_length=1, max_length=64)
 
 
 class GrantConsent(WireMessage):

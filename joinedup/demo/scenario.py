@@ -16,17 +16,18 @@ import yaml
 from pydantic import BaseModel, Field
 
 from federation.catalogue import ServiceEntry
+from federation.vocabulary import ActionId, CategoryId, OrgKindId, PurposeId, RoleId
 
 
 class Organisation(BaseModel):
     org_id: str
     name: str
-    kind: Literal["council", "gp", "police", "school", "charity", "housing_association"]
+    kind: OrgKindId
 
 
 class StaffAccount(BaseModel):
     username: str
-    role: str
+    role: RoleId
     display_name: str = ""
 
 
@@ -48,7 +49,7 @@ class ActionSpec(BaseModel):
 
 class NeedSpec(BaseModel):
     key: str
-    category: str
+    category: CategoryId
     description: str = ""
     severity: str = "medium"
     status: str = "open"
@@ -81,10 +82,10 @@ class CustomerSpec(BaseModel):
 
 
 class Provision(BaseModel):
-    purposes: list[str]
+    purposes: list[PurposeId]
     recipients: list[str]
-    categories: list[str]
-    actions: list[str]
+    categories: list[CategoryId]
+    actions: list[ActionId]
 
 
 class ConsentSpec(BaseModel):

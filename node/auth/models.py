@@ -14,8 +14,6 @@ from sqlmodel import Field, SQLModel
 from appkit.throttle import SignInThrottleBase
 from node.db import UTCDateTime, utcnow
 
-ROLES = ("frontline", "coordinator", "safeguarding_lead", "auditor", "admin", "analyst")
-
 
 class Staff(SQLModel, table=True):
     """One member of the organisation's staff who can sign in to this node."""

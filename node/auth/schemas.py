@@ -7,7 +7,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Role = Literal["frontline", "coordinator", "safeguarding_lead", "auditor", "admin", "analyst"]
+from federation.vocabulary import RoleId
+
+# A role of the taxonomy in force (policies/taxonomy/data.json), checked by a validator.
+Role = RoleId
 
 
 class TokenResponse(BaseModel):

@@ -13,8 +13,9 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from federation.errors import Conflict, NotFound, ValidationFailed
+from federation.vocabulary import current_vocabulary
 from node.auth.exceptions import LastActiveAdmin, SignInRefused
-from node.auth.models import ROLES, Staff
+from node.auth.models import Staff
 from node.db import utcnow
 
 # argon2id with the library's current (RFC 9106 "second recommended") parameters.
@@ -36,8 +37,11 @@ def _check_password_rules(password: str) -> None:
 
 
 def _check_role(role: str) -> None:
-    if role not in ROLES:
-        raise ValidationFailed(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+    # The roles of the taxonomy in force (the node's POLICY_DIR inside the app).
+    try:
+        current_vocabulary().check("roles", role)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc)) from exc
 
 
 def create_staff(

@@ -47,7 +47,7 @@ async def answer_question(
     policy: PolicyEngine | None = getattr(state, "policy", None)
     if policy is None:
         raise NotInFederation("the policy engine is not loaded; no evidence can be given")
-    query = build_query(body, state.taxonomy.categories)
+    query = build_query(body, frozenset(state.vocabulary.categories))
     asking = flows.Asking(
         org_id=settings.org_id,
         org_kind=settings.org_kind,
@@ -72,6 +72,6 @@ async def answer_question(
         totals=totals,
         protected=protected,
         rules=rules,
-        category_labels=state.taxonomy.labels,
+        category_labels=state.vocabulary.labels("categories"),
         registry=registry,
     )

@@ -189,6 +189,6 @@ async def refresh_sources(request: Request, staff: AdminStaff) -> Response:
 
 
 def _check_categories(request: Request, categories: list[str]) -> None:
-    unknown = [c for c in categories if c not in request.app.state.taxonomy]
+    unknown = [c for c in categories if c not in request.app.state.vocabulary.categories]
     if unknown:
         raise ValidationFailed(f"unknown need categories: {', '.join(sorted(unknown))}")

@@ -20,6 +20,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+from federation.vocabulary import load_vocabulary
 from node.policy.engine import DEFAULT_POLICY_DIR
 
 
@@ -33,12 +34,12 @@ def share_corpus(
 ) -> list[dict[str, Any]]:
     """``size`` share inputs drawn from the vocabularies of ``policy_dir``."""
     root = policy_dir or DEFAULT_POLICY_DIR
-    taxonomy = _data(root, "taxonomy")
+    vocabulary = load_vocabulary(root)
     share = _data(root, "share")
-    kinds = sorted(taxonomy["org_kinds"])
-    roles = sorted(taxonomy["roles"]) + ["stranger"]
-    purposes = sorted(taxonomy["purposes"])
-    categories = sorted(taxonomy["categories"]) + ["not_a_category"]
+    kinds = sorted(vocabulary.org_kinds)
+    roles = sorted(vocabulary.roles) + ["stranger"]
+    purposes = sorted(vocabulary.purposes)
+    categories = sorted(vocabulary.categories) + ["not_a_category"]
     bases = sorted(share["emergency"]["bases"]) + ["curiosity"]
     rng = random.Random(seed)
 

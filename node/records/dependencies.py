@@ -1,4 +1,4 @@
-"""Dependencies for the records API: paging, the taxonomy and the linkage key."""
+"""Dependencies for the records API: paging, the vocabulary and the linkage key."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from fastapi import Depends, Query, Request
 from pydantic import BaseModel
 
 from federation.linkage import LinkageKey
-from node.records.taxonomy import Taxonomy
+from federation.vocabulary import Vocabulary
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 50
@@ -29,8 +29,8 @@ async def page(
     return Page(offset=offset, limit=limit)
 
 
-async def taxonomy(request: Request) -> Taxonomy:
-    return request.app.state.taxonomy  # type: ignore[no-any-return]
+async def vocabulary(request: Request) -> Vocabulary:
+    return request.app.state.vocabulary  # type: ignore[no-any-return]
 
 
 async def linkage_key(request: Request) -> LinkageKey | None:
@@ -38,5 +38,5 @@ async def linkage_key(request: Request) -> LinkageKey | None:
 
 
 PageDep = Annotated[Page, Depends(page)]
-TaxonomyDep = Annotated[Taxonomy, Depends(taxonomy)]
+VocabularyDep = Annotated[Vocabulary, Depends(vocabulary)]
 LinkageKeyDep = Annotated[LinkageKey | None, Depends(linkage_key)]

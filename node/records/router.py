@@ -15,7 +15,7 @@ from appkit.problems import PROBLEM_RESPONSES
 from node.auth.dependencies import RecordStaff
 from node.db import MAX_ROW_ID, RowId, SessionDep
 from node.records import service
-from node.records.dependencies import LinkageKeyDep, PageDep, TaxonomyDep
+from node.records.dependencies import LinkageKeyDep, PageDep, VocabularyDep
 from node.records.models import ActionStatus, NeedStatus
 from node.records.schemas import (
     ActionCreate,
@@ -103,11 +103,11 @@ def update_person(
 
 @router.post("/needs", response_model=NeedPublic, status_code=201, tags=["needs"])
 def create_need(
-    body: NeedCreate, session: SessionDep, staff: RecordStaff, taxonomy: TaxonomyDep
+    body: NeedCreate, session: SessionDep, staff: RecordStaff, vocabulary: VocabularyDep
 ) -> NeedPublic:
-    """Record a need in one taxonomy category; the recorder is kept by pseudonym."""
+    """Record a need in one vocabulary category; the recorder is kept by pseudonym."""
     need = service.create_need(
-        session=session, data=body.model_dump(), taxonomy=taxonomy, recorded_by=staff.pseudonym
+        session=session, data=body.model_dump(), vocabulary=vocabulary, recorded_by=staff.pseudonym
     )
     return NeedPublic.model_validate(need)
 
@@ -145,14 +145,14 @@ def update_need(
     body: NeedUpdate,
     session: SessionDep,
     _staff: RecordStaff,
-    taxonomy: TaxonomyDep,
+    vocabulary: VocabularyDep,
 ) -> NeedPublic:
     """Change a need's status, severity, category or description."""
     need = service.update_need(
         session=session,
         need_id=need_id,
         changes=body.model_dump(exclude_unset=True),
-        taxonomy=taxonomy,
+        vocabulary=vocabulary,
     )
     return NeedPublic.model_validate(need)
 

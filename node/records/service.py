@@ -18,9 +18,9 @@ from sqlmodel import Session, SQLModel, col, select
 
 from federation.errors import Conflict, NotFound, ValidationFailed
 from federation.linkage import LinkageKey, linkage_tokens
+from federation.vocabulary import Vocabulary
 from node.db import utcnow
 from node.records.models import Action, Contact, Need, Person
-from node.records.taxonomy import Taxonomy
 
 RowT = TypeVar("RowT", bound=SQLModel)
 
@@ -78,10 +78,11 @@ def _require_person(session: Session, person_id: int) -> Person:
     return person
 
 
-def _check_category(taxonomy: Taxonomy, category: str) -> None:
-    if category not in taxonomy:
-        known = ", ".join(sorted(taxonomy.categories))
-        raise ValidationFailed(f"unknown category {category!r}; expected one of: {known}")
+def _check_category(vocabulary: Vocabulary, category: str) -> None:
+    try:
+        vocabulary.check("categories", category)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc)) from exc
 
 
 # -- persons ------------------------------------------------------------------
@@ -168,10 +169,10 @@ def list_persons(
 
 
 def create_need(
-    *, session: Session, data: Mapping[str, Any], taxonomy: Taxonomy, recorded_by: str
+    *, session: Session, data: Mapping[str, Any], vocabulary: Vocabulary, recorded_by: str
 ) -> Need:
     _require_person(session, data["person_id"])
-    _check_category(taxonomy, data["category"])
+    _check_category(vocabulary, data["category"])
     need = Need(**data, recorded_by=recorded_by)
     session.add(need)
     _flush(session, "need")
@@ -183,11 +184,11 @@ def get_need(*, session: Session, need_id: int) -> Need:
 
 
 def update_need(
-    *, session: Session, need_id: int, changes: Mapping[str, Any], taxonomy: Taxonomy
+    *, session: Session, need_id: int, changes: Mapping[str, Any], vocabulary: Vocabulary
 ) -> Need:
     need = _get(session, Need, need_id)
     if changes.get("category") is not None:
-        _check_category(taxonomy, changes["category"])
+        _check_category(vocabulary, changes["category"])
     _apply(need, changes)
     session.add(need)
     _flush(session, "need")

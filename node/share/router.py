@@ -58,7 +58,7 @@ async def share_section(request: Request, context: ShareContextDep) -> ShareResp
         policy=context.policy,
         holder=Holder(settings.org_id, settings.org_name or settings.org_id, settings.org_kind),
         keys=state.keys,
-        all_categories=sorted(state.taxonomy.categories),
+        all_categories=sorted(state.vocabulary.categories),
     )
     token = await run_in_session(state.engine, partial(_answer_once, answer, context))
     if token is None:  # audited as a refusal in the same transaction

@@ -12,10 +12,10 @@ from sqlalchemy.engine import Engine
 from appkit.outbox import OutboxWorker
 from federation.keys import MemberKeys
 from federation.registry import Registry
+from federation.vocabulary import Vocabulary
 from node.auth.dependencies import RequireRole, StaffPrincipal
 from node.config import NodeSettings
 from node.federation.dependencies import RegistryDep
-from node.records.taxonomy import Taxonomy
 from node.views.token_cache import ConsentTokenCache
 
 # Staff who work with a person's needs; auditors, admins and analysts do not see views.
@@ -26,14 +26,14 @@ ViewStaff = Annotated[StaffPrincipal, Depends(RequireRole(*VIEW_ROLES))]
 
 @dataclass(frozen=True)
 class ViewContext:
-    """This node's part in a view: its identity, keys, client, database and taxonomy."""
+    """This node's part in a view: its identity, keys, client, database and vocabulary."""
 
     settings: NodeSettings
     keys: MemberKeys
     client: httpx.AsyncClient
     engine: Engine
     registry: Registry
-    taxonomy: Taxonomy
+    vocabulary: Vocabulary
     # Keys retired by `joinedup keys rotate`: a partner still holding the previous
     # registry version seals its answer to the old encryption key.
     retired_keys: tuple[MemberKeys, ...] = ()
@@ -50,7 +50,7 @@ def view_context(request: Request, registry: RegistryDep) -> ViewContext:
         client=state.http,
         engine=state.engine,
         registry=registry,
-        taxonomy=state.taxonomy,
+        vocabulary=state.vocabulary,
         retired_keys=tuple(getattr(state, "retired_keys", ())),
         outbox=getattr(state, "outbox", None),
         consent_tokens=getattr(state, "consent_tokens", None),

@@ -2,7 +2,7 @@
 
 JoinedUpError
 ├── ValidationFailed
-│   └── UnknownCategory     422  a requested category is not in this node's taxonomy
+│   └── UnknownCategory     422  a requested category is not in this node's vocabulary
 └── AuditUnavailable        503  the view could not be audited, so it is withheld
                                  (defined in node.audit.exceptions; re-exported here)
 """

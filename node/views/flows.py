@@ -1,6 +1,6 @@
 """The joined-up view workflow (DESIGN "Federation protocol": fan-out and assembly).
 
-1. check the requested categories against this node's taxonomy;
+1. check the requested categories against this node's vocabulary;
 2. obtain a consent token from the consent service (bounded by half the deadline,
    so the whole view stays within ``share_deadline_s``), or reuse the one kept for
    the subject while no consent change has been pushed since (``token_cache``);
@@ -97,7 +97,7 @@ async def request_joined_up_view(
         spent[step] = round((now - clock) * 1000, 2)
         clock = now
 
-    unknown = sorted(set(request.categories) - context.taxonomy.categories)
+    unknown = sorted(set(request.categories) - set(context.vocabulary.categories))
     if unknown:
         raise UnknownCategory(f"unknown categories: {', '.join(unknown)}")
     settings = context.settings

@@ -1,25 +1,23 @@
 """Request body of ``POST /views``; the answer is ``federation.view.JoinedUpView``.
 
-The purpose is checked against the federation's purpose vocabulary here, and the
-categories against this node's taxonomy in the flow (the taxonomy is policy data
-loaded per app, not a constant).
+The purpose is checked against the node's vocabulary here, and the categories in the
+flow (the vocabulary is the taxonomy data of the node's policy bundle, loaded per
+app, not a constant).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from federation.view import JoinedUpView
+from federation.vocabulary import PurposeId
 
 __all__ = ["JoinedUpView", "ViewEmergency", "ViewPurpose", "ViewRequest"]
 
-# Mirrors federation.consent_token.PURPOSES (a test keeps the two equal); a Literal
-# makes the accepted values visible in the OpenAPI schema.
-ViewPurpose = Literal[
-    "care_coordination", "safeguarding", "referral", "direct_care", "service_planning"
-]
+# A purpose of the taxonomy in force (federation.vocabulary), checked by a validator.
+ViewPurpose = PurposeId
 
 
 _EMERGENCY: dict[str, Any] = {

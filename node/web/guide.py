@@ -251,7 +251,7 @@ def add_catalogue_service(
     background: BackgroundTasks,
 ) -> Response:
     """Add a service from the form, publish and announce the catalogue."""
-    entered, errors = service_from_form(form, request.app.state.taxonomy)
+    entered, errors = service_from_form(form, request.app.state.vocabulary.categories)
     if errors:
         return _catalogue_page(request, session, form=entered, errors=errors, status_code=422)
     document = entered["document"]

@@ -23,6 +23,7 @@ from appkit.labels import load_labels
 from federation.errors import ValidationFailed
 from federation.policy_bundle import policy_dir as packaged_policy_dir
 from federation.view import JoinedUpView
+from federation.vocabulary import load_vocabulary
 from node.auth.dependencies import StaffPrincipal
 from node.db import RowId, SessionDep, release_connection
 from node.federation.dependencies import get_registry
@@ -37,8 +38,6 @@ from node.web.pages import HtmlRoute, render
 from node.web.view_page import build_view_page
 
 router = APIRouter(route_class=HtmlRoute)
-# Record-level views never serve aggregate planning (taxonomy: "never record-level").
-VIEW_PURPOSES_EXCLUDED = frozenset({"service_planning"})
 DEFAULT_MIN_JUSTIFICATION = 20
 MAX_JUSTIFICATION = 4000
 
@@ -60,8 +59,9 @@ def _min_justification(policy_dir: Path | None = None) -> int:
 
 
 def purposes_for_views(policy_dir: Path | None = None) -> list[tuple[str, str]]:
-    purposes = load_labels(policy_dir).options("purposes")
-    return [p for p in purposes if p[0] not in VIEW_PURPOSES_EXCLUDED]
+    # Record-level views never serve an aggregate purpose (``record_level: false``).
+    vocabulary = load_vocabulary(policy_dir)
+    return [(p, term.label) for p, term in vocabulary.purposes.items() if term.record_level]
 
 
 def validate_view_form(form: ViewRequestForm, *, policy_dir: Path | None = None) -> dict[str, str]:

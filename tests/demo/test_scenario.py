@@ -8,23 +8,21 @@ from __future__ import annotations
 
 import datetime as dt
 
-from federation.consent_token import ACTIONS, CATEGORIES, PURPOSES
+from federation.vocabulary import load_vocabulary
 from joinedup.demo.scenario import load_scenario
-from node.auth.models import ROLES
-from node.records.taxonomy import load_taxonomy
 
 SCENARIO = load_scenario()
+VOCABULARY = load_vocabulary()
 
 
 def test_records_use_known_people_organisations_and_categories() -> None:
-    taxonomy = load_taxonomy(None)
     org_ids = {o.org_id for o in SCENARIO.organisations}
     assert set(SCENARIO.records) <= org_ids
     for records in SCENARIO.records.values():
         for record in records:
             assert record.person in SCENARIO.people
             for need in record.needs:
-                assert need.category in taxonomy, need.category
+                assert need.category in VOCABULARY.categories, need.category
 
 
 def test_local_references_are_unique_per_organisation() -> None:
@@ -35,7 +33,7 @@ def test_local_references_are_unique_per_organisation() -> None:
 
 def test_staff_roles_exist_and_include_coordinator_and_auditor() -> None:
     roles = {s.role for s in SCENARIO.staff}
-    assert roles <= set(ROLES)
+    assert roles <= set(VOCABULARY.roles)
     assert {"coordinator", "auditor"} <= roles
 
 
@@ -47,9 +45,9 @@ def test_consents_name_members_and_the_shared_vocabulary() -> None:
         assert consent.person in enrolled
     for provision in provisions:
         assert set(provision.recipients) <= org_ids
-        assert set(provision.purposes) <= set(PURPOSES)
-        assert set(provision.categories) <= set(CATEGORIES)
-        assert set(provision.actions) <= set(ACTIONS)
+        assert set(provision.purposes) <= set(VOCABULARY.purposes)
+        assert set(provision.categories) <= set(VOCABULARY.categories)
+        assert set(provision.actions) <= set(VOCABULARY.actions)
     assert {c.person for c in SCENARIO.customers} <= enrolled
 
 

@@ -176,9 +176,9 @@ def answered_values(answer: dict[str, Any]) -> list[list[int | None]]:
 
 
 def load_catalogue_categories() -> list[str]:
-    from node.records.taxonomy import load_taxonomy
+    from federation.vocabulary import load_vocabulary
 
-    return sorted(load_taxonomy(None).categories)
+    return sorted(load_vocabulary().categories)
 
 
 def audit_kinds(fed: RunningFederation, org_id: str, evidence_id: str) -> list[tuple[str, str]]:

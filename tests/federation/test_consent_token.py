@@ -5,10 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from federation.consent_token import (
-    ACTIONS,
-    CATEGORIES,
     CONSENT_TOKEN_TYP,
-    PURPOSES,
     ConsentProvisionClaim,
     RevocationSet,
     consent_policy_input,
@@ -18,6 +15,7 @@ from federation.consent_token import (
 from federation.errors import ConsentInvalid
 from federation.jose import read_unverified_claims, sign_jwt
 from federation.keys import MemberKeys
+from federation.vocabulary import load_vocabulary
 
 
 def _provision(consent_id="cns_1", **overrides):
@@ -203,6 +201,10 @@ def test_a_token_issued_before_an_amendment_is_refused_and_one_after_is_accepted
     assert _verify(federation, after, now=2_000_012, revocations=narrowed).provisions
 
 
+VOCABULARY = load_vocabulary()
+PURPOSES = list(VOCABULARY.purposes)
+CATEGORIES = list(VOCABULARY.categories)
+ACTIONS = list(VOCABULARY.actions)
 _ids = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_", min_size=1, max_size=24)
 _provisions = st.builds(
     ConsentProvisionClaim,

@@ -9,11 +9,11 @@ from sqlmodel import Session
 
 from federation.errors import Conflict, NotFound, ValidationFailed
 from federation.linkage import LinkageKey, linkage_tokens
+from federation.vocabulary import load_vocabulary
 from node.records import service
-from node.records.taxonomy import load_taxonomy
 
 KEY = LinkageKey(1, b"federation-linkage-secret-0001")
-TAXONOMY = load_taxonomy()
+VOCABULARY = load_vocabulary()
 GRACE = {
     "family_name": "Okafor",
     "given_name": "Grace",
@@ -97,14 +97,14 @@ def test_need_category_must_be_in_the_taxonomy(db_session: Session) -> None:
     person = service.create_person(session=db_session, data=GRACE, linkage_key=None)
     need = {"person_id": person.id, "category": "housing", "since": dt.date(2024, 1, 1)}
     created = service.create_need(
-        session=db_session, data=need, taxonomy=TAXONOMY, recorded_by="abc"
+        session=db_session, data=need, vocabulary=VOCABULARY, recorded_by="abc"
     )
     assert created.recorded_by == "abc"
     with pytest.raises(ValidationFailed, match="unknown category 'astrology'"):
         service.create_need(
             session=db_session,
             data={**need, "category": "astrology"},
-            taxonomy=TAXONOMY,
+            vocabulary=VOCABULARY,
             recorded_by="abc",
         )
 
@@ -122,7 +122,7 @@ def test_action_need_must_belong_to_the_same_person(db_session: Session) -> None
     need = service.create_need(
         session=db_session,
         data={"person_id": grace.id, "category": "income", "since": dt.date(2024, 1, 1)},
-        taxonomy=TAXONOMY,
+        vocabulary=VOCABULARY,
         recorded_by="abc",
     )
     with pytest.raises(ValidationFailed, match="different person"):

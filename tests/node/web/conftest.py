@@ -156,7 +156,7 @@ def web_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebNode]:
                     "severity": "high",
                     "since": dt.date(2026, 9, 1),
                 },
-                taxonomy=app.state.taxonomy,
+                vocabulary=app.state.vocabulary,
                 recorded_by="test",
             )
             session.add(SubjectLink(subject_id="subj_grace", person_id=grace.id))
