@@ -36,7 +36,13 @@ def make_worker(app: FastAPI) -> OutboxWorker:
             CUSTOMER_NOTICE: from_app_state(app, partial(send_notice, me=settings.org_id)),
             GuideAnnounce.action: from_app_state(app, partial(send_announce, me=settings.org_id)),
             REFERRAL_OFFER: from_app_state(
-                app, partial(send_offer, me=settings.org_id, engine=app.state.engine)
+                app,
+                partial(
+                    send_offer,
+                    me=settings.org_id,
+                    engine=app.state.engine,
+                    consent_tokens=getattr(app.state, "consent_tokens", None),
+                ),
             ),
             REFERRAL_STATUS: from_app_state(app, partial(send_status, me=settings.org_id)),
         },

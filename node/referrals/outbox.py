@@ -36,6 +36,7 @@ from node.referrals.models import Referral
 from node.referrals.receive import apply_acknowledgement
 from node.referrals.service import audit_referral
 from node.views.service import obtain_consent_token
+from node.views.token_cache import ConsentTokenCache, current_consent_token
 
 OFFER_PATH = "/federation/referrals"
 STATUS_PATH = "/federation/referral-status"
@@ -93,22 +94,35 @@ async def send_offer(
     timeout_s: float,
     me: str,
     engine: Engine,
+    consent_tokens: ConsentTokenCache | None = None,
 ) -> DeliveryResult:
-    """One attempt to deliver a referral offer and record the acknowledgement."""
+    """One attempt to deliver a referral offer and record the acknowledgement.
+
+    The consent token is the one views keep for the person and purpose while no
+    consent change has been pushed since (``node.views.token_cache``), else fresh.
+    """
     partner = message.destination
     url = _partner_url(registry, partner, OFFER_PATH)
     if url is None:
         return _unlisted(partner)
     body = dict(message.payload["offer"])
     if "emergency" not in body:
-        consent = await obtain_consent_token(
-            client=client,
-            registry=registry,
-            keys=keys,
-            me=me,
+        consent = await current_consent_token(
+            cache=consent_tokens,
+            engine=engine,
             subject_id=body["subject_id"],
             purpose=body["purpose"],
-            timeout_s=timeout_s,
+            needed_s=timeout_s,
+            fetch=partial(
+                obtain_consent_token,
+                client=client,
+                registry=registry,
+                keys=keys,
+                me=me,
+                subject_id=body["subject_id"],
+                purpose=body["purpose"],
+                timeout_s=timeout_s,
+            ),
         )
         if consent.status == "unavailable":
             return DeliveryResult(Outcome.RETRY, "the consent service did not answer")

@@ -30,12 +30,12 @@ from federation.fanout import SHARE_PATH, build_calls, fan_out
 from federation.share_schema import EmergencyBasis, ShareRequestBody
 from federation.view import ConsentState, JoinedUpView, assemble_view, load_interactions
 from node.auth.dependencies import StaffPrincipal
-from node.revocations.service import consent_version
 from node.views.dependencies import ViewContext
 from node.views.exceptions import UnknownCategory
 from node.views.notices import emergency_notice
 from node.views.schemas import ViewRequest
 from node.views.service import ConsentOutcome, obtain_consent_token, record_view_audit
+from node.views.token_cache import current_consent_token
 
 # The consent token is one quick call; never let it eat the partners' time.
 CONSENT_SHARE_OF_DEADLINE = 0.5
@@ -49,31 +49,24 @@ def new_view_id() -> str:
 async def consent_for_view(
     context: ViewContext, request: ViewRequest, deadline_s: float
 ) -> ConsentOutcome:
-    """The consent token for this view: the kept one if still current, else a fresh one.
-
-    The subject's consent version is read before fetching, so a change pushed during
-    the fetch makes the new token stale at once (``node.views.token_cache``).
-    """
-    cache = context.consent_tokens
-    subject, purpose = request.subject_id, request.purpose
-    version = 0
-    if cache is not None and cache.max_entries > 0:
-        version = await anyio.to_thread.run_sync(consent_version, context.engine, subject)
-        kept = cache.get(subject, purpose, version=version, needed_s=deadline_s)
-        if kept is not None:
-            return kept
-    consent = await obtain_consent_token(
-        client=context.client,
-        registry=context.registry,
-        keys=context.keys,
-        me=context.settings.org_id,
-        subject_id=subject,
-        purpose=purpose,
-        timeout_s=deadline_s * CONSENT_SHARE_OF_DEADLINE,
+    """The consent token for this view: the kept one if still current, else a fresh one."""
+    return await current_consent_token(
+        cache=context.consent_tokens,
+        engine=context.engine,
+        subject_id=request.subject_id,
+        purpose=request.purpose,
+        needed_s=deadline_s,
+        fetch=partial(
+            obtain_consent_token,
+            client=context.client,
+            registry=context.registry,
+            keys=context.keys,
+            me=context.settings.org_id,
+            subject_id=request.subject_id,
+            purpose=request.purpose,
+            timeout_s=deadline_s * CONSENT_SHARE_OF_DEADLINE,
+        ),
     )
-    if cache is not None:
-        cache.put(subject, purpose, consent, version=version)
-    return consent
 
 
 async def request_joined_up_view(

@@ -23,9 +23,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import anyio
+from sqlalchemy.engine import Engine
+
 from federation.consent_token import CLOCK_SKEW_S
+from node.revocations.service import consent_version
 from node.views.service import ConsentOutcome
 
 # Statuses worth keeping: a token was issued (with or without provisions).
@@ -83,3 +88,29 @@ class ConsentTokenCache:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+async def current_consent_token(
+    *,
+    cache: ConsentTokenCache | None,
+    engine: Engine,
+    subject_id: str,
+    purpose: str,
+    needed_s: float,
+    fetch: Callable[[], Awaitable[ConsentOutcome]],
+) -> ConsentOutcome:
+    """The kept token if still current and alive ``needed_s`` more, else ``fetch()``'s.
+
+    The subject's consent version is read before fetching, so a change pushed during
+    the fetch makes the new token stale at once. Views and referral offers use it.
+    """
+    version = 0
+    if cache is not None and cache.max_entries > 0:
+        version = await anyio.to_thread.run_sync(consent_version, engine, subject_id)
+        kept = cache.get(subject_id, purpose, version=version, needed_s=needed_s)
+        if kept is not None:
+            return kept
+    consent = await fetch()
+    if cache is not None:
+        cache.put(subject_id, purpose, consent, version=version)
+    return consent
