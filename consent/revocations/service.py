@@ -20,6 +20,8 @@ delivered (DESIGN "Consent"). Logs carry org ids and outcomes only.
 
 from __future__ import annotations
 
+from functools import partial
+
 import httpx
 from sqlmodel import Session
 
@@ -71,51 +73,11 @@ def _queue_to_all(session: Session, registry: Registry, kind: str, message: Wire
     return len(members)
 
 
-async def send_revocation_push(
-    message: ClaimedMessage,
-    *,
-    client: httpx.AsyncClient,
-    registry: Registry,
-    keys: MemberKeys,
-    timeout_s: float,
-) -> DeliveryResult:
-    """One attempt at one queued push (the outbox worker's sender for ``revocation_push``)."""
-    return await _send_to_member(
-        message,
-        RevocationPush,
-        REVOCATION_PATH,
-        client=client,
-        registry=registry,
-        keys=keys,
-        timeout_s=timeout_s,
-    )
-
-
-async def send_grant_push(
-    message: ClaimedMessage,
-    *,
-    client: httpx.AsyncClient,
-    registry: Registry,
-    keys: MemberKeys,
-    timeout_s: float,
-) -> DeliveryResult:
-    """One attempt at one queued grant notice (the outbox worker's sender for ``grant_push``)."""
-    return await _send_to_member(
-        message,
-        ConsentGranted,
-        GRANT_PATH,
-        client=client,
-        registry=registry,
-        keys=keys,
-        timeout_s=timeout_s,
-    )
-
-
 async def _send_to_member(
     message: ClaimedMessage,
+    *,
     model: type[WireMessage],
     path: str,
-    *,
     client: httpx.AsyncClient,
     registry: Registry,
     keys: MemberKeys,
@@ -138,3 +100,8 @@ async def _send_to_member(
         idempotency_key=message.idempotency_key,
         timeout_s=timeout_s,
     )
+
+
+# The outbox worker's senders: one attempt at one queued push or grant notice.
+send_revocation_push = partial(_send_to_member, model=RevocationPush, path=REVOCATION_PATH)
+send_grant_push = partial(_send_to_member, model=ConsentGranted, path=GRANT_PATH)

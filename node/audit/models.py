@@ -19,35 +19,16 @@ import json
 import json.encoder
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from node.audit.schemas import Decision, Kind
 from node.db import UTCDateTime, utcnow
 
-KINDS = (
-    "view_requested",
-    "share_decided",
-    "referral",
-    "consent_check",
-    "login",
-    "admin_change",
-    "link",
-    "revocation_received",
-    "customer_notice",
-    "staff_lookup",
-    "aggregate_requested",
-    "aggregate_decided",
-    "aggregate_contributed",
-    "aggregate_answered",
-    "referral_sent",
-    "referral_received",
-    "referral_refused",
-    "referral_status_sent",
-    "referral_status_received",
-)
-DECISIONS = ("allow", "deny", "error", "info")
+KINDS: tuple[str, ...] = get_args(Kind)  # the one list: node.audit.schemas.Kind
+DECISIONS: tuple[str, ...] = get_args(Decision)
 # The "v" field of the canonical entry; bump on any change of shape. Format 2 adds the
 # emergency basis and the written justification (issue 11); an entry with neither keeps
 # format 1's exact bytes, so every entry written before it still verifies.
